@@ -1,0 +1,151 @@
+"""Balance, ledger and transfer projections, written only by the persister.
+
+``apply_events`` runs inside the persister's transaction, together with its checkpoint. Balances
+move by the events' exact deltas (computed in Python with Decimals, never in SQL, so SQLite stays
+exact too); with several matcher shards each shard's persister adds its own deltas to the same
+row under a row lock, so the row is the user's total over all shards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from accounts.models import (
+    Asset,
+    Balance,
+    Deposit,
+    DepositStatus,
+    LedgerEntry,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from exchange_site.clock import ns_to_datetime
+from matching.arith import atoms_to_amount
+from matching.events import BalanceChanged, Event, TransferApplied, TransferRejected
+
+
+class AssetRef(NamedTuple):
+    id: int
+    decimals: int
+
+
+_assets: dict[str, AssetRef] = {}
+
+
+def asset_ref(code: str) -> AssetRef:
+    """Asset ids and decimals never change once used, so they are cached for the process."""
+    ref = _assets.get(code)
+    if ref is None:
+        asset = Asset.objects.only("id", "decimals").get(code=code)
+        ref = _assets[code] = AssetRef(asset.id, asset.decimals)
+    return ref
+
+
+def apply_events(events: Sequence[Event]) -> None:
+    moves = [ev for ev in events if type(ev) is BalanceChanged]
+    if moves:
+        _apply_balance_moves(moves)
+    for ev in events:
+        if type(ev) is TransferApplied:
+            _transfer_applied(ev)
+        elif type(ev) is TransferRejected:
+            _transfer_rejected(ev)
+
+
+def _apply_balance_moves(moves: Sequence[BalanceChanged]) -> None:
+    entries: list[LedgerEntry] = []
+    deltas: dict[tuple[int, int], list[Decimal]] = {}
+    last: dict[tuple[int, int], BalanceChanged] = {}
+    for ev in moves:
+        ref = asset_ref(ev.asset)
+        d = ref.decimals
+        delta_available = atoms_to_amount(d, ev.delta_available)
+        delta_locked = atoms_to_amount(d, ev.delta_locked)
+        entries.append(
+            LedgerEntry(
+                user_id=ev.account,
+                asset_id=ref.id,
+                reason=str(ev.reason),
+                cause=ev.cause,
+                delta_available=delta_available,
+                delta_locked=delta_locked,
+                available_after=atoms_to_amount(d, ev.available),
+                locked_after=atoms_to_amount(d, ev.locked),
+                event_seq=ev.seq,
+                created_at=ns_to_datetime(ev.ts),
+            )
+        )
+        key = (ev.account, ref.id)
+        acc = deltas.setdefault(key, [Decimal(0), Decimal(0)])
+        acc[0] += delta_available
+        acc[1] += delta_locked
+        last[key] = ev
+    LedgerEntry.objects.bulk_create(entries)
+
+    users = {user for user, _ in deltas}
+    assets = {asset for _, asset in deltas}
+    existing = {
+        (b.user_id, b.asset_id): b
+        for b in Balance.objects.select_for_update()
+        .filter(user_id__in=users, asset_id__in=assets)
+        .order_by("user_id", "asset_id")  # one lock order for every persister: no deadlock
+    }
+    to_create: list[Balance] = []
+    to_update: list[Balance] = []
+    for key, (d_avail, d_locked) in deltas.items():
+        ev = last[key]
+        row = existing.get(key)
+        if row is None:
+            row = Balance(user_id=key[0], asset_id=key[1], available=d_avail, locked=d_locked)
+            to_create.append(row)
+        else:
+            row.available += d_avail
+            row.locked += d_locked
+            to_update.append(row)
+        row.updated_at = ns_to_datetime(ev.ts)
+        row.last_event_seq = ev.seq
+    if to_create:
+        Balance.objects.bulk_create(to_create)
+    if to_update:
+        Balance.objects.bulk_update(
+            to_update, ["available", "locked", "updated_at", "last_event_seq"]
+        )
+
+
+def _request_uuid(transfer_id: str) -> uuid.UUID | None:
+    """Deposit/Withdrawal rows use UUIDs; other transfer ids (internal moves) have no row."""
+    try:
+        return uuid.UUID(transfer_id)
+    except ValueError:
+        return None
+
+
+def _transfer_applied(ev: TransferApplied) -> None:
+    if _request_uuid(ev.transfer_id) is None:
+        return
+    when = ns_to_datetime(ev.ts)
+    if ev.kind == "deposit":
+        Deposit.objects.filter(transfer_id=ev.transfer_id).exclude(
+            status=DepositStatus.CREDITED
+        ).update(status=DepositStatus.CREDITED, credited_at=when, updated_at=when)
+    elif ev.kind == "settle":
+        Withdrawal.objects.filter(transfer_id=ev.transfer_id).update(
+            status=WithdrawalStatus.COMPLETED, completed_at=when, updated_at=when
+        )
+    # "withdraw" (held) and "release" need no change: the request row already says pending /
+    # rejected / cancelled, set by the service that sent the command.
+
+
+def _transfer_rejected(ev: TransferRejected) -> None:
+    if _request_uuid(ev.transfer_id) is None:
+        return
+    when = ns_to_datetime(ev.ts)
+    Deposit.objects.filter(transfer_id=ev.transfer_id, status=DepositStatus.CONFIRMED).update(
+        status=DepositStatus.REJECTED, updated_at=when
+    )
+    Withdrawal.objects.filter(transfer_id=ev.transfer_id, status=WithdrawalStatus.PENDING).update(
+        status=WithdrawalStatus.FAILED, reject_reason=str(ev.reason), updated_at=when
+    )

@@ -1,0 +1,248 @@
+"""Matching engine benchmark: prints figures; not a test.
+
+    .venv/bin/python bench/engine_bench.py [--commands 300000] [--resting 1000000] [--seed 1]
+
+1. A seeded, realistic single-market stream (BTC-USDT): ~50 % resting limits, ~20 % crossing
+   limits, ~5 % market orders, ~25 % cancels of live orders; a few thousand live orders over a
+   few hundred price levels; 1,000 accounts funded by Deposit commands. Balances, fees and
+   events are all on (the engine has no switch to turn them off). The stream is built outside
+   the timed region, against a scratch engine so that cancels target orders that are live.
+2. Throughput: one pass over the stream on a fresh engine, ``time.perf_counter_ns`` around the
+   whole loop. Latency: a second pass on another fresh engine with ``perf_counter_ns`` around
+   each ``apply``; p50 / p99 per command kind.
+3. Memory per resting order: tracemalloc's traced bytes before and after placing N
+   non-crossing limit orders (no client order ids; another run with client ids), divided by N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from matching.commands import AddMarket, CancelOrder, Command, Deposit, PlaceOrder  # noqa: E402
+from matching.engine import MatchingEngine  # noqa: E402
+from matching.types import (  # noqa: E402
+    AssetSpec,
+    MarketSpec,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+
+SYM = "BTC-USDT"
+SPEC = MarketSpec(
+    symbol=SYM,
+    base=AssetSpec("BTC", 8),
+    quote=AssetSpec("USDT", 6),
+    tick_size=Decimal("0.01"),
+    lot_size=Decimal("0.0001"),  # 0.01 x 0.0001 x 10**6 = 1 quote atom per tick-lot
+    min_notional=Decimal("1"),
+    maker_fee_rate=Decimal("0.0002"),
+    taker_fee_rate=Decimal("0.0005"),
+)
+MID = 3_000_000  # 30,000.00 USDT
+ACCOUNTS = 1_000
+FEE_ACCOUNT = 0
+BUY, SELL = Side.BUY, Side.SELL
+LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
+GTC, IOC = TimeInForce.GTC, TimeInForce.IOC
+STP = StpMode.EXPIRE_TAKER
+
+
+def setup_commands() -> list[Command]:
+    cmds: list[Command] = [AddMarket("m", 0, SPEC)]
+    for a in range(1, ACCOUNTS + 1):
+        cmds.append(Deposit(f"d{a}b", 0, f"dep-b-{a}", a, "BTC", 10**8 * 10**6))
+        cmds.append(Deposit(f"d{a}q", 0, f"dep-q-{a}", a, "USDT", 10**15 * 10**6))
+    return cmds
+
+
+def mixed_stream(n: int, seed: int) -> tuple[list[Command], list[Command], list[str]]:
+    """(setup, stream, kind of each stream command), built against a scratch engine."""
+    rng = random.Random(seed)
+    setup = setup_commands()
+    scratch = MatchingEngine(FEE_ACCOUNT)
+    for c in setup:
+        scratch.apply(c)
+    live = scratch.open_orders_by_id  # read-only use: which ids are resting right now
+    cmds: list[Command] = []
+    kinds: list[str] = []
+    oid = 0
+    live_ids: list[int] = []
+    # warm the book to a few thousand live orders over a few hundred levels
+    for i in range(3_000):
+        oid += 1
+        side = BUY if i % 2 else SELL
+        off = rng.randint(1, 150)
+        price = MID - off if side is BUY else MID + off
+        c = PlaceOrder(f"w{i}", i, oid, rng.randint(1, ACCOUNTS), SYM, side, LIMIT, GTC, price,
+                       rng.randint(1, 50), None, False, STP, None)
+        setup.append(c)
+        scratch.apply(c)
+        live_ids.append(oid)
+    for i in range(n):
+        r = rng.random()
+        acct = rng.randint(1, ACCOUNTS)
+        side = BUY if rng.random() < 0.5 else SELL
+        if r < 0.25 and live_ids:
+            # cancel a live order (owner's account); prune ids that died meanwhile
+            while live_ids:
+                j = rng.randrange(len(live_ids))
+                victim = live_ids[j]
+                live_ids[j] = live_ids[-1]
+                live_ids.pop()
+                o = live.get(victim)
+                if o is not None:
+                    c: Command = CancelOrder(f"c{i}", i, o.account, SYM, victim, None)
+                    kinds.append("cancel")
+                    break
+            else:
+                continue
+        elif r < 0.75:
+            oid += 1
+            off = rng.randint(1, 150)
+            price = MID - off if side is BUY else MID + off
+            c = PlaceOrder(f"c{i}", i, oid, acct, SYM, side, LIMIT, GTC, price,
+                           rng.randint(1, 50), None, False, STP, None)
+            kinds.append("limit_rest")
+            live_ids.append(oid)
+        elif r < 0.95:
+            oid += 1
+            off = rng.randint(0, 5)
+            best = scratch.markets_by_symbol[SYM].book
+            if side is BUY:
+                price = (best.best_ask if best.best_ask < 10**9 else MID) + off
+            else:
+                price = (best.best_bid if best.best_bid else MID) - off
+            tif = GTC if rng.random() < 0.5 else IOC
+            c = PlaceOrder(f"c{i}", i, oid, acct, SYM, side, LIMIT, tif, price,
+                           rng.randint(1, 200), None, False, STP, None)
+            kinds.append("limit_cross")
+            live_ids.append(oid)
+        else:
+            oid += 1
+            if side is BUY and rng.random() < 0.5:
+                c = PlaceOrder(f"c{i}", i, oid, acct, SYM, BUY, MARKET, IOC, None, None,
+                               rng.randint(10_000_000, 100_000_000), False, STP, None)
+            else:
+                c = PlaceOrder(f"c{i}", i, oid, acct, SYM, side, MARKET, IOC, None,
+                               rng.randint(1, 40), None, False, STP, None)
+            kinds.append("market")
+        cmds.append(c)
+        scratch.apply(c)
+    return setup, cmds, kinds
+
+
+def throughput(setup: list[Command], cmds: list[Command]) -> tuple[float, int, int]:
+    engine = MatchingEngine(FEE_ACCOUNT)
+    for c in setup:
+        engine.apply(c)
+    apply = engine.apply
+    events = 0
+    gc.collect()
+    t0 = time.perf_counter_ns()
+    for c in cmds:
+        events += len(apply(c))
+    elapsed = time.perf_counter_ns() - t0
+    engine.validate()
+    return len(cmds) / (elapsed / 1e9), events, len(engine.open_orders_by_id)
+
+
+def latencies(setup: list[Command], cmds: list[Command], kinds: list[str]) -> dict[str, list[int]]:
+    engine = MatchingEngine(FEE_ACCOUNT)
+    for c in setup:
+        engine.apply(c)
+    apply = engine.apply
+    clock = time.perf_counter_ns
+    out: dict[str, list[int]] = {}
+    samples = [0] * len(cmds)
+    gc.collect()
+    for i, c in enumerate(cmds):
+        t0 = clock()
+        apply(c)
+        samples[i] = clock() - t0
+    for k, ns in zip(kinds, samples, strict=True):
+        out.setdefault(k, []).append(ns)
+    out["all"] = samples
+    return out
+
+
+def pct(values: list[int], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p * len(s)))] / 1000
+
+
+def resting_orders(n: int, with_client_ids: bool) -> Iterator[Command]:
+    rng = random.Random(7)
+    for i in range(1, n + 1):
+        side = BUY if i % 2 else SELL
+        off = rng.randint(1, 2_000)
+        price = MID - off if side is BUY else MID + off
+        yield PlaceOrder("r", i, i, rng.randint(1, ACCOUNTS), SYM, side, LIMIT, GTC, price,
+                         rng.randint(1, 50), None, False, STP,
+                         f"cli-{i:012d}" if with_client_ids else None)
+
+
+def memory_per_order(n: int, with_client_ids: bool) -> tuple[float, int]:
+    engine = MatchingEngine(FEE_ACCOUNT)
+    for c in setup_commands():
+        engine.apply(c)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    apply = engine.apply
+    for c in resting_orders(n, with_client_ids):
+        apply(c)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    resting = len(engine.open_orders_by_id)
+    return (after - before) / resting, resting
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--commands", type=int, default=300_000)
+    ap.add_argument("--resting", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args()
+    print(f"python {platform.python_version()} ({platform.python_implementation()}), "
+          f"{platform.machine()}, seed {args.seed}")
+    t0 = time.perf_counter()
+    setup, cmds, kinds = mixed_stream(args.commands, args.seed)
+    mix = {k: kinds.count(k) for k in sorted(set(kinds))}
+    print(f"stream: {len(cmds):,} commands built in {time.perf_counter() - t0:.1f}s; "
+          f"mix {mix}; setup {len(setup):,} commands (1 market, {ACCOUNTS} accounts x 2 "
+          f"deposits, 3,000 warm-up orders)")
+    rate, events, live = throughput(setup, cmds)
+    print(f"throughput: {rate:,.0f} commands/s ({events / len(cmds):.2f} events/command, "
+          f"{live:,} orders resting at the end)")
+    lat = latencies(setup, cmds, kinds)
+    print("latency per command (us):     p50      p99    p99.9    count")
+    for k in ("all", "limit_rest", "limit_cross", "market", "cancel"):
+        v = lat.get(k, [])
+        if v:
+            print(f"  {k:<12}            {pct(v, .5):7.2f}  {pct(v, .99):7.2f}  "
+                  f"{pct(v, .999):7.2f}  {len(v):7,}")
+    if not args.skip_memory:
+        for with_ids in (False, True):
+            per, resting = memory_per_order(args.resting, with_ids)
+            label = "with" if with_ids else "without"
+            print(f"memory: {per:,.0f} bytes per resting order ({resting:,} resting, "
+                  f"{label} client order ids; tracemalloc delta of all engine state)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""One error type for the domain and one JSON shape for every API error.
+
+Every error under /api/ renders as ``{"error": {"code", "message", "details"}}``: ``code`` is a
+stable lower_snake string clients can switch on, ``message`` is for humans, ``details`` is
+structured (field errors, limits) or null.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+API_PREFIX = "/api/"
+
+
+class DomainError(Exception):
+    """A refusal a service decides on purpose; subclasses fix the status and default code."""
+
+    status: int = 400
+    code: str = "bad_request"
+    default_message: str = "The request was refused."
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, details: Any = None
+    ) -> None:
+        self.message = message or self.default_message
+        if code is not None:
+            self.code = code
+        self.details = details
+        super().__init__(self.message)
+
+
+class ValidationFailed(DomainError):
+    status = 400
+    code = "invalid_request"
+    default_message = "The request is invalid."
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "permission_denied"
+    default_message = "You may not do this."
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = "Not found."
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "unavailable"
+    default_message = "The service is temporarily unavailable."
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every known error becomes our shape; others stay 500s."""
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    if not isinstance(exc, drf.APIException):
+        return None
+
+    headers = {}
+    if auth_header := getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = auth_header
+    details: Any = None
+    wait = getattr(exc, "wait", None)  # Throttled's seconds to wait (not in the type stubs)
+    if isinstance(exc, drf.Throttled) and wait is not None:
+        seconds = math.ceil(wait)
+        headers["Retry-After"] = str(seconds)
+        details = {"retry_after": seconds}
+
+    if isinstance(exc, drf.ValidationError):
+        code, message, details = "invalid_request", "The request is invalid.", exc.detail
+    else:
+        # DRF's default codes are stable lower_snake ("not_authenticated", "throttled", ...), and
+        # a view may raise e.g. AuthenticationFailed("...", code="stale_timestamp") to refine one.
+        code = getattr(exc.detail, "code", None) or exc.default_code
+        message = str(exc.detail)
+    set_rollback()
+    return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+
+
+# --- Plain Django handlers: the same shape for errors outside DRF views under /api/ --------------
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Catch-all route for unknown /api/ paths (also in DEBUG, where handler404 is bypassed)."""
+    return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("permission_denied", "You may not do this."), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        message = "Internal error; it has been logged."
+        return JsonResponse(error_body("internal_error", message), status=500)
+    return defaults.server_error(request)

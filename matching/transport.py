@@ -1,0 +1,364 @@
+"""Redis Streams transport: the only module in ``matching`` that talks to Redis.
+
+Keys (``{shard}`` is a Redis Cluster hash tag, so every key of one shard lives in one slot and a
+shard's batch can be one MULTI/EXEC):
+
+- ``ex:{s}:commands``  stream; each entry ``{"c": msgpack(encoded command)}``. The durable log.
+- ``ex:{s}:events``    stream; one entry per matcher batch ``{"e": msgpack([encoded events]),
+  "first_seq", "last_seq", "cmd_last"}``. ``cmd_last`` is the id of the last command the batch
+  covers, which is how a restarted matcher knows which commands already have their events out.
+- ``ex:{s}:reply:<command_id>``  list; the encoded events of one command, for the waiting caller.
+- ``ex:{s}:snapshot``  string; msgpack ``{"cmd_id", "seq", "engine"}``.
+- ``ex:{s}:progress``  hash ``{"seq", "cmd_last"}``: the matcher's last committed batch, written
+  in the same transaction as that batch (the events stream may be trimmed; this never is).
+- ``ex:{s}:heartbeat`` the matcher's last seq, expiring a few seconds after it stops.
+- ``ex:{s}:persisted`` hash ``{"seq", "cmd_id"}``: how far the persister has committed.
+- ``ex:{s}:rw:<user>``, ``ex:{s}:pending:<user>``: read-your-writes bookkeeping (see CommandLog).
+
+Outputs (events entry, replies) and the XACK of a batch go out in one transaction: either the
+batch happened for every reader or for none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgpack
+import redis
+
+from matching.codec import decode_command, decode_event, encode_command, encode_event
+from matching.commands import Command
+from matching.events import Event
+
+MATCHER_GROUP = "matcher"
+PERSISTER_GROUP = "persister"
+PUBLISHER_GROUP = "publisher"
+REPLY_TTL_S = 60
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShardKeys:
+    shard: str
+    commands: str
+    events: str
+    snapshot: str
+    progress: str
+    persisted: str
+    heartbeat: str
+
+    def reply(self, command_id: str) -> str:
+        return f"ex:{{{self.shard}}}:reply:{command_id}"
+
+    def writes(self, user: int) -> str:
+        """Hash: the id of ``user``'s newest command on this shard (read-your-writes)."""
+        return f"ex:{{{self.shard}}}:rw:{user}"
+
+    def pending(self, user: int) -> str:
+        """Hash: order id -> placeholder JSON, until the persister writes the order."""
+        return f"ex:{{{self.shard}}}:pending:{user}"
+
+
+def shard_keys(shard: str) -> ShardKeys:
+    base = f"ex:{{{shard}}}"
+    return ShardKeys(
+        shard=shard,
+        commands=f"{base}:commands",
+        events=f"{base}:events",
+        snapshot=f"{base}:snapshot",
+        progress=f"{base}:progress",
+        heartbeat=f"{base}:heartbeat",
+        persisted=f"{base}:persisted",
+    )
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for long blocking reads: no socket timeout (redis-py 8 defaults to 5 s)."""
+    return redis.Redis.from_url(url, socket_timeout=None, max_connections=1000)
+
+
+def stream_id_key(entry_id: bytes | str) -> tuple[int, int]:
+    """Stream ids compare as (ms, seq) pairs, not as strings."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def pack_command(cmd: Command) -> bytes:
+    return msgpack.packb(encode_command(cmd), use_bin_type=True)
+
+
+def unpack_command(payload: bytes) -> Command:
+    """Decode one command from the wire; anything malformed raises ValueError."""
+    try:
+        raw = msgpack.unpackb(payload, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ValueError(f"undecodable command: {exc}") from exc
+    return decode_command(raw)
+
+
+def pack_events(events: Sequence[Event]) -> bytes:
+    return msgpack.packb([encode_event(ev) for ev in events], use_bin_type=True)
+
+
+def unpack_events(payload: bytes) -> list[Event]:
+    return [decode_event(item) for item in msgpack.unpackb(payload, raw=False)]
+
+
+def ensure_group(client: redis.Redis, stream: str, group: str, start: str = "0") -> None:
+    try:
+        client.xgroup_create(stream, group, id=start, mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+@dataclasses.dataclass(slots=True)
+class EventBatch:
+    """One entry of an events stream."""
+
+    entry_id: bytes
+    first_seq: int
+    last_seq: int
+    cmd_last: bytes
+    events: list[Event]
+
+
+def parse_event_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> EventBatch:
+    return EventBatch(
+        entry_id=entry_id,
+        first_seq=int(fields[b"first_seq"]),
+        last_seq=int(fields[b"last_seq"]),
+        cmd_last=fields[b"cmd_last"],
+        events=unpack_events(fields[b"e"]),
+    )
+
+
+# Append a command and record, in the same atomic step, the caller's newest write on this shard
+# (for read-your-writes) and, for an order, a placeholder a reader can show as "pending" until
+# the persister has written the order. KEYS: commands stream, rw hash, pending hash.
+# ARGV: payload, reply flag, user field, pending order id ("" for none), pending json.
+_SUBMIT_LUA = """
+local id = redis.call('XADD', KEYS[1], '*', 'c', ARGV[1], 'r', ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[3], id)
+  redis.call('PEXPIRE', KEYS[2], 86400000)
+end
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+  redis.call('PEXPIRE', KEYS[3], 86400000)
+end
+return id
+"""
+
+
+class CommandLog:
+    """What a sender uses: append a command and, optionally, wait for its events."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+        self._submit = client.register_script(_SUBMIT_LUA)
+
+    def submit(
+        self,
+        shard: str,
+        cmd: Command,
+        *,
+        wait_s: float,
+        user: int | None = None,
+        pending_order: tuple[int, bytes] | None = None,
+    ) -> tuple[str, list[Event] | None]:
+        """Append ``cmd``; with ``wait_s > 0`` also wait for its reply in the same round trip.
+
+        Returns the stream entry id (the command is durable once this returns) and the events,
+        or None when the matcher did not answer in time.
+        """
+        keys = shard_keys(shard)
+        pipe = self._client.pipeline(transaction=False)
+        order_id, order_json = pending_order if pending_order else ("", b"")
+        self._submit(
+            keys=[keys.commands, keys.writes(user or 0), keys.pending(user or 0)],
+            args=[
+                pack_command(cmd),
+                b"1" if wait_s > 0 else b"0",
+                "" if user is None else "last",
+                order_id,
+                order_json,
+            ],
+            client=pipe,
+        )
+        if wait_s > 0:
+            pipe.blpop([keys.reply(cmd.command_id)], timeout=wait_s)
+        results = pipe.execute()
+        entry_id = results[0].decode()
+        if wait_s <= 0 or results[-1] is None:
+            return entry_id, None
+        return entry_id, unpack_events(results[-1][1])
+
+    def unseen_writes(self, shards: Sequence[str], user: int) -> list[str]:
+        """Shards where ``user`` has a write the persister has not committed yet."""
+        pipe = self._client.pipeline(transaction=False)
+        for shard in shards:
+            keys = shard_keys(shard)
+            pipe.hget(keys.writes(user), "last")
+            pipe.hget(keys.persisted, "cmd_id")
+        got = pipe.execute()
+        behind = []
+        for i, shard in enumerate(shards):
+            wrote, persisted = got[2 * i], got[2 * i + 1]
+            if wrote is None:
+                continue
+            if persisted is None or stream_id_key(persisted) < stream_id_key(wrote):
+                behind.append(shard)
+        return behind
+
+    def pending_orders(self, shards: Sequence[str], user: int) -> dict[int, bytes]:
+        """Orders acknowledged to ``user`` whose events the persister has not written yet."""
+        pipe = self._client.pipeline(transaction=False)
+        for shard in shards:
+            pipe.hgetall(shard_keys(shard).pending(user))
+        found: dict[int, bytes] = {}
+        for mapping in pipe.execute():
+            for order_id, payload in mapping.items():
+                found[int(order_id)] = payload
+        return found
+
+
+class MatcherTransport:
+    """What the matcher uses: its consumer group, replay, batch commit, snapshots."""
+
+    def __init__(self, client: redis.Redis, shard: str, consumer: str = "matcher-1") -> None:
+        self.client = client
+        self.keys = shard_keys(shard)
+        self.consumer = consumer
+
+    def setup(self) -> None:
+        ensure_group(self.client, self.keys.commands, MATCHER_GROUP)
+        # Readers of the events stream get their groups created before the first event exists,
+        # so no batch can slip past a reader that starts late.
+        for group in (PERSISTER_GROUP, PUBLISHER_GROUP):
+            ensure_group(self.client, self.keys.events, group)
+
+    def read_batch(
+        self, count: int, block_ms: int, pending: bool = False
+    ) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """New commands (or, with ``pending``, those delivered before a crash and not acked)."""
+        resp = self.client.xreadgroup(
+            MATCHER_GROUP,
+            self.consumer,
+            {self.keys.commands: "0" if pending else ">"},
+            count=count,
+            block=None if pending else block_ms,
+        )
+        if not resp:
+            return []
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = resp[0][1]
+        return entries
+
+    def command_range(
+        self, after: bytes | None, upto: bytes, count: int = 10_000
+    ) -> Iterable[tuple[bytes, dict[bytes, bytes]]]:
+        """Commands with ``after < id <= upto``, oldest first, in pages."""
+        start: str | bytes = "-" if after is None else b"(" + after
+        while True:
+            page = self.client.xrange(self.keys.commands, min=start, max=upto, count=count)
+            if not page:
+                return
+            yield from page
+            start = b"(" + page[-1][0]
+
+    def progress(self) -> tuple[int, bytes] | None:
+        """(last_seq, cmd_last) of the last committed batch, or None before the first one."""
+        got = self.client.hmget(self.keys.progress, ["seq", "cmd_last"])
+        if got[0] is None or got[1] is None:
+            return None
+        return int(got[0]), got[1]
+
+    def commit_batch(
+        self,
+        events: Sequence[Event],
+        cmd_last: bytes,
+        seq: int,
+        replies: Sequence[tuple[str, bytes]],
+        acks: Sequence[bytes],
+    ) -> None:
+        """Publish a batch's events and replies and ack its commands, atomically."""
+        pipe = self.client.pipeline(transaction=True)
+        if events:
+            pipe.xadd(
+                self.keys.events,
+                {
+                    "e": pack_events(events),
+                    "first_seq": events[0][0],
+                    "last_seq": events[-1][0],
+                    "cmd_last": cmd_last,
+                },
+            )
+        for command_id, payload in replies:
+            key = self.keys.reply(command_id)
+            pipe.rpush(key, payload)
+            pipe.expire(key, REPLY_TTL_S)
+        if acks:
+            pipe.xack(self.keys.commands, MATCHER_GROUP, *acks)
+        # Also when the batch had no events (a repeated transfer is a pure no-op): the marker
+        # must cover every acked command.
+        pipe.hset(self.keys.progress, mapping={"seq": seq, "cmd_last": cmd_last})
+        pipe.execute()
+
+    def heartbeat(self, seq: int, ttl_s: int = 5) -> None:
+        """Liveness for /health: the key disappears ``ttl_s`` after the matcher stops beating."""
+        self.client.set(self.keys.heartbeat, seq, ex=ttl_s)
+
+    def load_snapshot(self) -> dict[str, Any] | None:
+        raw = self.client.get(self.keys.snapshot)
+        if raw is None:
+            return None
+        data: dict[str, Any] = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+        return data
+
+    def save_snapshot(self, cmd_id: bytes, seq: int, engine_state: dict[str, Any]) -> None:
+        blob = msgpack.packb(
+            {"cmd_id": cmd_id.decode(), "seq": seq, "engine": engine_state}, use_bin_type=True
+        )
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self.keys.snapshot, blob)
+        # Commands older than the snapshot are covered by it and all acked: drop them.
+        pipe.xtrim(self.keys.commands, minid=cmd_id.decode(), approximate=False)
+        pipe.execute()
+
+
+class EventReader:
+    """What the persister and the market-data publisher use to consume an events stream."""
+
+    def __init__(self, client: redis.Redis, shard: str, group: str, consumer: str) -> None:
+        self.client = client
+        self.keys = shard_keys(shard)
+        self.group = group
+        self.consumer = consumer
+
+    def setup(self) -> None:
+        ensure_group(self.client, self.keys.events, self.group)
+
+    def read(self, count: int, block_ms: int, pending: bool = False) -> list[EventBatch]:
+        resp = self.client.xreadgroup(
+            self.group,
+            self.consumer,
+            {self.keys.events: "0" if pending else ">"},
+            count=count,
+            block=None if pending else block_ms,
+        )
+        if not resp:
+            return []
+        return [parse_event_entry(entry_id, fields) for entry_id, fields in resp[0][1]]
+
+    def ack(self, entry_ids: Sequence[bytes]) -> None:
+        if entry_ids:
+            self.client.xack(self.keys.events, self.group, *entry_ids)
+
+    def lag(self) -> int:
+        """Entries in the stream not yet delivered to this group, plus those not acked."""
+        for info in self.client.xinfo_groups(self.keys.events):
+            if info["name"] in (self.group, self.group.encode()):
+                return int(info.get("lag") or 0) + int(info.get("pending") or 0)
+        return 0

@@ -1,0 +1,235 @@
+"""Real processes: gunicorn (the REST API), matcher shard(s) and the persister as subprocesses,
+all on the pytest-django test database and a Redis database of their own.
+
+The stack fixture is per module. It resets the exchange's tables (keeping the fee account,
+assets and markets) and the Redis keys, so every module starts from an empty venue whose
+engine and database agree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import User
+from matching.transport import connect
+from tests import factories
+from tests.support.pipeline import flush_exchange_keys
+from tests.support.processes import Proc, free_port, manage, wait_http_ok
+from tests.support.signing import SignedClient
+from tests.support.waiting import wait_until
+from trading.models import Market, MarketStatus
+
+pytestmark = pytest.mark.integration
+
+_names = itertools.count(1)
+
+# Everything the matcher and persister project, in an order TRUNCATE accepts.
+_RESET_TABLES = (
+    "accounts_ledgerentry",
+    "accounts_balance",
+    "trading_trade",
+    "trading_order",
+    "accounts_deposit",
+    "accounts_withdrawal",
+    "accounts_apikey",
+    "marketdata_kline",
+    "trading_eventcheckpoint",
+)
+
+
+def reset_venue() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(_RESET_TABLES)} CASCADE")
+    User.objects.filter(is_system=False).delete()
+    for symbol in ("SOL_USDC", "BTC_USDC", "ETH_USDC"):
+        factories.make_market(symbol)
+    Market.objects.update(status=MarketStatus.TRADING)
+    flush_exchange_keys(connect(settings.REDIS_URL))
+
+
+@dataclass
+class Trader:
+    username: str
+    password: str
+    user_id: int
+    api: SignedClient
+    permissions: list[str]
+
+
+@dataclass
+class Stack:
+    base_url: str
+    env: dict[str, str]
+    log_dir: Path
+    shards: list[str]
+    procs: dict[str, Proc] = field(default_factory=dict)
+
+    def start(self, name: str, argv: list[str]) -> Proc:
+        proc = Proc(name, argv, self.env, self.log_dir).start()
+        self.procs[name] = proc
+        return proc
+
+    def restart(self, name: str) -> Proc:
+        old = self.procs[name]
+        old.stop()
+        return self.start(name, old.argv)
+
+    def kill_and_restart(self, name: str) -> Proc:
+        old = self.procs[name]
+        old.kill()
+        return self.start(name, old.argv)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            proc.stop()
+
+    def signup(self, prefix: str = "trader", permissions: list[str] | None = None) -> Trader:
+        name = f"{prefix}{next(_names)}"
+        password = f"pw-{name}-Long-enough-1"
+        resp = requests.post(
+            f"{self.base_url}/api/v1/users",
+            json={"username": name, "password": password, "email": f"{name}@example.com"},
+            timeout=10,
+        )
+        assert resp.status_code == 201, resp.text
+        user_id = resp.json()["user_id"]
+        body: dict[str, Any] = {"label": "tests"}
+        if permissions is not None:
+            body["permissions"] = permissions
+        resp = requests.post(
+            f"{self.base_url}/api/v1/api-keys", json=body, auth=(name, password), timeout=10
+        )
+        assert resp.status_code == 201, resp.text
+        key = resp.json()
+        return Trader(
+            name,
+            password,
+            user_id,
+            SignedClient(self.base_url, key["api_key"], key["api_secret"]),
+            key["permissions"],
+        )
+
+    def funded(self, prefix: str = "trader", **amounts: str) -> Trader:
+        trader = self.signup(prefix, ["read", "trade", "withdraw"])
+        for asset, amount in amounts.items():
+            resp = trader.api.post("/api/v1/user/deposit", {"asset": asset, "amount": amount})
+            assert resp.status_code == 201, resp.text
+
+        def credited() -> bool:
+            got = {
+                b["asset"]: Decimal(b["available"])
+                for b in trader.api.get("/api/v1/user/balances").json()
+            }
+            return all(got.get(a, Decimal(0)) >= Decimal(v) for a, v in amounts.items())
+
+        wait_until(credited, timeout=15, what=f"deposits of {trader.username} credited")
+        return trader
+
+    def health(self) -> dict[str, Any]:
+        data: dict[str, Any] = requests.get(f"{self.base_url}/api/v1/health", timeout=10).json()
+        return data
+
+    def wait_settled(self, timeout: float = 30) -> None:
+        """Until every shard's persister has caught up with its matcher."""
+        client = connect(self.env["REDIS_URL"])
+
+        def settled() -> bool:
+            for shard in self.shards:
+                base = f"ex:{{{shard}}}"
+                produced = client.hget(f"{base}:progress", "seq")
+                persisted = client.hget(f"{base}:persisted", "seq")
+                backlog = client.xlen(f"{base}:commands")
+                pending = client.xpending(f"{base}:commands", "matcher")["pending"]
+                if pending or (produced or b"0") != (persisted or b"0"):
+                    return False
+                del backlog
+            return True
+
+        wait_until(settled, timeout=timeout, what="persister caught up")
+
+
+def _stack_env(shards_spec: str) -> dict[str, str]:
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+                f"/{db['NAME']}"
+            ),
+            "REDIS_URL": settings.REDIS_URL,
+            "MATCHER_SHARDS": shards_spec,
+            "DEBUG": "1",
+            "DEPOSITS_AUTO_CONFIRM": "1",
+            "THROTTLE_ANON": "100000/min",
+            "THROTTLE_USER": "100000/min",
+            "THROTTLE_SIGNUP": "100000/min",
+            "THROTTLE_ORDERS": "100000/min",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def start_stack(
+    tmp_path_factory: pytest.TempPathFactory, shards_spec: str = "s0=*", web_workers: int = 2
+) -> Stack:
+    reset_venue()
+    shards = [part.split("=")[0].strip() for part in shards_spec.split(";") if part.strip()]
+    port = free_port()
+    stack = Stack(
+        f"http://127.0.0.1:{port}",
+        _stack_env(shards_spec),
+        tmp_path_factory.mktemp("stack-logs"),
+        shards,
+    )
+    web = stack.start(
+        "web",
+        [
+            str(Path(os.sys.executable).parent / "gunicorn"),
+            "exchange_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(web_workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "8",
+            "--timeout",
+            "30",
+        ],
+    )
+    for shard in shards:
+        stack.start(f"matcher-{shard}", manage("run_matcher", "--shard", shard))
+    stack.start("persister", manage("run_persister"))
+    wait_http_ok(f"{stack.base_url}/api/v1/markets", web)
+    wait_until(
+        lambda: stack.health().get("status") == "ok", timeout=30, what="healthy stack"
+    )
+    return stack
+
+
+@pytest.fixture(scope="module")
+def stack(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    with django_db_blocker.unblock():
+        running = start_stack(tmp_path_factory)
+        try:
+            yield running
+        finally:
+            running.stop_all()

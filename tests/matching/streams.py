@@ -1,0 +1,279 @@
+"""Random command streams for the property tests: hypothesis strategies and seeded generators.
+
+Prices stay in a narrow band (95..105 ticks) and quantities small so orders cross, rest,
+partially fill and self-trade often. Several accounts, all on BTC-USD.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from matching.commands import (
+    AmendOrder,
+    CancelAll,
+    CancelOrder,
+    Command,
+    Deposit,
+    PlaceOrder,
+    ReleaseWithdrawal,
+    SetMarketStatus,
+    SettleWithdrawal,
+    Withdraw,
+)
+from matching.types import MarketStatus, OrderType, Side, StpMode, TimeInForce
+from tests.matching.builders import BTC, LOT, SPEC, SYM, USD
+
+LOW_MIN_SPEC = replace(SPEC, min_notional=Decimal("0.01"))
+"""BTC-USD with a 1-atom minimum notional, so that small random orders are not all refused."""
+
+ACCOUNTS = (1, 2, 3, 4)
+PRICES = st.integers(95, 105)
+QTYS = st.integers(1, 12)
+SIDES = st.sampled_from(list(Side))
+TIFS = st.sampled_from(list(TimeInForce))
+STPS = st.sampled_from(list(StpMode))
+ACCTS = st.sampled_from(ACCOUNTS)
+ORDER_IDS = st.integers(1, 400)
+CIDS = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"]))
+TRANSFER_IDS = st.sampled_from([f"t{i}" for i in range(12)])
+ASSETS = st.sampled_from([BTC, USD])
+
+
+def _amount(asset: str) -> st.SearchStrategy[int]:
+    return st.integers(1, 30 * LOT) if asset == BTC else st.integers(1, 5_000)
+
+
+deposits = ASSETS.flatmap(
+    lambda a: st.builds(
+        Deposit, st.just("d"), st.just(1), TRANSFER_IDS, ACCTS, st.just(a), _amount(a)
+    )
+)
+withdrawals = ASSETS.flatmap(
+    lambda a: st.builds(
+        Withdraw, st.just("w"), st.just(1), TRANSFER_IDS, ACCTS, st.just(a), _amount(a)
+    )
+)
+limits = st.builds(
+    PlaceOrder,
+    st.just("p"),
+    st.just(1),
+    ORDER_IDS,
+    ACCTS,
+    st.just(SYM),
+    SIDES,
+    st.just(OrderType.LIMIT),
+    TIFS,
+    PRICES,
+    QTYS,
+    st.none(),
+    st.booleans(),
+    STPS,
+    CIDS,
+)
+market_orders = st.one_of(
+    st.builds(
+        PlaceOrder,
+        st.just("m"),
+        st.just(1),
+        ORDER_IDS,
+        ACCTS,
+        st.just(SYM),
+        SIDES,
+        st.just(OrderType.MARKET),
+        st.just(TimeInForce.IOC),
+        st.none(),
+        QTYS,
+        st.none(),
+        st.just(False),
+        STPS,
+        CIDS,
+    ),
+    st.builds(
+        PlaceOrder,
+        st.just("q"),
+        st.just(1),
+        ORDER_IDS,
+        ACCTS,
+        st.just(SYM),
+        st.just(Side.BUY),
+        st.just(OrderType.MARKET),
+        st.just(TimeInForce.IOC),
+        st.none(),
+        st.none(),
+        st.integers(100, 3_000),
+        st.just(False),
+        STPS,
+        CIDS,
+    ),
+)
+cancels = st.builds(
+    CancelOrder, st.just("x"), st.just(1), ACCTS, st.just(SYM), ORDER_IDS, st.none()
+)
+cancel_by_cid = st.builds(
+    CancelOrder,
+    st.just("y"),
+    st.just(1),
+    ACCTS,
+    st.just(SYM),
+    st.none(),
+    st.sampled_from(["a", "b", "c", "d"]),
+)
+cancel_alls = st.builds(
+    CancelAll, st.just("X"), st.just(1), ACCTS, st.one_of(st.none(), st.just(SYM))
+)
+amends = st.builds(
+    AmendOrder,
+    st.just("A"),
+    st.just(1),
+    ACCTS,
+    st.just(SYM),
+    ORDER_IDS,
+    st.none(),
+    st.one_of(st.none(), PRICES),
+    st.one_of(st.none(), st.integers(1, 15)),
+)
+settles = st.builds(SettleWithdrawal, st.just("s"), st.just(1), TRANSFER_IDS)
+releases = st.builds(ReleaseWithdrawal, st.just("r"), st.just(1), TRANSFER_IDS)
+statuses = st.builds(
+    SetMarketStatus, st.just("h"), st.just(1), st.just(SYM), st.sampled_from(list(MarketStatus))
+)
+
+commands: st.SearchStrategy[Command] = st.one_of(
+    limits,
+    limits,
+    limits,
+    limits,
+    limits,
+    market_orders,
+    market_orders,
+    cancels,
+    cancel_by_cid,
+    cancel_alls,
+    amends,
+    amends,
+    deposits,
+    withdrawals,
+    settles,
+    releases,
+)
+"""Everything but market halts (the state machine interleaves those in their own rule)."""
+
+
+def funding(accounts: tuple[int, ...] = ACCOUNTS) -> list[Command]:
+    """Generous deposits, except for the last account, which runs short often."""
+    out: list[Command] = []
+    for a in accounts:
+        rich = a != accounts[-1]
+        out.append(Deposit("f", 1, f"fund-btc-{a}", a, BTC, (200 if rich else 8) * LOT))
+        out.append(Deposit("f", 1, f"fund-usd-{a}", a, USD, 200_000 if rich else 2_000))
+    return out
+
+
+def seed_book() -> list[Command]:
+    """A few resting orders per account on both sides (ids 900+), so takers find liquidity."""
+    out: list[Command] = []
+    oid = 900
+    for a in ACCOUNTS:
+        for price in (96, 98, 99):
+            oid += 1
+            out.append(
+                PlaceOrder(
+                    "sb",
+                    1,
+                    oid,
+                    a,
+                    SYM,
+                    Side.BUY,
+                    OrderType.LIMIT,
+                    TimeInForce.GTC,
+                    price,
+                    3,
+                    None,
+                    False,
+                    StpMode.EXPIRE_TAKER,
+                    None,
+                )
+            )
+        for price in (101, 102, 104):
+            oid += 1
+            out.append(
+                PlaceOrder(
+                    "sb",
+                    1,
+                    oid,
+                    a,
+                    SYM,
+                    Side.SELL,
+                    OrderType.LIMIT,
+                    TimeInForce.GTC,
+                    price,
+                    3,
+                    None,
+                    False,
+                    StpMode.EXPIRE_TAKER,
+                    None,
+                )
+            )
+    return out
+
+
+def seeded_orders(seed: int, n: int, accounts: int = 6) -> list[Command]:
+    """Seeded stream of limit GTC/IOC, market-by-quantity orders and cancels of live-ish ids."""
+    rng = random.Random(seed)
+    out: list[Command] = []
+    oid = 0
+    for i in range(n):
+        r = rng.random()
+        acct = rng.randint(1, accounts)
+        stp = rng.choice([StpMode.EXPIRE_TAKER, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH])
+        if r < 0.7:
+            oid += 1
+            side = rng.choice([Side.BUY, Side.SELL])
+            tif = TimeInForce.GTC if rng.random() < 0.8 else TimeInForce.IOC
+            out.append(
+                PlaceOrder(
+                    f"c{i}",
+                    i,
+                    oid,
+                    acct,
+                    SYM,
+                    side,
+                    OrderType.LIMIT,
+                    tif,
+                    rng.randint(90, 110),
+                    rng.randint(1, 20),
+                    None,
+                    False,
+                    stp,
+                    None,
+                )
+            )
+        elif r < 0.8:
+            oid += 1
+            side = rng.choice([Side.BUY, Side.SELL])
+            out.append(
+                PlaceOrder(
+                    f"c{i}",
+                    i,
+                    oid,
+                    acct,
+                    SYM,
+                    side,
+                    OrderType.MARKET,
+                    TimeInForce.IOC,
+                    None,
+                    rng.randint(1, 30),
+                    None,
+                    False,
+                    stp,
+                    None,
+                )
+            )
+        elif oid:
+            target = rng.randint(max(1, oid - 30), oid)
+            out.append(CancelOrder(f"c{i}", i, acct, SYM, target, None))
+    return out

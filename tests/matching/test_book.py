@@ -1,0 +1,66 @@
+"""matching.book: levels, FIFO, cached best prices, validate()."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.book import NO_ASK, NO_BID, Book, Order
+from matching.errors import EngineInvariantError
+from matching.types import Side, StpMode
+
+
+def _order(oid: int, side: Side, price: int, qty: int) -> Order:
+    return Order(oid, 1, "S", side, price, qty, 0, 0, None, StpMode.EXPIRE_TAKER)
+
+
+def test_empty_book_has_sentinel_best_prices_when_created() -> None:
+    book = Book("S")
+    assert (book.best_bid, book.best_ask) == (NO_BID, NO_ASK)
+    assert book.depth(5) == ([], [])
+    assert book.validate() == 0
+
+
+def test_levels_sort_best_first_and_aggregate_when_orders_are_added() -> None:
+    book = Book("S")
+    for oid, side, price, qty in [(1, Side.BUY, 99, 2), (2, Side.BUY, 100, 1),
+                                  (3, Side.BUY, 99, 3), (4, Side.SELL, 102, 5),
+                                  (5, Side.SELL, 101, 1)]:  # fmt: skip
+        book.append(_order(oid, side, price, qty), side is Side.BUY)
+    assert (book.best_bid, book.best_ask) == (100, 101)
+    assert book.depth(5) == ([(100, 1), (99, 5)], [(101, 1), (102, 5)])
+    assert book.depth(1) == ([(100, 1)], [(101, 1)])
+    assert [o.order_id for o in book.bids[99].orders()] == [1, 3]
+    assert book.validate() == 5
+
+
+def test_unlink_keeps_fifo_and_drops_empty_level_when_orders_leave() -> None:
+    book = Book("S")
+    orders = [_order(i, Side.SELL, 101, 1) for i in (1, 2, 3)]
+    for o in orders:
+        book.append(o, False)
+    book.append(_order(4, Side.SELL, 105, 1), False)
+    level = book.asks[101]
+    level.total -= 1
+    book.unlink(orders[1], level)  # middle
+    assert [o.order_id for o in level.orders()] == [1, 3]
+    for o in (orders[0], orders[2]):
+        level.total -= 1
+        book.unlink(o, level)
+    assert 101 not in book.asks and book.best_ask == 105
+    assert book.validate() == 1
+
+
+def test_validate_raises_when_a_level_total_is_wrong() -> None:
+    book = Book("S")
+    book.append(_order(1, Side.BUY, 100, 2), True)
+    book.bids[100].total = 3
+    with pytest.raises(EngineInvariantError):
+        book.validate()
+
+
+def test_validate_raises_when_book_is_crossed() -> None:
+    book = Book("S")
+    book.append(_order(1, Side.BUY, 101, 2), True)
+    book.append(_order(2, Side.SELL, 100, 2), False)
+    with pytest.raises(EngineInvariantError):
+        book.validate()

@@ -1,0 +1,88 @@
+"""The real matcher and persister, in threads of the test process, for endpoint tests.
+
+They are the production classes (matching.worker.Matcher, matching.persister.Persister) on the
+real Redis and the real test database; only the process boundary is missing. Tests that need
+the process boundary (kills, several shards) use tests/integration with subprocesses.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import redis
+from django.conf import settings
+from django.db import connections
+
+from accounts.selectors import fee_account_id
+from exchange_site.clock import now_ns
+from matching.client import shard_map
+from matching.persister import Persister
+from matching.transport import PERSISTER_GROUP, EventReader, MatcherTransport, connect
+from matching.worker import Matcher
+from tests.support.waiting import wait_until
+from trading.specs import cached_market, market_specs
+
+
+def flush_exchange_keys(client: redis.Redis) -> None:
+    """Drop every key of the exchange (only the test database is ever used here)."""
+    keys: Iterator[bytes] = client.scan_iter(match="ex:*", count=1000)
+    batch = list(keys)
+    if batch:
+        client.delete(*batch)
+
+
+class InProcessPipeline:
+    def __init__(self) -> None:
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.matchers: dict[str, Matcher] = {}
+        self.persisters: dict[str, Persister] = {}
+        self.errors: list[BaseException] = []
+
+    def start(self) -> InProcessPipeline:
+        client = connect(settings.REDIS_URL)
+        flush_exchange_keys(client)
+        cached_market.cache_clear()
+        fee = fee_account_id()
+        specs = market_specs()
+        for shard in shard_map().shards:
+            matcher = Matcher(MatcherTransport(client, shard, "matcher"), fee, block_ms=20)
+            matcher.recover()
+            owned = [s for s in specs if shard_map().owns(shard, s.symbol)]
+            matcher.sync_markets(owned, now_ns())
+            self.matchers[shard] = matcher
+            persister = Persister(
+                EventReader(client, shard, PERSISTER_GROUP, "persister"), block_ms=20
+            )
+            self.persisters[shard] = persister
+            self._spawn(f"matcher-{shard}", lambda m=matcher: m.run(self.stop_event.is_set))
+            self._spawn(f"persister-{shard}", lambda p=persister: p.run(self.stop_event.is_set))
+        for shard, matcher in self.matchers.items():
+            owned = [s.symbol for s in specs if shard_map().owns(shard, s.symbol)]
+            wait_until(
+                lambda m=matcher, o=owned: all(m.engine.market(sym) for sym in o),
+                timeout=10,
+                what=f"markets loaded on {shard}",
+            )
+        return self
+
+    def _spawn(self, name: str, target: object) -> None:
+        def run() -> None:
+            try:
+                target()  # type: ignore[operator]
+            except BaseException as exc:  # surfaced by stop()
+                self.errors.append(exc)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        if self.errors:
+            raise self.errors[0]

@@ -1,0 +1,112 @@
+"""Every error under /api/ has one shape: {"error": {"code", "message", "details"}}."""
+
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django.test import RequestFactory
+from rest_framework import exceptions as drf
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from exchange_site import errors
+
+Case = tuple[Exception, int, str]
+
+DOMAIN: list[Case] = [
+    (errors.ValidationFailed(details={"price": "off tick"}), 400, "invalid_request"),
+    (errors.NotFound(), 404, "not_found"),
+    (errors.PermissionDenied(), 403, "permission_denied"),
+    (errors.Conflict(code="duplicate_client_order_id"), 409, "duplicate_client_order_id"),
+    (errors.Unavailable(), 503, "unavailable"),
+]
+FRAMEWORK: list[Case] = [
+    (drf.ValidationError({"price": ["Bad."]}), 400, "invalid_request"),
+    (drf.ParseError(), 400, "parse_error"),
+    (drf.NotAuthenticated(), 401, "not_authenticated"),
+    (drf.AuthenticationFailed("Too old.", code="stale_timestamp"), 401, "stale_timestamp"),
+    (drf.AuthenticationFailed(), 401, "authentication_failed"),
+    (drf.PermissionDenied(), 403, "permission_denied"),
+    (drf.NotFound(), 404, "not_found"),
+    (drf.MethodNotAllowed("PUT"), 405, "method_not_allowed"),
+    (drf.Throttled(wait=3), 429, "throttled"),
+    (Http404("No Order matches the given query."), 404, "not_found"),
+    (DjangoPermissionDenied(), 403, "permission_denied"),
+]
+
+
+def render(exc: Exception) -> Response:
+    response = errors.exception_handler(exc, {})
+    assert response is not None
+    return response
+
+
+@pytest.mark.parametrize(("exc", "status", "code"), DOMAIN + FRAMEWORK)
+def test_error_is_rendered_in_one_shape_when_raised(exc, status, code):
+    response = render(exc)
+    assert response.status_code == status
+    assert set(response.data) == {"error"}
+    assert set(response.data["error"]) == {"code", "message", "details"}
+    assert response.data["error"]["code"] == code
+    assert isinstance(response.data["error"]["message"], str)
+
+
+def test_validation_error_carries_field_details_when_raised():
+    response = render(drf.ValidationError({"price": ["Bad."]}))
+    assert response.data["error"]["details"] == {"price": ["Bad."]}
+
+
+def test_throttled_says_when_to_retry_when_raised():
+    response = render(drf.Throttled(wait=3))
+    assert response["Retry-After"] == "3"
+    assert response.data["error"]["details"] == {"retry_after": 3}
+
+
+def test_unknown_exception_is_left_to_the_500_handler_when_raised():
+    assert errors.exception_handler(RuntimeError("bug"), {}) is None
+
+
+class RefusingApi(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        raise errors.Conflict("Already done.", code="already_done", details={"id": 7})
+
+
+def test_domain_error_reaches_the_client_when_a_view_raises_it(db):
+    response = RefusingApi.as_view()(APIRequestFactory().get("/api/v1/x"))
+    response.render()
+    assert response.status_code == 409
+    assert json.loads(response.content) == {
+        "error": {"code": "already_done", "message": "Already done.", "details": {"id": 7}}
+    }
+
+
+def test_unknown_api_path_answers_json_404_when_requested(client, db):
+    response = client.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("handler", "args", "status", "code"),
+    [
+        (errors.page_not_found, (Http404(),), 404, "not_found"),
+        (errors.permission_denied, (DjangoPermissionDenied(),), 403, "permission_denied"),
+        (errors.bad_request, (ValueError(),), 400, "bad_request"),
+        (errors.server_error, (), 500, "internal_error"),
+    ],
+)
+def test_django_handlers_answer_json_when_the_path_is_under_api(handler, args, status, code):
+    response = handler(RequestFactory().get("/api/v1/orders"), *args)
+    assert response.status_code == status
+    assert json.loads(response.content)["error"]["code"] == code
+
+
+def test_django_handlers_answer_html_when_the_path_is_a_page(db):
+    response = errors.page_not_found(RequestFactory().get("/nowhere"), Http404())
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

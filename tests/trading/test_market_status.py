@@ -1,0 +1,33 @@
+import pytest
+from django.urls import reverse
+
+from exchange_site.errors import ValidationFailed
+from trading.models import Market, MarketStatus
+from trading.services import market_set_status
+
+
+def test_market_is_halted_when_the_status_is_set(sol_usdc):
+    market_set_status(sol_usdc, MarketStatus.HALTED)
+    assert Market.objects.get(pk=sol_usdc.pk).status == "halted"
+
+
+def test_market_status_is_refused_when_unknown(sol_usdc):
+    with pytest.raises(ValidationFailed):
+        market_set_status(sol_usdc, "closed")
+
+
+def test_market_is_halted_then_resumed_when_an_operator_uses_the_admin_actions(
+    admin_client, markets
+):
+    # given two trading markets
+    url = reverse("admin:trading_market_changelist")
+    selected = [markets["SOL_USDC"].pk, markets["BTC_USDC"].pk]
+    # when the operator halts them
+    response = admin_client.post(url, {"action": "halt", "_selected_action": selected})
+    # then both are halted and the third is untouched
+    assert response.status_code == 302
+    statuses = dict(Market.objects.values_list("symbol", "status"))
+    assert statuses == {"SOL_USDC": "halted", "BTC_USDC": "halted", "ETH_USDC": "trading"}
+    # when resumed, they trade again
+    admin_client.post(url, {"action": "resume", "_selected_action": selected})
+    assert set(Market.objects.values_list("status", flat=True)) == {"trading"}

@@ -1,0 +1,260 @@
+"""Markets, and the projections of orders and trades.
+
+Order fill state and Trade rows are written only by the persister from the matcher's events
+(trading/projections.py, issue 4). Choice values equal the engine's strings (matching.types).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.amounts import is_whole_atoms
+from accounts.models import MONEY_DIGITS, Asset, User, money_field, rate_field
+
+SYMBOL_RE = r"^[A-Z0-9]{2,10}_[A-Z0-9]{2,10}$"
+
+
+def exact_product(a: Decimal, b: Decimal) -> Decimal:
+    """a x b without rounding: two 38-digit factors need at most 76 digits."""
+    with localcontext() as ctx:
+        ctx.prec = 2 * MONEY_DIGITS
+        return a * b
+
+
+class MarketStatus(models.TextChoices):
+    TRADING = "trading"
+    HALTED = "halted"
+
+
+class Side(models.TextChoices):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(models.TextChoices):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(models.TextChoices):
+    GTC = "GTC", "Good till cancelled"
+    IOC = "IOC", "Immediate or cancel"
+    FOK = "FOK", "Fill or kill"
+
+
+class StpMode(models.TextChoices):
+    EXPIRE_TAKER = "expire_taker"
+    EXPIRE_MAKER = "expire_maker"
+    EXPIRE_BOTH = "expire_both"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending"  # acknowledged by the API, not yet processed by the matcher
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
+OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+class Market(models.Model):
+    symbol = models.CharField(
+        max_length=21,
+        unique=True,
+        validators=[RegexValidator(SYMBOL_RE, "BASE_QUOTE in upper case, e.g. SOL_USDC.")],
+    )
+    base = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    quote = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    tick_size = money_field(help_text="Price step, in quote units.")
+    lot_size = money_field(help_text="Quantity step, in base units.")
+    min_notional = money_field(help_text="Smallest price x quantity, in quote units.")
+    maker_fee_rate = rate_field(help_text="0.001 is 0.1 %.")
+    taker_fee_rate = rate_field(help_text="0.002 is 0.2 %.")
+    status = models.CharField(
+        max_length=16, choices=MarketStatus.choices, default=MarketStatus.TRADING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(base=F("quote")), name="market_base_ne_quote"),
+            models.CheckConstraint(
+                condition=Q(tick_size__gt=0, lot_size__gt=0, min_notional__gt=0),
+                name="market_sizes_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    maker_fee_rate__gte=0,
+                    maker_fee_rate__lt=1,
+                    taker_fee_rate__gte=0,
+                    taker_fee_rate__lt=1,
+                ),
+                name="market_fee_rates_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+    def clean(self) -> None:
+        """Refuse a spec the engine could not represent exactly (see house-style section 5)."""
+        if not (self.base_id and self.quote_id):
+            return
+        errors: dict[str, str] = {}
+        base, quote = self.base, self.quote
+        if base.pk == quote.pk:
+            errors["quote"] = "Base and quote must differ."
+        if self.symbol and self.symbol != f"{base.code}_{quote.code}":
+            errors["symbol"] = f"The symbol must be {base.code}_{quote.code}."
+        if self.tick_size is not None and not is_whole_atoms(self.tick_size, quote.decimals):
+            errors["tick_size"] = f"Must be a multiple of one {quote.code} atom ({quote.atom})."
+        if self.lot_size is not None and not is_whole_atoms(self.lot_size, base.decimals):
+            errors["lot_size"] = f"Must be a multiple of one {base.code} atom ({base.atom})."
+        if (
+            self.tick_size is not None
+            and self.lot_size is not None
+            and not is_whole_atoms(exact_product(self.tick_size, self.lot_size), quote.decimals)
+        ):
+            errors["lot_size"] = (
+                f"tick size x lot size must be a whole number of {quote.code} atoms, "
+                "so that every notional is exact."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_trading(self) -> bool:
+        return self.status == MarketStatus.TRADING
+
+
+class Order(models.Model):
+    # Assigned by the API before the matcher sees the order, so a reply can be awaited by id.
+    id = models.BigIntegerField(primary_key=True)
+    client_order_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="orders")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    type = models.CharField(max_length=8, choices=OrderType.choices)
+    time_in_force = models.CharField(
+        max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC
+    )
+    post_only = models.BooleanField(default=False)
+    stp_mode = models.CharField(
+        max_length=16, choices=StpMode.choices, default=StpMode.EXPIRE_TAKER
+    )
+    price = money_field(null=True, blank=True)
+    quantity = money_field(null=True, blank=True)
+    quote_quantity = money_field(null=True, blank=True)
+    filled_quantity = money_field(default=0)
+    filled_quote = money_field(default=0)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    reject_reason = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)  # the command's time
+    updated_at = models.DateTimeField(default=timezone.now)  # the last event's time
+    last_event_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Partial: any number of orders without a client id; NULLs never collide.
+            models.UniqueConstraint(
+                fields=["user", "client_order_id"],
+                condition=Q(client_order_id__isnull=False),
+                name="order_unique_client_order_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(filled_quantity__gte=0, filled_quote__gte=0), name="order_filled_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=True) | Q(quantity__gt=0), name="order_quantity_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(quote_quantity__isnull=True) | Q(quote_quantity__gt=0),
+                name="order_quote_quantity_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gt=0), name="order_price_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(type=OrderType.MARKET) | Q(price__isnull=False),
+                name="order_limit_has_price",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__isnull=False) | Q(quote_quantity__isnull=False),
+                name="order_has_size",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="order_user_status"),
+            models.Index(fields=["user", "market", "-created_at"], name="order_user_market_time"),
+            models.Index(fields=["user", "-created_at"], name="order_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        size = self.quantity if self.quantity is not None else f"{self.quote_quantity} quote"
+        return f"#{self.pk} {self.side} {size} @ {self.price or 'market'} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Trade(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="trades")
+    trade_id = models.BigIntegerField(help_text="The engine's id, sequential per market.")
+    price = money_field()
+    quantity = money_field()
+    quote_quantity = money_field()
+    # No FK constraint: the persister may write a trade in the same batch as (or before) its
+    # orders' rows; the engine guarantees both exist.
+    maker_order = models.ForeignKey(
+        Order, on_delete=models.DO_NOTHING, db_constraint=False, related_name="maker_trades"
+    )
+    taker_order = models.ForeignKey(
+        Order, on_delete=models.DO_NOTHING, db_constraint=False, related_name="taker_trades"
+    )
+    maker_user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="maker_trades")
+    taker_user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="taker_trades")
+    taker_side = models.CharField(max_length=4, choices=Side.choices)
+    maker_fee = money_field()
+    maker_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    taker_fee = money_field()
+    taker_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    executed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["market", "trade_id"], name="trade_unique_per_market"),
+            models.CheckConstraint(
+                condition=Q(price__gt=0, quantity__gt=0, quote_quantity__gt=0),
+                name="trade_amounts_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(maker_fee__gte=0, taker_fee__gte=0), name="trade_fees_gte_0"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["market", "-trade_id"], name="trade_market_id"),
+            models.Index(fields=["maker_user", "-executed_at"], name="trade_maker_time"),
+            models.Index(fields=["taker_user", "-executed_at"], name="trade_taker_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market_id}#{self.trade_id}: {self.quantity} @ {self.price}"
+
+    @property
+    def is_buyer_maker(self) -> bool:
+        return self.taker_side == Side.SELL
