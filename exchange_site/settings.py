@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "accounts",
     "trading",
     "marketdata",
+    "matching",  # the matcher's adapters and management commands; the core knows no Django
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,10 @@ FEE_ACCOUNT_USERNAME = "fees"
 API_KEY_SECRET_KEY = os.environ.get("API_KEY_SECRET_KEY", "").strip() or SECRET_KEY
 API_SIGNATURE_WINDOW_MS = env_int("API_SIGNATURE_WINDOW_MS", 5000)
 ORDER_REPLY_TIMEOUT = env_float("ORDER_REPLY_TIMEOUT", 2.0)  # seconds, then 202 "pending"
+# Matcher shards: "s0=SOL_USDC,BTC_USDC;s1=ETH_USDC"; "*" takes every market not named elsewhere.
+MATCHER_SHARDS = os.environ.get("MATCHER_SHARDS", "").strip() or "s0=*"
+# How long a private read waits for the persister to reach the caller's own last write.
+READ_YOUR_WRITES_TIMEOUT = env_float("READ_YOUR_WRITES_TIMEOUT", 2.0)
 
 # --- I18N, static, logging --------------------------------------------------------------------
 

@@ -127,6 +127,10 @@ class MatcherClient:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
+    def status(self) -> dict[str, dict[str, int | bool]]:
+        """Per shard: matcher alive (heartbeat), its last seq, the persister's, and the lag."""
+        return {shard: self.log.shard_status(shard) for shard in shard_map().shards}
+
     def pending_orders(self, user: int) -> dict[int, bytes]:
         return self.log.pending_orders(shard_map().shards, user)
 

@@ -213,6 +213,21 @@ class CommandLog:
                 behind.append(shard)
         return behind
 
+    def shard_status(self, shard: str) -> dict[str, int | bool]:
+        keys = shard_keys(shard)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.exists(keys.heartbeat)
+        pipe.hget(keys.progress, "seq")
+        pipe.hget(keys.persisted, "seq")
+        alive, produced, persisted = pipe.execute()
+        seq, done = int(produced or 0), int(persisted or 0)
+        return {
+            "matcher_alive": bool(alive),
+            "seq": seq,
+            "persisted_seq": done,
+            "persister_lag": max(0, seq - done),
+        }
+
     def pending_orders(self, shards: Sequence[str], user: int) -> dict[int, bytes]:
         """Orders acknowledged to ``user`` whose events the persister has not written yet."""
         pipe = self._client.pipeline(transaction=False)

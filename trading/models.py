@@ -169,9 +169,11 @@ class Order(models.Model):
     class Meta:
         constraints = [
             # Partial: any number of orders without a client id; NULLs never collide.
+            # A rejected order never consumed its client id (the engine agrees), so a duplicate
+            # that was itself rejected can be recorded next to the order that owns the id.
             models.UniqueConstraint(
                 fields=["user", "client_order_id"],
-                condition=Q(client_order_id__isnull=False),
+                condition=Q(client_order_id__isnull=False) & ~Q(status="rejected"),
                 name="order_unique_client_order_id",
             ),
             models.CheckConstraint(
@@ -258,3 +260,21 @@ class Trade(models.Model):
     @property
     def is_buyer_maker(self) -> bool:
         return self.taker_side == Side.SELL
+
+
+class EventCheckpoint(models.Model):
+    """How far the persister has applied one shard's events; committed with each batch."""
+
+    stream = models.CharField(max_length=32, primary_key=True)  # the shard name
+    last_seq = models.BigIntegerField(default=0)
+    last_cmd_id = models.CharField(max_length=32, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.stream} @ {self.last_seq}"
+
+
+class OrderIdBlock(models.Model):
+    """One row per block of order ids handed to a web process (trading/ids.py)."""
+
+    id = models.BigAutoField(primary_key=True)
