@@ -41,18 +41,43 @@ def setup_steps(python: str, *, seed: bool) -> list[Proc]:
     return steps
 
 
-def services(python: str, *, host: str, port: int) -> list[Proc]:
+def services(
+    python: str, *, host: str, port: int, ws_port: int, shards: Sequence[str], web_workers: int = 2
+) -> list[Proc]:
     """The long-running processes, started in this order and stopped in reverse.
 
-    Later issues add theirs here, one line each.
+    REST is served by gunicorn (WSGI, threads): Django under ASGI costs 5-7x more CPU per request
+    on this hardware (shared/stack-notes.md), and the order path is REST. WebSockets need ASGI,
+    so uvicorn serves the same Django project on ``ws_port`` for them (see docs/architecture.md).
     """
+    manage = (python, "manage.py")
     celery = (python, "-m", "celery", "-A", "exchange_site")
     return [
-        # Issue 4 adds, before "web":
-        #   Proc("matcher", (python, "manage.py", "run_matcher")),
-        #   Proc("persister", (python, "manage.py", "run_persister")),
+        *(Proc(f"matcher-{shard}", (*manage, "run_matcher", "--shard", shard)) for shard in shards),
+        Proc("persister", (*manage, "run_persister")),
         Proc(
             "web",
+            (
+                python,
+                "-m",
+                "gunicorn",
+                "exchange_site.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                str(web_workers),
+                "--threads",
+                "16",  # a thread waits on the matcher's reply (<= ORDER_REPLY_TIMEOUT)
+                "--timeout",
+                "30",
+                "--access-logfile",
+                "-",
+            ),
+        ),
+        Proc(
+            "ws",
             (
                 python,
                 "-m",
@@ -61,7 +86,7 @@ def services(python: str, *, host: str, port: int) -> list[Proc]:
                 "--host",
                 host,
                 "--port",
-                str(port),
+                str(ws_port),
                 "--lifespan",
                 "off",  # Django has no lifespan handlers; "auto" only logs a warning
                 "--no-server-header",

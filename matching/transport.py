@@ -25,7 +25,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 import redis
 
 from matching.codec import decode_command, decode_event, encode_command, encode_event
@@ -86,7 +86,8 @@ def stream_id_key(entry_id: bytes | str) -> tuple[int, int]:
 
 
 def pack_command(cmd: Command) -> bytes:
-    return msgpack.packb(encode_command(cmd), use_bin_type=True)
+    packed: bytes = msgpack.packb(encode_command(cmd), use_bin_type=True)
+    return packed
 
 
 def unpack_command(payload: bytes) -> Command:
@@ -99,7 +100,8 @@ def unpack_command(payload: bytes) -> Command:
 
 
 def pack_events(events: Sequence[Event]) -> bytes:
-    return msgpack.packb([encode_event(ev) for ev in events], use_bin_type=True)
+    packed: bytes = msgpack.packb([encode_event(ev) for ev in events], use_bin_type=True)
+    return packed
 
 
 def unpack_events(payload: bytes) -> list[Event]:
@@ -112,6 +114,18 @@ def ensure_group(client: redis.Redis, stream: str, group: str, start: str = "0")
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
+
+
+def group_backlog(client: redis.Redis, stream: str, group: str) -> int:
+    """Entries of ``stream`` not yet delivered to ``group``, plus those delivered, not acked."""
+    try:
+        groups: Any = client.xinfo_groups(stream)
+    except redis.ResponseError:  # no such stream yet
+        return 0
+    for info in groups:
+        if info["name"] in (group, group.encode()):
+            return int(info.get("lag") or 0) + int(info.get("pending") or 0)
+    return 0
 
 
 @dataclasses.dataclass(slots=True)
@@ -219,10 +233,15 @@ class CommandLog:
         pipe.exists(keys.heartbeat)
         pipe.hget(keys.progress, "seq")
         pipe.hget(keys.persisted, "seq")
-        alive, produced, persisted = pipe.execute()
+        pipe.exists(keys.commands)
+        alive, produced, persisted, has_log = pipe.execute()
         seq, done = int(produced or 0), int(persisted or 0)
         return {
             "matcher_alive": bool(alive),
+            # commands appended but not yet applied and committed by the matcher
+            "matcher_lag": group_backlog(self._client, keys.commands, MATCHER_GROUP)
+            if has_log
+            else 0,
             "seq": seq,
             "persisted_seq": done,
             "persister_lag": max(0, seq - done),
@@ -259,7 +278,7 @@ class MatcherTransport:
         self, count: int, block_ms: int, pending: bool = False
     ) -> list[tuple[bytes, dict[bytes, bytes]]]:
         """New commands (or, with ``pending``, those delivered before a crash and not acked)."""
-        resp = self.client.xreadgroup(
+        resp: Any = self.client.xreadgroup(
             MATCHER_GROUP,
             self.consumer,
             {self.keys.commands: "0" if pending else ">"},
@@ -277,7 +296,7 @@ class MatcherTransport:
         """Commands with ``after < id <= upto``, oldest first, in pages."""
         start: str | bytes = "-" if after is None else b"(" + after
         while True:
-            page = self.client.xrange(self.keys.commands, min=start, max=upto, count=count)
+            page: Any = self.client.xrange(self.keys.commands, min=start, max=upto, count=count)
             if not page:
                 return
             yield from page
@@ -285,10 +304,10 @@ class MatcherTransport:
 
     def progress(self) -> tuple[int, bytes] | None:
         """(last_seq, cmd_last) of the last committed batch, or None before the first one."""
-        got = self.client.hmget(self.keys.progress, ["seq", "cmd_last"])
+        got: Any = self.client.hmget(self.keys.progress, ["seq", "cmd_last"])
         if got[0] is None or got[1] is None:
             return None
-        return int(got[0]), got[1]
+        return int(got[0]), bytes(got[1])
 
     def commit_batch(
         self,
@@ -326,7 +345,7 @@ class MatcherTransport:
         self.client.set(self.keys.heartbeat, seq, ex=ttl_s)
 
     def load_snapshot(self) -> dict[str, Any] | None:
-        raw = self.client.get(self.keys.snapshot)
+        raw: Any = self.client.get(self.keys.snapshot)
         if raw is None:
             return None
         data: dict[str, Any] = msgpack.unpackb(raw, raw=False, strict_map_key=False)
@@ -356,7 +375,7 @@ class EventReader:
         ensure_group(self.client, self.keys.events, self.group)
 
     def read(self, count: int, block_ms: int, pending: bool = False) -> list[EventBatch]:
-        resp = self.client.xreadgroup(
+        resp: Any = self.client.xreadgroup(
             self.group,
             self.consumer,
             {self.keys.events: "0" if pending else ">"},
@@ -372,8 +391,4 @@ class EventReader:
             self.client.xack(self.keys.events, self.group, *entry_ids)
 
     def lag(self) -> int:
-        """Entries in the stream not yet delivered to this group, plus those not acked."""
-        for info in self.client.xinfo_groups(self.keys.events):
-            if info["name"] in (self.group, self.group.encode()):
-                return int(info.get("lag") or 0) + int(info.get("pending") or 0)
-        return 0
+        return group_backlog(self.client, self.keys.events, self.group)

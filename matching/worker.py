@@ -28,7 +28,13 @@ from matching import snapshot
 from matching.commands import AddMarket, Command, UpdateMarket
 from matching.engine import MatchingEngine
 from matching.events import Event
-from matching.transport import CommandLog, MatcherTransport, pack_events, stream_id_key, unpack_command
+from matching.transport import (
+    CommandLog,
+    MatcherTransport,
+    pack_events,
+    stream_id_key,
+    unpack_command,
+)
 from matching.types import MarketSpec
 
 log = logging.getLogger(__name__)

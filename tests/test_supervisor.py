@@ -34,14 +34,26 @@ def run(tmp_path):
     supervisor.stop_all()
 
 
-def test_services_include_web_and_celery_when_built():
-    procs = sv.services(PY, host="192.0.2.1", port=8123)
+def test_services_include_every_process_when_built_for_two_shards():
+    procs = sv.services(PY, host="192.0.2.1", port=8123, ws_port=8124, shards=["s0", "s1"])
     names = [p.name for p in procs]
-    assert names == ["web", "celery-worker", "celery-beat"]
-    web = procs[0].argv
-    assert "exchange_site.asgi:application" in web
-    assert web[web.index("--host") + 1] == "192.0.2.1"
-    assert web[web.index("--port") + 1] == "8123"
+    assert names == [
+        "matcher-s0",
+        "matcher-s1",
+        "persister",
+        "web",
+        "ws",
+        "celery-worker",
+        "celery-beat",
+    ]
+    by_name = {p.name: p.argv for p in procs}
+    web, ws = by_name["web"], by_name["ws"]
+    assert "exchange_site.wsgi:application" in web
+    assert web[web.index("--bind") + 1] == "192.0.2.1:8123"
+    assert web[web.index("--worker-class") + 1] == "gthread"
+    assert "exchange_site.asgi:application" in ws
+    assert ws[ws.index("--port") + 1] == "8124"
+    assert by_name["matcher-s1"][-2:] == ("--shard", "s1")
     assert all(p.argv[0] == PY for p in procs)
 
 

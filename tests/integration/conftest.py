@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -197,7 +198,7 @@ def start_stack(
     web = stack.start(
         "web",
         [
-            str(Path(os.sys.executable).parent / "gunicorn"),
+            str(Path(sys.executable).parent / "gunicorn"),
             "exchange_site.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
@@ -215,9 +216,7 @@ def start_stack(
         stack.start(f"matcher-{shard}", manage("run_matcher", "--shard", shard))
     stack.start("persister", manage("run_persister"))
     wait_http_ok(f"{stack.base_url}/api/v1/markets", web)
-    wait_until(
-        lambda: stack.health().get("status") == "ok", timeout=30, what="healthy stack"
-    )
+    wait_until(lambda: stack.health().get("status") == "ok", timeout=30, what="healthy stack")
     return stack
 
 

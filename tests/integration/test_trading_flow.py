@@ -215,7 +215,8 @@ def test_reads_reflect_the_callers_writes_right_after_they_return(stack: Stack) 
         assert balances(trader)["USDC"][1] == D(50)
         cancelled = trader.api.delete("/api/v1/order", symbol=SYMBOL, order_id=order_id)
         assert cancelled.status_code == 200
-        assert trader.api.get("/api/v1/order", symbol=SYMBOL, order_id=order_id).json()[
-            "status"
-        ] == "cancelled"
+        assert (
+            trader.api.get("/api/v1/order", symbol=SYMBOL, order_id=order_id).json()["status"]
+            == "cancelled"
+        )
         assert balances(trader)["USDC"] == (D(1000), D(0))

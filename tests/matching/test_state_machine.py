@@ -44,6 +44,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.history.append(cmd)
         events = self.engine.apply(cmd)
         for ev in events:
+            assert len(ev) == len(type(ev)._fields), "event built with the wrong arity"
             assert ev.seq == self.seq + 1, "seq must grow by exactly one"
             self.seq = ev.seq
             assert ev.command_id == cmd.command_id and ev.ts == cmd.ts

@@ -8,7 +8,8 @@ the process boundary (kills, several shards) use tests/integration with subproce
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import redis
 from django.conf import settings
@@ -56,21 +57,21 @@ class InProcessPipeline:
                 EventReader(client, shard, PERSISTER_GROUP, "persister"), block_ms=20
             )
             self.persisters[shard] = persister
-            self._spawn(f"matcher-{shard}", lambda m=matcher: m.run(self.stop_event.is_set))
-            self._spawn(f"persister-{shard}", lambda p=persister: p.run(self.stop_event.is_set))
+            self._spawn(f"matcher-{shard}", matcher.run)
+            self._spawn(f"persister-{shard}", persister.run)
         for shard, matcher in self.matchers.items():
-            owned = [s.symbol for s in specs if shard_map().owns(shard, s.symbol)]
+            symbols = [s.symbol for s in specs if shard_map().owns(shard, s.symbol)]
             wait_until(
-                lambda m=matcher, o=owned: all(m.engine.market(sym) for sym in o),
+                partial(_markets_loaded, matcher, symbols),
                 timeout=10,
                 what=f"markets loaded on {shard}",
             )
         return self
 
-    def _spawn(self, name: str, target: object) -> None:
+    def _spawn(self, name: str, loop: Callable[[Callable[[], bool]], None]) -> None:
         def run() -> None:
             try:
-                target()  # type: ignore[operator]
+                loop(self.stop_event.is_set)
             except BaseException as exc:  # surfaced by stop()
                 self.errors.append(exc)
             finally:
@@ -86,3 +87,7 @@ class InProcessPipeline:
             thread.join(timeout=10)
         if self.errors:
             raise self.errors[0]
+
+
+def _markets_loaded(matcher: Matcher, symbols: list[str]) -> bool:
+    return all(matcher.engine.market(symbol) is not None for symbol in symbols)

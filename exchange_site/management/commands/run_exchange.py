@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from exchange_site import supervisor as sv
+from matching.client import shard_map
 from trading import demo
 
 
@@ -41,7 +42,15 @@ class Command(BaseCommand):
                 run.run_step(step)
             if not settings.DEBUG:
                 run.log("DEBUG is off: demo data not seeded")
-            for proc in sv.services(python, host=host, port=port):
+            ws_port = int(os.environ.get("WS_PORT", str(port + 1)))
+            for proc in sv.services(
+                python,
+                host=host,
+                port=port,
+                ws_port=ws_port,
+                shards=shard_map().shards,
+                web_workers=int(os.environ.get("WEB_WORKERS", "2")),
+            ):
                 run.start(proc)
             run.wait_until(lambda: sv.port_open(host, port), what="the web server")
             self.banner(host, port)

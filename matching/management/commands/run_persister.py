@@ -33,7 +33,8 @@ class Command(BaseCommand):
         failed: list[str] = []
         threads = [
             threading.Thread(
-                target=self._run_one, args=(shard, options["batch_entries"], stop, failed),
+                target=self._run_one,
+                args=(shard, options["batch_entries"], stop, failed),
                 name=shard,
             )
             for shard in shards
@@ -49,9 +50,7 @@ class Command(BaseCommand):
     @staticmethod
     def _run_one(shard: str, batch_entries: int, stop: StopFlag, failed: list[str]) -> None:
         try:
-            reader = EventReader(
-                connect(settings.REDIS_URL), shard, PERSISTER_GROUP, "persister"
-            )
+            reader = EventReader(connect(settings.REDIS_URL), shard, PERSISTER_GROUP, "persister")
             Persister(reader, batch_entries=batch_entries).run(stop)
         except BaseException:
             logging.getLogger("matching.run_persister").exception("persister %s died", shard)

@@ -1,0 +1,301 @@
+"""End-to-end order benchmark against a running stack. Prints its figures; not a test.
+
+Start the stack (Postgres + Redis, high throttles so the limiter is not what is measured):
+
+    THROTTLE_ORDERS=10000000/min THROTTLE_USER=10000000/min THROTTLE_SIGNUP=100000/min \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/exchange_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/2 ./scripts/run
+
+then, in another shell:
+
+    .venv/bin/python bench/e2e_orders.py --base-url http://127.0.0.1:8000
+
+Phases, all in one run against the same server (gunicorn WSGI, gthread, the same processes):
+1. trivial: closed loop, C clients, signed ``GET /api/v1/account`` (auth + a tiny response).
+2. orders: closed loop, C clients, signed ``POST /api/v1/order`` with a mix that trades;
+   only 201 answers (the matcher's result) count as acknowledged orders.
+3. sustained: open loop at R orders/s for S seconds; latency is measured from each order's
+   scheduled send time (no coordinated omission); matcher and persister lag sampled each second.
+
+The load generator runs on the same 2 cores as the stack; its CPU is part of what is measured,
+equally for phases 1 and 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing as mp
+import random
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+SYMBOL = "SOL_USDC"
+
+
+@dataclass
+class Key:
+    api_key: str
+    api_secret: str
+
+
+class Signed:
+    """A keep-alive connection that signs as docs/api.md says; cheaper than requests."""
+
+    def __init__(self, base_url: str, key: Key) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.key = key
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+        raw = b"" if body is None else json.dumps(body).encode()
+        ts = str(int(time.time() * 1000))
+        msg = ts.encode() + method.encode() + path.encode() + raw
+        sig = hmac.new(self.key.api_secret.encode(), msg, hashlib.sha256).hexdigest()
+        headers = {"X-API-KEY": self.key.api_key, "X-TIMESTAMP": ts, "X-SIGNATURE": sig}
+        if raw:
+            headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=raw or None, headers=headers)
+                resp = self.conn.getresponse()
+                return resp.status, resp.read()
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def setup_traders(base_url: str, n: int, run_id: str) -> list[Key]:
+    keys = []
+    for i in range(n):
+        name, password = f"bench{run_id}x{i}", f"bench-Password-{run_id}-{i}"
+        resp = requests.post(
+            f"{base_url}/api/v1/users",
+            json={"username": name, "password": password, "email": f"{name}@example.com"},
+            timeout=30,
+        )
+        resp.raise_for_status()
+        resp = requests.post(
+            f"{base_url}/api/v1/api-keys",
+            json={"permissions": ["read", "trade"]},
+            auth=(name, password),
+            timeout=30,
+        )
+        resp.raise_for_status()
+        key = Key(resp.json()["api_key"], resp.json()["api_secret"])
+        client = Signed(base_url, key)
+        for asset, amount in (("USDC", "100000000"), ("SOL", "1000000")):
+            status, body = client.call(
+                "POST", "/api/v1/user/deposit", {"asset": asset, "amount": amount}
+            )
+            assert status == 201, body
+        keys.append(key)
+    deadline = time.monotonic() + 60
+    for key in keys:
+        client = Signed(base_url, key)
+        while True:
+            _, body = client.call("GET", "/api/v1/user/balances")
+            if len(json.loads(body)) >= 2:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit("deposits were not credited within 60 s: is the matcher up?")
+            time.sleep(0.1)
+    return keys
+
+
+def order_body(rng: random.Random) -> dict[str, Any]:
+    side = "buy" if rng.random() < 0.5 else "sell"
+    # Around a mid of 100 with a spread of a few ticks: about half the orders cross.
+    offset = rng.randint(-5, 5) * 0.01
+    price = f"{100 + (offset if side == 'buy' else -offset):.2f}"
+    return {
+        "symbol": SYMBOL,
+        "side": side,
+        "type": "limit",
+        "price": price,
+        "quantity": f"{rng.randint(1, 20) / 100:.2f}",
+        "time_in_force": "IOC" if rng.random() < 0.1 else "GTC",
+    }
+
+
+def closed_loop(args: tuple[str, list[Key], str, float, int, Any]) -> dict[str, Any]:
+    base_url, keys, kind, duration, seed, start_at = args
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def worker(key: Key, n: int) -> None:
+        rng = random.Random(seed * 1000 + n)
+        client = Signed(base_url, key)
+        local: list[tuple[int, float]] = []
+        while time.time() < start_at:
+            time.sleep(0.001)
+        end = start_at + duration
+        sent = 0
+        while time.time() < end:
+            t0 = time.perf_counter()
+            if kind == "trivial":
+                status, _ = client.call("GET", "/api/v1/account")
+            else:
+                status, _ = client.call("POST", "/api/v1/order", order_body(rng))
+                sent += 1
+                if sent % 50 == 0:
+                    client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
+            local.append((status, time.perf_counter() - t0))
+        with lock:
+            results.extend(local)
+
+    threads = [threading.Thread(target=worker, args=(k, i)) for i, k in enumerate(keys)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"results": results}
+
+
+def open_loop(args: tuple[str, list[Key], float, float, int, Any]) -> dict[str, Any]:
+    base_url, keys, rate, duration, seed, start_at = args
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    per_thread = rate / len(keys)
+
+    def worker(key: Key, n: int) -> None:
+        rng = random.Random(seed * 7919 + n)
+        client = Signed(base_url, key)
+        local: list[tuple[int, float]] = []
+        interval = 1.0 / per_thread
+        scheduled = start_at + rng.random() * interval
+        end = start_at + duration
+        sent = 0
+        while scheduled < end:
+            now = time.time()
+            if now < scheduled:
+                time.sleep(scheduled - now)
+            status, _ = client.call("POST", "/api/v1/order", order_body(rng))
+            local.append((status, time.time() - scheduled))  # from the scheduled time
+            sent += 1
+            if sent % 50 == 0:
+                client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
+            scheduled += interval
+        with lock:
+            results.extend(local)
+
+    threads = [threading.Thread(target=worker, args=(k, i)) for i, k in enumerate(keys)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"results": results}
+
+
+def run_phase(pool: Any, fn: Any, keys: list[Key], procs: int, extra: tuple[Any, ...]) -> list:
+    start_at = time.time() + 1.0
+    chunks = [keys[i::procs] for i in range(procs)]
+    outs = pool.map(
+        fn, [(extra[0], chunk, *extra[1:], i, start_at) for i, chunk in enumerate(chunks)]
+    )
+    return [r for out in outs for r in out["results"]]
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def sample_lag(base_url: str, stop: threading.Event, out: list[dict[str, Any]]) -> None:
+    while not stop.is_set():
+        try:
+            data = requests.get(f"{base_url}/api/v1/health", timeout=5).json()
+            out.append({"t": time.time(), **data})
+        except requests.RequestException:
+            pass
+        stop.wait(1.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--procs", type=int, default=4, help="load-generator processes")
+    parser.add_argument("--duration", type=float, default=15.0, help="closed-loop seconds")
+    parser.add_argument("--rate", type=float, default=500.0, help="open-loop orders/s")
+    parser.add_argument("--sustain", type=float, default=60.0, help="open-loop seconds")
+    args = parser.parse_args()
+
+    run_id = str(int(time.time()))
+    print(f"setting up {args.clients} funded traders ...", flush=True)
+    keys = setup_traders(args.base_url, args.clients, run_id)
+    ctx = mp.get_context("fork")
+    with ctx.Pool(args.procs) as pool:
+        trivial = run_phase(
+            pool, closed_loop, keys, args.procs, (args.base_url, "trivial", args.duration)
+        )
+        orders = run_phase(
+            pool, closed_loop, keys, args.procs, (args.base_url, "orders", args.duration)
+        )
+        lag: list[dict[str, Any]] = []
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_lag, args=(args.base_url, stop, lag))
+        sampler.start()
+        sustained = run_phase(
+            pool, open_loop, keys, args.procs, (args.base_url, args.rate, args.sustain)
+        )
+        stop.set()
+        sampler.join()
+
+    def summary(name: str, rows: list[tuple[int, float]], seconds: float, ok: int = 200) -> float:
+        good = [lat for status, lat in rows if status == ok]
+        codes: dict[int, int] = {}
+        for status, _ in rows:
+            codes[status] = codes.get(status, 0) + 1
+        rate = len(good) / seconds
+        print(
+            f"{name:<10} {rate:9.0f}/s ok  p50 {pct(good, 50) * 1000:7.2f} ms"
+            f"  p99 {pct(good, 99) * 1000:7.2f} ms  p99.9 {pct(good, 99.9) * 1000:7.2f} ms"
+            f"  statuses {dict(sorted(codes.items()))}"
+        )
+        return rate
+
+    print(f"\nclients {args.clients} in {args.procs} processes; closed loop {args.duration:.0f} s")
+    t_rate = summary("trivial", trivial, args.duration, 200)
+    o_rate = summary("orders", orders, args.duration, 201)
+    print(f"ratio orders/trivial: {o_rate / t_rate:.2f} (target >= 0.5)")
+    print(f"\nopen loop: {args.rate:.0f} orders/s offered for {args.sustain:.0f} s")
+    summary("sustained", sustained, args.sustain, 201)
+    lags = [
+        (s["t"], shard.get("persister_lag", 0), shard.get("seq", 0))
+        for s in lag
+        for shard in (s.get("shards") or {}).values()
+    ]
+    if lags:
+        values = [lg for _, lg, _ in lags]
+        half = len(values) // 2
+        print(
+            f"persister lag (events): max {max(values)}, mean first half "
+            f"{statistics.mean(values[:half] or [0]):.0f}, mean second half "
+            f"{statistics.mean(values[half:] or [0]):.0f}, last {values[-1]}"
+        )
+        seqs = [s for _, _, s in lags]
+        print(f"matcher events in sustained phase: {seqs[-1] - seqs[0]}")
+    else:
+        print("no health samples (GET /api/v1/health failed)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
