@@ -178,7 +178,7 @@ class DepositAdmin(admin.ModelAdmin):
             self,
             request,
             queryset,
-            lambda d: services.deposit_set_status(d, DepositStatus.CONFIRMED),
+            services.deposit_confirm,  # and sends it to the matcher, which credits it
         )
 
     @admin.action(description="Reject selected deposits")
@@ -210,7 +210,7 @@ class WithdrawalAdmin(admin.ModelAdmin):
         "completed_at",
     )
     fields = readonly_fields
-    actions = ("approve", "reject")
+    actions = ("approve", "complete", "reject")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # users request withdrawals through the API, which holds the funds
@@ -227,15 +227,18 @@ class WithdrawalAdmin(admin.ModelAdmin):
             lambda w: services.withdrawal_set_status(w, WithdrawalStatus.APPROVED),
         )
 
-    @admin.action(description="Reject selected withdrawals")
+    @admin.action(description="Complete (pay out) selected approved withdrawals")
+    def complete(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> None:
+        # The engine settles the hold; the persister then marks the row completed.
+        run_action(self, request, queryset, services.withdrawal_complete)
+
+    @admin.action(description="Reject selected withdrawals (release the funds)")
     def reject(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> None:
         run_action(
             self,
             request,
             queryset,
-            lambda w: services.withdrawal_set_status(
-                w, WithdrawalStatus.REJECTED, reason="rejected by an operator"
-            ),
+            lambda w: services.withdrawal_reject(w, reason="rejected by an operator"),
         )
 
 

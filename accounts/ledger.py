@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import cache
 from typing import NamedTuple
 
 from accounts.models import (
@@ -32,16 +33,11 @@ class AssetRef(NamedTuple):
     decimals: int
 
 
-_assets: dict[str, AssetRef] = {}
-
-
+@cache
 def asset_ref(code: str) -> AssetRef:
     """Asset ids and decimals never change once used, so they are cached for the process."""
-    ref = _assets.get(code)
-    if ref is None:
-        asset = Asset.objects.only("id", "decimals").get(code=code)
-        ref = _assets[code] = AssetRef(asset.id, asset.decimals)
-    return ref
+    asset = Asset.objects.only("id", "decimals").get(code=code)
+    return AssetRef(asset.id, asset.decimals)
 
 
 def apply_events(events: Sequence[Event]) -> None:

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import ApiKey, Asset, Balance, User
-from exchange_site.errors import NotFound
+from exchange_site.errors import NotFound, ValidationFailed
+from matching.client import matcher
 
 
 def fee_account_id() -> int:
@@ -27,3 +28,21 @@ def balance_list(user: User) -> QuerySet[Balance]:
 
 def api_key_list(user: User) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
+
+
+def balances_of(user: User) -> list[Balance]:
+    """The caller's balances once the persister has the caller's own writes (read-your-writes)."""
+    matcher().await_persisted(user.pk, settings.READ_YOUR_WRITES_TIMEOUT)
+    return list(balance_list(user))
+
+
+def asset_for_transfer(code: object) -> Asset:
+    """An active asset named in a request body; 400 ``unknown_asset`` otherwise."""
+    if not isinstance(code, str) or len(code) > 16:
+        raise ValidationFailed("Unknown asset.", code="unknown_asset", details={"field": "asset"})
+    try:
+        return Asset.objects.get(code=code, is_active=True)
+    except Asset.DoesNotExist:
+        raise ValidationFailed(
+            f"Unknown asset {code!r}.", code="unknown_asset", details={"field": "asset"}
+        ) from None

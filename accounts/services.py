@@ -6,11 +6,17 @@ events, written by the persister (accounts/ledger.py, issue 4).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import keys
@@ -30,7 +36,13 @@ from accounts.transitions import (
     Table,
     check_transition,
 )
-from exchange_site.errors import Conflict, ValidationFailed
+from exchange_site.errors import Conflict, NotFound, Unavailable, ValidationFailed
+from matching import commands
+from matching.arith import amount_to_atoms
+from matching.client import matcher, new_command_id, now_ns, shard_map
+from matching.events import TransferRejected
+
+log = logging.getLogger(__name__)
 
 Transferable = TypeVar("Transferable", Deposit, Withdrawal)
 
@@ -54,6 +66,25 @@ def user_ensure(
         user.set_password(password)
         user.save(update_fields=["password"])
     return user
+
+
+def user_create(username: str, *, password: str, email: str) -> User:
+    """Sign-up: Django's password validators, and one account per username (any case)."""
+    candidate = User(username=username, email=email)
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "The password is too weak.", details={"password": list(exc.messages)}
+        ) from None
+    taken = Conflict("This username is taken.", code="username_taken")
+    if User.objects.filter(username__iexact=username).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, email=email, password=password)
+    except IntegrityError:  # a concurrent sign-up won the race
+        raise taken from None
 
 
 def asset_upsert(code: str, *, name: str, decimals: int) -> Asset:
@@ -98,6 +129,121 @@ def deposit_create(
     ):
         raise Conflict("This transfer id is already used by another deposit.", code="duplicate")
     return deposit
+
+
+def deposit_request(user: User, asset: Asset, amount: Decimal) -> Deposit:
+    """A user's deposit request; confirmed (and sent to the matcher) at once in development."""
+    with transaction.atomic():
+        deposit = deposit_create(user, asset, amount)
+        if settings.DEPOSITS_AUTO_CONFIRM and deposit.status == DepositStatus.PENDING:
+            deposit_confirm(deposit)
+    return deposit
+
+
+def deposit_confirm(deposit: Deposit) -> Deposit:
+    """Confirm a pending deposit; after the commit, send it to the matcher to be credited.
+
+    If that send is lost (Redis down, process killed), ``deposits_resend`` (a Celery beat task)
+    sends it again; the engine applies a transfer id once, so a repeat is a no-op.
+    """
+    deposit_set_status(deposit, DepositStatus.CONFIRMED)
+    transaction.on_commit(lambda: deposit_send(deposit), robust=True)
+    return deposit
+
+
+def deposit_send(deposit: Deposit) -> None:
+    asset = deposit.asset
+    cmd = commands.Deposit(
+        new_command_id(),
+        now_ns(),
+        str(deposit.transfer_id),
+        deposit.user_id,
+        asset.code,
+        amount_to_atoms(asset.decimals, deposit.amount),
+    )
+    matcher().send(shard_map().funding, cmd, user=deposit.user_id, wait=False)
+
+
+def deposits_resend(*, older_than: timedelta = timedelta(seconds=5)) -> int:
+    """Send again every deposit confirmed a while ago and still not credited."""
+    stale = Deposit.objects.filter(
+        status=DepositStatus.CONFIRMED, updated_at__lt=timezone.now() - older_than
+    ).select_related("asset")
+    sent = 0
+    for deposit in stale.iterator():
+        deposit_send(deposit)
+        sent += 1
+    if sent:
+        log.info("re-sent %s confirmed deposits", sent)
+    return sent
+
+
+def withdrawal_request(
+    user: User, asset: Asset, amount: Decimal, address: str
+) -> tuple[Withdrawal, bool]:
+    """Record a withdrawal and hold its funds in the engine; (withdrawal, matcher answered).
+
+    The row is committed before the command is sent, so the persister always finds it. Refused
+    by the engine (not enough available): the row is marked failed and this raises.
+    """
+    validate_amount(asset, amount)
+    if not asset.is_active:
+        raise ValidationFailed(f"{asset.code} is not active.", code="asset_inactive")
+    withdrawal = Withdrawal.objects.create(user=user, asset=asset, amount=amount, address=address)
+    cmd = commands.Withdraw(
+        new_command_id(),
+        now_ns(),
+        str(withdrawal.transfer_id),
+        user.pk,
+        asset.code,
+        amount_to_atoms(asset.decimals, amount),
+    )
+    sent = matcher().send(shard_map().funding, cmd, user=user.pk)
+    if sent.events is None:
+        return withdrawal, False
+    refused = next((ev for ev in sent.events if isinstance(ev, TransferRejected)), None)
+    if refused is not None:
+        reason = str(refused.reason)
+        try:
+            withdrawal_set_status(withdrawal, WithdrawalStatus.FAILED, reason=reason)
+        except Conflict:
+            pass  # the persister marked it failed first, from the same event
+        message = "Not enough available." if reason == "insufficient_funds" else reason
+        raise ValidationFailed(message, code=reason, details={"withdrawal_id": withdrawal.pk})
+    return withdrawal, True
+
+
+def withdrawal_complete(withdrawal: Withdrawal) -> Withdrawal:
+    """Pay out an approved withdrawal: the engine settles the hold, the persister marks it
+    completed."""
+    check_transition(
+        WITHDRAWAL_TRANSITIONS, withdrawal.status, WithdrawalStatus.COMPLETED, what="withdrawal"
+    )
+    cmd = commands.SettleWithdrawal(new_command_id(), now_ns(), str(withdrawal.transfer_id))
+    _send_transfer(cmd, withdrawal.user_id)
+    return withdrawal
+
+
+def withdrawal_reject(withdrawal: Withdrawal, *, reason: str) -> Withdrawal:
+    """Refuse a pending or approved withdrawal and return its held funds to the user."""
+    check_transition(
+        WITHDRAWAL_TRANSITIONS, withdrawal.status, WithdrawalStatus.REJECTED, what="withdrawal"
+    )
+    cmd = commands.ReleaseWithdrawal(new_command_id(), now_ns(), str(withdrawal.transfer_id))
+    _send_transfer(cmd, withdrawal.user_id)  # durable once sent: the release will happen
+    return withdrawal_set_status(withdrawal, WithdrawalStatus.REJECTED, reason=reason)
+
+
+def _send_transfer(cmd: commands.SettleWithdrawal | commands.ReleaseWithdrawal, user: int) -> None:
+    sent = matcher().send(shard_map().funding, cmd, user=user)
+    if sent.events is None:
+        raise Unavailable(
+            "The matcher did not answer; the command is queued and applies when it runs.",
+            code="matcher_unavailable",
+        )
+    for ev in sent.events:
+        if isinstance(ev, TransferRejected):
+            raise Conflict(f"The matcher refused: {ev.reason}.", code=str(ev.reason))
 
 
 def deposit_set_status(deposit: Deposit, status: DepositStatus) -> Deposit:
@@ -156,6 +302,14 @@ def api_key_create(
         **{f"perm_{name}": name in wanted for name in ApiKey.PERMISSIONS},
     )
     return api_key, keys.api_key_secret(api_key)
+
+
+def api_key_revoke_by_id(user: User, key_id: str) -> ApiKey:
+    """Revoke one of ``user``'s keys; another user's key is not found, never forbidden."""
+    api_key = ApiKey.objects.filter(user=user, key_id=key_id).first()
+    if api_key is None:
+        raise NotFound("No such API key.", code="api_key_not_found")
+    return api_key_revoke(api_key)
 
 
 def api_key_revoke(api_key: ApiKey) -> ApiKey:

@@ -19,9 +19,11 @@ DEPOSIT_TRANSITIONS: Table = {
 }
 
 WITHDRAWAL_TRANSITIONS: Table = {
-    # pending: funds held in the engine; every exit except approval releases them.
-    W.PENDING: frozenset({W.APPROVED, W.REJECTED, W.CANCELLED}),
-    W.APPROVED: frozenset({W.COMPLETED, W.FAILED}),
+    # pending: funds held in the engine; every exit except approval releases them. failed: the
+    # engine refused the hold (insufficient funds), so nothing was ever held.
+    W.PENDING: frozenset({W.APPROVED, W.REJECTED, W.CANCELLED, W.FAILED}),
+    # an operator may still refuse an approved withdrawal before paying it out (released).
+    W.APPROVED: frozenset({W.COMPLETED, W.FAILED, W.REJECTED}),
 }
 
 

@@ -1,5 +1,15 @@
-"""The accounts API under /api/v1/ (users, API keys, balances, transfers: issue 4)."""
+"""The accounts API under /api/v1/."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from accounts import apis
+
+urlpatterns = [
+    path("users", apis.UserCreateApi.as_view(), name="users-create"),
+    path("api-keys", apis.ApiKeyListCreateApi.as_view(), name="api-keys"),
+    path("api-keys/<str:api_key>", apis.ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("account", apis.AccountApi.as_view(), name="account"),
+    path("user/balances", apis.BalanceListApi.as_view(), name="user-balances"),
+    path("user/deposit", apis.DepositCreateApi.as_view(), name="user-deposit"),
+    path("user/withdraw", apis.WithdrawCreateApi.as_view(), name="user-withdraw"),
+]

@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching.commands import AddMarket, CancelOrder, Command, Deposit, PlaceOrder  # noqa: E402
-from matching.engine import MatchingEngine  # noqa: E402
-from matching.types import (  # noqa: E402
+from matching.commands import AddMarket, CancelOrder, Command, Deposit, PlaceOrder
+from matching.engine import MatchingEngine
+from matching.types import (
     AssetSpec,
     MarketSpec,
     OrderType,
@@ -73,8 +73,8 @@ def mixed_stream(n: int, seed: int) -> tuple[list[Command], list[Command], list[
     rng = random.Random(seed)
     setup = setup_commands()
     scratch = MatchingEngine(FEE_ACCOUNT)
-    for c in setup:
-        scratch.apply(c)
+    for cmd in setup:
+        scratch.apply(cmd)
     live = scratch.open_orders_by_id  # read-only use: which ids are resting right now
     cmds: list[Command] = []
     kinds: list[str] = []
@@ -86,8 +86,22 @@ def mixed_stream(n: int, seed: int) -> tuple[list[Command], list[Command], list[
         side = BUY if i % 2 else SELL
         off = rng.randint(1, 150)
         price = MID - off if side is BUY else MID + off
-        c = PlaceOrder(f"w{i}", i, oid, rng.randint(1, ACCOUNTS), SYM, side, LIMIT, GTC, price,
-                       rng.randint(1, 50), None, False, STP, None)
+        c: Command = PlaceOrder(
+            f"w{i}",
+            i,
+            oid,
+            rng.randint(1, ACCOUNTS),
+            SYM,
+            side,
+            LIMIT,
+            GTC,
+            price,
+            rng.randint(1, 50),
+            None,
+            False,
+            STP,
+            None,
+        )
         setup.append(c)
         scratch.apply(c)
         live_ids.append(oid)
@@ -104,7 +118,7 @@ def mixed_stream(n: int, seed: int) -> tuple[list[Command], list[Command], list[
                 live_ids.pop()
                 o = live.get(victim)
                 if o is not None:
-                    c: Command = CancelOrder(f"c{i}", i, o.account, SYM, victim, None)
+                    c = CancelOrder(f"c{i}", i, o.account, SYM, victim, None)
                     kinds.append("cancel")
                     break
             else:
@@ -113,8 +127,22 @@ def mixed_stream(n: int, seed: int) -> tuple[list[Command], list[Command], list[
             oid += 1
             off = rng.randint(1, 150)
             price = MID - off if side is BUY else MID + off
-            c = PlaceOrder(f"c{i}", i, oid, acct, SYM, side, LIMIT, GTC, price,
-                           rng.randint(1, 50), None, False, STP, None)
+            c = PlaceOrder(
+                f"c{i}",
+                i,
+                oid,
+                acct,
+                SYM,
+                side,
+                LIMIT,
+                GTC,
+                price,
+                rng.randint(1, 50),
+                None,
+                False,
+                STP,
+                None,
+            )
             kinds.append("limit_rest")
             live_ids.append(oid)
         elif r < 0.95:
@@ -126,25 +154,67 @@ def mixed_stream(n: int, seed: int) -> tuple[list[Command], list[Command], list[
             else:
                 price = (best.best_bid if best.best_bid else MID) - off
             tif = GTC if rng.random() < 0.5 else IOC
-            c = PlaceOrder(f"c{i}", i, oid, acct, SYM, side, LIMIT, tif, price,
-                           rng.randint(1, 200), None, False, STP, None)
+            c = PlaceOrder(
+                f"c{i}",
+                i,
+                oid,
+                acct,
+                SYM,
+                side,
+                LIMIT,
+                tif,
+                price,
+                rng.randint(1, 200),
+                None,
+                False,
+                STP,
+                None,
+            )
             kinds.append("limit_cross")
             live_ids.append(oid)
         else:
             oid += 1
             if side is BUY and rng.random() < 0.5:
-                c = PlaceOrder(f"c{i}", i, oid, acct, SYM, BUY, MARKET, IOC, None, None,
-                               rng.randint(10_000_000, 100_000_000), False, STP, None)
+                c = PlaceOrder(
+                    f"c{i}",
+                    i,
+                    oid,
+                    acct,
+                    SYM,
+                    BUY,
+                    MARKET,
+                    IOC,
+                    None,
+                    None,
+                    rng.randint(10_000_000, 100_000_000),
+                    False,
+                    STP,
+                    None,
+                )
             else:
-                c = PlaceOrder(f"c{i}", i, oid, acct, SYM, side, MARKET, IOC, None,
-                               rng.randint(1, 40), None, False, STP, None)
+                c = PlaceOrder(
+                    f"c{i}",
+                    i,
+                    oid,
+                    acct,
+                    SYM,
+                    side,
+                    MARKET,
+                    IOC,
+                    None,
+                    rng.randint(1, 40),
+                    None,
+                    False,
+                    STP,
+                    None,
+                )
             kinds.append("market")
         cmds.append(c)
         scratch.apply(c)
     return setup, cmds, kinds
 
 
-def throughput(setup: list[Command], cmds: list[Command]) -> tuple[float, int, int]:
+def throughput(setup: list[Command], cmds: list[Command]) -> tuple[float, int, int, int]:
     engine = MatchingEngine(FEE_ACCOUNT)
     for c in setup:
         engine.apply(c)
@@ -156,7 +226,9 @@ def throughput(setup: list[Command], cmds: list[Command]) -> tuple[float, int, i
         events += len(apply(c))
     elapsed = time.perf_counter_ns() - t0
     engine.validate()
-    return len(cmds) / (elapsed / 1e9), events, len(engine.open_orders_by_id)
+    book = engine.markets_by_symbol[SYM].book
+    levels = len(book.bids) + len(book.asks)
+    return len(cmds) / (elapsed / 1e9), events, len(engine.open_orders_by_id), levels
 
 
 def latencies(setup: list[Command], cmds: list[Command], kinds: list[str]) -> dict[str, list[int]]:
@@ -189,9 +261,22 @@ def resting_orders(n: int, with_client_ids: bool) -> Iterator[Command]:
         side = BUY if i % 2 else SELL
         off = rng.randint(1, 2_000)
         price = MID - off if side is BUY else MID + off
-        yield PlaceOrder("r", i, i, rng.randint(1, ACCOUNTS), SYM, side, LIMIT, GTC, price,
-                         rng.randint(1, 50), None, False, STP,
-                         f"cli-{i:012d}" if with_client_ids else None)
+        yield PlaceOrder(
+            "r",
+            i,
+            i,
+            rng.randint(1, ACCOUNTS),
+            SYM,
+            side,
+            LIMIT,
+            GTC,
+            price,
+            rng.randint(1, 50),
+            None,
+            False,
+            STP,
+            f"cli-{i:012d}" if with_client_ids else None,
+        )
 
 
 def memory_per_order(n: int, with_client_ids: bool) -> tuple[float, int]:
@@ -218,30 +303,42 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-memory", action="store_true")
     args = ap.parse_args()
-    print(f"python {platform.python_version()} ({platform.python_implementation()}), "
-          f"{platform.machine()}, seed {args.seed}")
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}), "
+        f"{platform.machine()}, seed {args.seed}"
+    )
     t0 = time.perf_counter()
     setup, cmds, kinds = mixed_stream(args.commands, args.seed)
     mix = {k: kinds.count(k) for k in sorted(set(kinds))}
-    print(f"stream: {len(cmds):,} commands built in {time.perf_counter() - t0:.1f}s; "
-          f"mix {mix}; setup {len(setup):,} commands (1 market, {ACCOUNTS} accounts x 2 "
-          f"deposits, 3,000 warm-up orders)")
-    rate, events, live = throughput(setup, cmds)
-    print(f"throughput: {rate:,.0f} commands/s ({events / len(cmds):.2f} events/command, "
-          f"{live:,} orders resting at the end)")
+    print(
+        f"stream: {len(cmds):,} commands built in {time.perf_counter() - t0:.1f}s; "
+        f"mix {mix}; setup {len(setup):,} commands (1 market, {ACCOUNTS} accounts x 2 "
+        f"deposits, 3,000 warm-up orders)"
+    )
+    rate, events, live, levels = throughput(setup, cmds)
+    print(
+        f"throughput: {rate:,.0f} commands/s ({events / len(cmds):.2f} events/command, "
+        f"{live:,} orders resting on {levels} levels at the end)"
+    )
     lat = latencies(setup, cmds, kinds)
-    print("latency per command (us):     p50      p99    p99.9    count")
+    total = sum(lat["all"])
+    print("latency per command (us):     p50      p99    p99.9     mean    count  share of time")
     for k in ("all", "limit_rest", "limit_cross", "market", "cancel"):
         v = lat.get(k, [])
         if v:
-            print(f"  {k:<12}            {pct(v, .5):7.2f}  {pct(v, .99):7.2f}  "
-                  f"{pct(v, .999):7.2f}  {len(v):7,}")
+            print(
+                f"  {k:<12}            {pct(v, 0.5):7.2f}  {pct(v, 0.99):7.2f}  "
+                f"{pct(v, 0.999):7.2f}  {sum(v) / len(v) / 1000:7.2f}  {len(v):7,}"
+                f"  {sum(v) / total:6.1%}"
+            )
     if not args.skip_memory:
         for with_ids in (False, True):
             per, resting = memory_per_order(args.resting, with_ids)
             label = "with" if with_ids else "without"
-            print(f"memory: {per:,.0f} bytes per resting order ({resting:,} resting, "
-                  f"{label} client order ids; tracemalloc delta of all engine state)")
+            print(
+                f"memory: {per:,.0f} bytes per resting order ({resting:,} resting, "
+                f"{label} client order ids; tracemalloc delta of all engine state)"
+            )
 
 
 if __name__ == "__main__":

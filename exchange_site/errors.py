@@ -11,11 +11,11 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 API_PREFIX = "/api/"
 
@@ -67,12 +67,29 @@ class Unavailable(DomainError):
     default_message = "The service is temporarily unavailable."
 
 
+class PayloadTooLarge(drf.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+# DRF's codes where ours are more telling; the rest of DRF's lower_snake codes are kept.
+_RENAMED = {
+    "not_authenticated": "authentication_required",
+    "parse_error": "invalid_json",
+}
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every known error becomes our shape; others stay 500s."""
+    # Imported here: rest_framework.views loads the authentication classes named in settings,
+    # which import this module (a cycle at import time otherwise).
+    from rest_framework.views import set_rollback
+
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
@@ -80,6 +97,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # Django's own body limit (request.body)
+        exc = PayloadTooLarge()
     if not isinstance(exc, drf.APIException):
         return None
 
@@ -99,6 +118,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # DRF's default codes are stable lower_snake ("not_authenticated", "throttled", ...), and
         # a view may raise e.g. AuthenticationFailed("...", code="stale_timestamp") to refine one.
         code = getattr(exc.detail, "code", None) or exc.default_code
+        code = _RENAMED.get(code, code)
         message = str(exc.detail)
     set_rollback()
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)

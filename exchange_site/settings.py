@@ -164,21 +164,57 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent; a worker crash re-runs, never loses, one
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}  # later issues add periodic tasks
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Deposits confirmed but not yet credited: re-send their (idempotent) Deposit command, so a
+    # command lost between the database commit and Redis still reaches the matcher.
+    "resend-confirmed-deposits": {
+        "task": "accounts.tasks.resend_confirmed_deposits",
+        "schedule": 10.0,
+    },
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
+# Throttle counters only: cheap to lose, so the default cache lives in the same Redis.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+    }
+}
+
 # --- REST API ---------------------------------------------------------------------------------
+
+# Bodies beyond this are refused with 413 (an order is a few hundred bytes).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "exchange_site.errors.exception_handler",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    # Private by default: a public endpoint says so with permission_classes = [AllowAny].
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A signed API-key request first; else the web UI's session (with CSRF).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Private by default, and an API key needs the permission the view names (read by default
+    # for GET, trade otherwise). A public endpoint says so with permission_classes = [AllowAny].
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasKeyPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["exchange_site.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
+    # Fixed-window counters in Redis, one round trip per check (exchange_site/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "exchange_site.throttling.AnonThrottle",
+        "exchange_site.throttling.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("THROTTLE_ANON", "120/min"),
+        "user": os.environ.get("THROTTLE_USER", "6000/min"),
+        "signup": os.environ.get("THROTTLE_SIGNUP", "20/hour"),
+        "orders": os.environ.get("THROTTLE_ORDERS", "3000/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -205,6 +241,11 @@ ORDER_REPLY_TIMEOUT = env_float("ORDER_REPLY_TIMEOUT", 2.0)  # seconds, then 202
 MATCHER_SHARDS = os.environ.get("MATCHER_SHARDS", "").strip() or "s0=*"
 # How long a private read waits for the persister to reach the caller's own last write.
 READ_YOUR_WRITES_TIMEOUT = env_float("READ_YOUR_WRITES_TIMEOUT", 2.0)
+# Development: a requested deposit is confirmed (and credited by the matcher) at once. In
+# production an operator or a payment-source integration confirms it.
+DEPOSITS_AUTO_CONFIRM = env_bool("DEPOSITS_AUTO_CONFIRM", DEBUG)
+# /api/v1/health reports "degraded" when a persister is this many events behind its matcher.
+HEALTH_MAX_PERSISTER_LAG = env_int("HEALTH_MAX_PERSISTER_LAG", 10_000)
 
 # --- I18N, static, logging --------------------------------------------------------------------
 

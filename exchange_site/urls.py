@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from exchange_site import errors
+from exchange_site.health import HealthApi
 from trading import views as trading_views
 
 admin.site.site_header = "Exchange operations"
@@ -13,6 +14,7 @@ admin.site.site_title = "Exchange admin"
 urlpatterns = [
     path("", trading_views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("api/v1/health", HealthApi.as_view(), name="health"),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("trading.urls")),
     path("api/v1/", include("marketdata.urls")),

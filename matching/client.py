@@ -22,6 +22,7 @@ from functools import cache
 from django.conf import settings
 
 from matching.commands import Command
+from matching.engine import Depth
 from matching.events import Event
 from matching.transport import CommandLog, connect
 
@@ -130,6 +131,10 @@ class MatcherClient:
     def status(self) -> dict[str, dict[str, int | bool]]:
         """Per shard: matcher alive (heartbeat), its last seq, the persister's, and the lag."""
         return {shard: self.log.shard_status(shard) for shard in shard_map().shards}
+
+    def depth(self, symbol: str) -> Depth | None:
+        """The live book of ``symbol`` as of the matcher's last batch (None: never traded)."""
+        return self.log.depth(shard_map().for_market(symbol), symbol)
 
     def pending_orders(self, user: int) -> dict[int, bytes]:
         return self.log.pending_orders(shard_map().shards, user)

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, get_type_hints
 
-from matching.commands import COMMAND_TYPES, Command, PlaceOrder
+from matching.commands import COMMAND_TYPES, CancelOrder, Command, PlaceOrder
 from matching.errors import EndReason, RejectReason
 from matching.events import EVENT_TYPES, Event
 from matching.types import (
@@ -165,12 +165,15 @@ def _e_same(v: Any) -> Any:
     return v
 
 
+_plain_str = str.__str__  # a StrEnum member -> its value as an exact str (faster than .value)
+
+
 def _e_enum(v: Any) -> Any:
-    return v.value
+    return _plain_str(v)
 
 
 def _e_opt_enum(v: Any) -> Any:
-    return None if v is None else v.value
+    return None if v is None else _plain_str(v)
 
 
 def _e_levels(v: Any) -> Any:
@@ -210,18 +213,29 @@ def _schema(cls: type) -> tuple[tuple[Encoder, ...], tuple[Decoder, ...]]:
 
 _COMMAND_SCHEMAS = {name: (cls, *_schema(cls)) for name, cls in COMMAND_TYPES.items()}
 _EVENT_SCHEMAS = {name: (cls, *_schema(cls)) for name, cls in EVENT_TYPES.items()}
-_COMMAND_ENCODERS = {cls: (name, enc) for name, (cls, enc, _) in _COMMAND_SCHEMAS.items()}
-_EVENT_ENCODERS = {cls: (name, enc) for name, (cls, enc, _) in _EVENT_SCHEMAS.items()}
+EncodePlan = tuple[str, int, tuple[tuple[int, Encoder], ...]]
 
 
-def _encode(record: Any, table: dict[type, tuple[str, tuple[Encoder, ...]]]) -> list[Any]:
-    entry = table.get(type(record))
-    if entry is None:
+def _plan(name: str, encoders: tuple[Encoder, ...]) -> EncodePlan:
+    """(type name, arity, [(wire index, encoder)] for the fields that are not primitives)."""
+    fixups = tuple((i + 1, enc) for i, enc in enumerate(encoders) if enc is not _e_same)
+    return name, len(encoders), fixups
+
+
+_COMMAND_ENCODERS = {cls: _plan(name, enc) for name, (cls, enc, _) in _COMMAND_SCHEMAS.items()}
+_EVENT_ENCODERS = {cls: _plan(name, enc) for name, (cls, enc, _) in _EVENT_SCHEMAS.items()}
+
+
+def _encode(record: Any, table: dict[type, EncodePlan]) -> list[Any]:
+    plan = table.get(type(record))
+    if plan is None:
         raise ValueError(f"not a known record: {type(record).__name__}")
-    name, encoders = entry
-    out: list[Any] = [name]
-    for enc, value in zip(encoders, record, strict=True):
-        out.append(value if enc is _e_same else enc(value))
+    name, arity, fixups = plan
+    if len(record) != arity:
+        raise ValueError(f"{name} has {len(record)} fields, expected {arity}")
+    out: list[Any] = [name, *record]
+    for i, enc in fixups:
+        out[i] = enc(out[i])
     return out
 
 
@@ -282,6 +296,22 @@ def _decode_place(a: list[Any]) -> PlaceOrder:
         raise ValueError(f"PlaceOrder: unknown enum value {e}") from None
 
 
+def _decode_cancel(a: list[Any]) -> CancelOrder:
+    if len(a) != 7:
+        raise ValueError("CancelOrder needs 6 fields")
+    _, cid, ts, acct, sym, oid, coid = a
+    if (
+        type(cid) is not str
+        or type(ts) is not int
+        or type(acct) is not int
+        or type(sym) is not str
+        or (oid is not None and type(oid) is not int)
+        or (coid is not None and type(coid) is not str)
+    ):
+        raise ValueError("CancelOrder: a field has the wrong type")
+    return CancelOrder(cid, ts, acct, sym, oid, coid)
+
+
 def _decode(data: Any, schemas: dict[str, tuple[type, Any, tuple[Decoder, ...]]]) -> Any:
     if type(data) is not list or not data or type(data[0]) is not str:
         raise ValueError("expected [type_name, fields...]")
@@ -297,8 +327,11 @@ def _decode(data: Any, schemas: dict[str, tuple[type, Any, tuple[Decoder, ...]]]
 def decode_command(data: Any) -> Command:
     """Decode a wire command; raises ``ValueError`` (only) on any malformed input."""
     try:
-        if type(data) is list and data and data[0] == "PlaceOrder":
-            return _decode_place(data)
+        if type(data) is list and data:
+            if data[0] == "PlaceOrder":
+                return _decode_place(data)
+            if data[0] == "CancelOrder":
+                return _decode_cancel(data)
         cmd: Command = _decode(data, _COMMAND_SCHEMAS)
         return cmd
     except ValueError:

@@ -137,8 +137,8 @@ from matching.types import (
 MAX_CLIENT_ORDER_ID = 64
 
 # Events are built with ``tuple.__new__(EventClass, (fields...))``: the same NamedTuple, half
-# the cost of calling the class (no Python-level ``__new__`` frame). Field order is checked by
-# the codec round-trip tests, which encode every event with ``zip(..., strict=True)``.
+# the cost of calling the class (no Python-level ``__new__`` frame). Arity is checked by the
+# codec (``encode_event`` refuses a record of the wrong length) and by the state-machine test.
 _new: Callable[..., Any] = tuple.__new__
 
 BUY = Side.BUY
@@ -356,6 +356,13 @@ class MatchingEngine:
         if o.client_order_id is not None:
             del self.open_by_client_id[o.account][o.client_order_id]
 
+    def _remember_client_id(self, o: Order) -> None:
+        if o.client_order_id is not None:
+            by_cid = self.open_by_client_id.get(o.account)
+            if by_cid is None:
+                by_cid = self.open_by_client_id[o.account] = {}
+            by_cid[o.client_order_id] = o
+
     def _remember(self, o: Order) -> None:
         """Index a newly resting order."""
         self.open_orders_by_id[o.order_id] = o
@@ -404,9 +411,9 @@ class MatchingEngine:
         bal.available += hold
         s = self.seq
         ev.append(_new(event, (s + 1, cid, ts, oid, account, o.symbol, reason, o.filled,
-                               o.filled_quote)))  # fmt: skip
+                o.filled_quote)))  # fmt: skip
         ev.append(_new(BalanceChanged, (s + 2, cid, ts, account, asset, bal.available, bal.locked,
-                                        hold, -hold, R_RELEASE, f"o:{oid}")))  # fmt: skip
+                hold, -hold, R_RELEASE, f"o:{oid}")))  # fmt: skip
         self.seq = s + 2
         return total
 
@@ -422,20 +429,8 @@ class MatchingEngine:
         bids, asks = _book_changes(m.book, bid_prices, ask_prices)
         m.update_id += 1
         self.seq += 1
-        ev.append(
-            _new(
-                BookChanged,
-                (
-                    self.seq,
-                    cid,
-                    ts,
-                    m.spec.symbol,
-                    m.update_id,
-                    bids,
-                    asks,
-                ),
-            )
-        )
+        ev.append(_new(BookChanged, (self.seq, cid, ts, m.spec.symbol, m.update_id, bids,
+                asks)))  # fmt: skip
 
     def _lookup(
         self, account: int, symbol: str, order_id: int | None, client_order_id: str | None
@@ -585,28 +580,18 @@ class MatchingEngine:
             pay.available -= hold
             pay.locked += hold
             s += 1
-            ev.append(
-                _new(
-                    BalanceChanged,
-                    (
-                        s,
-                        cmd_id,
-                        ts,
-                        acct,
-                        pay_asset,
-                        pay.available,
-                        pay.locked,
-                        -hold,
-                        hold,
-                        R_HOLD,
-                        f"o:{oid}",
-                    ),
-                )
-            )
+            ev.append(_new(BalanceChanged, (s, cmd_id, ts, acct, pay_asset, pay.available,
+                    pay.locked, -hold, hold, R_HOLD, f"o:{oid}")))  # fmt: skip
         o = Order(oid, acct, symbol, side, limit, lots, 0, 0, client_id, stp)
         if not crosses and tif is GTC:  # the common case: a maker that simply rests
             level = book.append(o, is_buy)
-            self._remember(o)
+            self.open_orders_by_id[oid] = o
+            by_acct = self.open_by_account.get(acct)
+            if by_acct is None:
+                by_acct = self.open_by_account[acct] = {}
+            by_acct[oid] = o
+            if client_id is not None:
+                self._remember_client_id(o)
             m.update_id = update_id = m.update_id + 1
             s += 1
             rest_lv = ((limit, level.total),)
@@ -654,56 +639,16 @@ class MatchingEngine:
                 end = "budget"  # spent: not one more lot is affordable at any price
             s += 1
             if end == "budget" and filled:
-                ev.append(
-                    _new(
-                        OrderFilled,
-                        (
-                            s,
-                            cmd_id,
-                            ts,
-                            oid,
-                            acct,
-                            symbol,
-                            filled,
-                            o.filled_quote,
-                        ),
-                    )
-                )
+                ev.append(_new(OrderFilled, (s, cmd_id, ts, oid, acct, symbol, filled,
+                        o.filled_quote)))  # fmt: skip
             else:
                 why = E_STP if end is E_STP else EndReason.NO_LIQUIDITY
-                ev.append(
-                    _new(
-                        OrderExpired,
-                        (
-                            s,
-                            cmd_id,
-                            ts,
-                            oid,
-                            acct,
-                            symbol,
-                            why,
-                            filled,
-                            o.filled_quote,
-                        ),
-                    )
-                )
+                ev.append(_new(OrderExpired, (s, cmd_id, ts, oid, acct, symbol, why, filled,
+                        o.filled_quote)))  # fmt: skip
         elif filled == o.quantity:
             s += 1
-            ev.append(
-                _new(
-                    OrderFilled,
-                    (
-                        s,
-                        cmd_id,
-                        ts,
-                        oid,
-                        acct,
-                        symbol,
-                        filled,
-                        o.filled_quote,
-                    ),
-                )
-            )
+            ev.append(_new(OrderFilled, (s, cmd_id, ts, oid, acct, symbol, filled,
+                    o.filled_quote)))  # fmt: skip
             left = 0
         elif end is None and typ is LIMIT and tif is GTC:
             level = book.append(o, is_buy)
@@ -716,45 +661,15 @@ class MatchingEngine:
             else:
                 why = EndReason.IOC_UNFILLED if typ is LIMIT else EndReason.NO_LIQUIDITY
             s += 1
-            ev.append(
-                _new(
-                    OrderExpired,
-                    (
-                        s,
-                        cmd_id,
-                        ts,
-                        oid,
-                        acct,
-                        symbol,
-                        why,
-                        filled,
-                        o.filled_quote,
-                    ),
-                )
-            )
+            ev.append(_new(OrderExpired, (s, cmd_id, ts, oid, acct, symbol, why, filled,
+                    o.filled_quote)))  # fmt: skip
             left = 0 if mode == _BUY_BASE else order_hold(u, is_buy, limit, o.quantity - filled)
         if left:
             pay.locked -= left
             pay.available += left
             s += 1
-            ev.append(
-                _new(
-                    BalanceChanged,
-                    (
-                        s,
-                        cmd_id,
-                        ts,
-                        acct,
-                        pay_asset,
-                        pay.available,
-                        pay.locked,
-                        left,
-                        -left,
-                        R_RELEASE,
-                        f"o:{oid}",
-                    ),
-                )
-            )
+            ev.append(_new(BalanceChanged, (s, cmd_id, ts, acct, pay_asset, pay.available,
+                    pay.locked, left, -left, R_RELEASE, f"o:{oid}")))  # fmt: skip
         if changed or rested:
             # the maker side was walked best first, so ``changed`` is already in book order
             levels = book.asks if is_buy else book.bids
@@ -859,6 +774,7 @@ class MatchingEngine:
         trade_id = m.trade_id
         changed: dict[int, None] = {}
         end: EndReason | str | None = None
+        append = ev.append
         s = self.seq
         while want:
             best = book.best_ask if is_buy else book.best_bid
@@ -904,34 +820,10 @@ class MatchingEngine:
                 else:
                     maker_fee, taker_fee = buyer_fee, seller_fee
                 s += 1
-                ev.append(
-                    _new(
-                        TradeExecuted,
-                        (
-                            s,
-                            cmd_id,
-                            ts,
-                            symbol,
-                            trade_id,
-                            best,
-                            q,
-                            quote_amt,
-                            side,
-                            mk.order_id,
-                            oid,
-                            maker_acct,
-                            acct,
-                            maker_fee,
-                            maker_fee_asset,
-                            taker_fee,
-                            taker_fee_asset,
-                            mk.filled,
-                            mk.filled_quote,
-                            o.filled,
-                            o.filled_quote,
-                        ),
-                    )
-                )
+                append(_new(TradeExecuted, (s, cmd_id, ts, symbol, trade_id, best, q, quote_amt,
+                        side, mk.order_id, oid, maker_acct, acct, maker_fee, maker_fee_asset,
+                        taker_fee, taker_fee_asset, mk.filled, mk.filled_quote, o.filled,
+                        o.filled_quote)))  # fmt: skip
                 cause = f"t:{symbol}:{trade_id}"
                 maker_assets = accounts[maker_acct]  # the maker holds funds: it exists
                 maker_pay = maker_assets[maker_pay_asset]
@@ -943,255 +835,72 @@ class MatchingEngine:
                     if mode == _BUY_BASE:
                         taker_pay.available -= quote_amt
                         s += 1
-                        ev.append(
-                            _new(
-                                BalanceChanged,
-                                (
-                                    s,
-                                    cmd_id,
-                                    ts,
-                                    acct,
-                                    quote,
-                                    taker_pay.available,
-                                    taker_pay.locked,
-                                    -quote_amt,
-                                    0,
-                                    R_TRADE,
-                                    cause,
-                                ),
-                            )
-                        )
+                        append(_new(BalanceChanged, (s, cmd_id, ts, acct, quote,
+                                taker_pay.available, taker_pay.locked, -quote_amt, 0, R_TRADE,
+                                cause)))  # fmt: skip
                     else:
                         taker_pay.locked -= quote_amt
                         s += 1
-                        ev.append(
-                            _new(
-                                BalanceChanged,
-                                (
-                                    s,
-                                    cmd_id,
-                                    ts,
-                                    acct,
-                                    quote,
-                                    taker_pay.available,
-                                    taker_pay.locked,
-                                    0,
-                                    -quote_amt,
-                                    R_TRADE,
-                                    cause,
-                                ),
-                            )
-                        )
+                        append(_new(BalanceChanged, (s, cmd_id, ts, acct, quote,
+                                taker_pay.available, taker_pay.locked, 0, -quote_amt, R_TRADE,
+                                cause)))  # fmt: skip
                         if mode == _BY_LOTS and best < limit:  # price improvement
                             rel = (limit - best) * q * ntl
                             taker_pay.locked -= rel
                             taker_pay.available += rel
                             s += 1
-                            ev.append(
-                                _new(
-                                    BalanceChanged,
-                                    (
-                                        s,
-                                        cmd_id,
-                                        ts,
-                                        acct,
-                                        quote,
-                                        taker_pay.available,
-                                        taker_pay.locked,
-                                        rel,
-                                        -rel,
-                                        R_RELEASE,
-                                        cause,
-                                    ),
-                                )
-                            )
+                            append(_new(BalanceChanged, (s, cmd_id, ts, acct, quote,
+                                    taker_pay.available, taker_pay.locked, rel, -rel, R_RELEASE,
+                                    cause)))  # fmt: skip
                     got = base_amt - buyer_fee
                     taker_get.available += got
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                acct,
-                                base,
-                                taker_get.available,
-                                taker_get.locked,
-                                got,
-                                0,
-                                R_TRADE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, acct, base, taker_get.available,
+                            taker_get.locked, got, 0, R_TRADE, cause)))  # fmt: skip
                     maker_pay.locked -= base_amt
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                maker_acct,
-                                base,
-                                maker_pay.available,
-                                maker_pay.locked,
-                                0,
-                                -base_amt,
-                                R_TRADE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, maker_acct, base,
+                            maker_pay.available, maker_pay.locked, 0, -base_amt, R_TRADE,
+                            cause)))  # fmt: skip
                     got = quote_amt - seller_fee
                     maker_get.available += got
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                maker_acct,
-                                quote,
-                                maker_get.available,
-                                maker_get.locked,
-                                got,
-                                0,
-                                R_TRADE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, maker_acct, quote,
+                            maker_get.available, maker_get.locked, got, 0, R_TRADE,
+                            cause)))  # fmt: skip
                 else:
                     taker_pay.locked -= base_amt
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                acct,
-                                base,
-                                taker_pay.available,
-                                taker_pay.locked,
-                                0,
-                                -base_amt,
-                                R_TRADE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, acct, base, taker_pay.available,
+                            taker_pay.locked, 0, -base_amt, R_TRADE, cause)))  # fmt: skip
                     got = quote_amt - seller_fee
                     taker_get.available += got
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                acct,
-                                quote,
-                                taker_get.available,
-                                taker_get.locked,
-                                got,
-                                0,
-                                R_TRADE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, acct, quote, taker_get.available,
+                            taker_get.locked, got, 0, R_TRADE, cause)))  # fmt: skip
                     maker_pay.locked -= quote_amt
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                maker_acct,
-                                quote,
-                                maker_pay.available,
-                                maker_pay.locked,
-                                0,
-                                -quote_amt,
-                                R_TRADE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, maker_acct, quote,
+                            maker_pay.available, maker_pay.locked, 0, -quote_amt, R_TRADE,
+                            cause)))  # fmt: skip
                     got = base_amt - buyer_fee
                     maker_get.available += got
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                maker_acct,
-                                base,
-                                maker_get.available,
-                                maker_get.locked,
-                                got,
-                                0,
-                                R_TRADE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, maker_acct, base,
+                            maker_get.available, maker_get.locked, got, 0, R_TRADE,
+                            cause)))  # fmt: skip
                 if buyer_fee:
                     fee_base.available += buyer_fee
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                fee_account,
-                                base,
-                                fee_base.available,
-                                fee_base.locked,
-                                buyer_fee,
-                                0,
-                                R_FEE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, fee_account, base,
+                            fee_base.available, fee_base.locked, buyer_fee, 0, R_FEE,
+                            cause)))  # fmt: skip
                 if seller_fee:
                     fee_quote.available += seller_fee
                     s += 1
-                    ev.append(
-                        _new(
-                            BalanceChanged,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                fee_account,
-                                quote,
-                                fee_quote.available,
-                                fee_quote.locked,
-                                seller_fee,
-                                0,
-                                R_FEE,
-                                cause,
-                            ),
-                        )
-                    )
+                    append(_new(BalanceChanged, (s, cmd_id, ts, fee_account, quote,
+                            fee_quote.available, fee_quote.locked, seller_fee, 0, R_FEE,
+                            cause)))  # fmt: skip
                 level.total -= q
                 want -= q
                 changed[best] = None
@@ -1199,21 +908,8 @@ class MatchingEngine:
                     book.unlink(mk, level)
                     self._forget(mk)
                     s += 1
-                    ev.append(
-                        _new(
-                            OrderFilled,
-                            (
-                                s,
-                                cmd_id,
-                                ts,
-                                mk.order_id,
-                                maker_acct,
-                                symbol,
-                                mk.filled,
-                                mk.filled_quote,
-                            ),
-                        )
-                    )
+                    append(_new(OrderFilled, (s, cmd_id, ts, mk.order_id, maker_acct, symbol,
+                            mk.filled, mk.filled_quote)))  # fmt: skip
                 if not want:
                     break
                 mk = nxt
@@ -1339,24 +1035,9 @@ class MatchingEngine:
             bal.available -= delta
             bal.locked += delta
             s += 1
-            ev.append(
-                _new(
-                    BalanceChanged,
-                    (
-                        s,
-                        cmd_id,
-                        ts,
-                        o.account,
-                        asset,
-                        bal.available,
-                        bal.locked,
-                        -delta,
-                        delta,
-                        R_HOLD if delta > 0 else R_RELEASE,
-                        f"a:{o.order_id}:{s}",
-                    ),
-                )
-            )
+            ev.append(_new(BalanceChanged, (s, cmd_id, ts, o.account, asset, bal.available,
+                    bal.locked, -delta, delta, R_HOLD if delta > 0 else R_RELEASE,
+                    f"a:{o.order_id}:{s}")))  # fmt: skip
         self.seq = s
         if not unchanged:
             if is_buy:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from accounts import ledger
+from marketdata import projections as marketdata_projections
 from matching.events import Event, OrderAccepted, OrderRejected
 from matching.transport import PERSISTER_GROUP, EventBatch, EventReader, shard_keys
 from trading import projections
@@ -61,6 +62,8 @@ class Persister:
             if fresh:
                 ledger.apply_events(fresh)
                 projections.apply_events(fresh)
+                # Candles commit with their trades: klines always agree with Postgres.
+                marketdata_projections.apply_events(fresh)
                 checkpoint.last_seq = fresh[-1][0]
             checkpoint.last_cmd_id = batches[-1].cmd_last.decode()
             checkpoint.save(update_fields=["last_seq", "last_cmd_id", "updated_at"])

@@ -11,6 +11,7 @@ shard's batch can be one MULTI/EXEC):
 - ``ex:{s}:snapshot``  string; msgpack ``{"cmd_id", "seq", "engine"}``.
 - ``ex:{s}:progress``  hash ``{"seq", "cmd_last"}``: the matcher's last committed batch, written
   in the same transaction as that batch (the events stream may be trimmed; this never is).
+- ``ex:{s}:depth:<symbol>`` the book's top levels after the last batch that changed it.
 - ``ex:{s}:heartbeat`` the matcher's last seq, expiring a few seconds after it stops.
 - ``ex:{s}:persisted`` hash ``{"seq", "cmd_id"}``: how far the persister has committed.
 - ``ex:{s}:rw:<user>``, ``ex:{s}:pending:<user>``: read-your-writes bookkeeping (see CommandLog).
@@ -30,6 +31,7 @@ import redis
 
 from matching.codec import decode_command, decode_event, encode_command, encode_event
 from matching.commands import Command
+from matching.engine import Depth
 from matching.events import Event
 
 MATCHER_GROUP = "matcher"
@@ -50,6 +52,10 @@ class ShardKeys:
 
     def reply(self, command_id: str) -> str:
         return f"ex:{{{self.shard}}}:reply:{command_id}"
+
+    def depth(self, symbol: str) -> str:
+        """String: msgpack [last_update_id, bids, asks] of ``symbol``'s book (top levels)."""
+        return f"ex:{{{self.shard}}}:depth:{symbol}"
 
     def writes(self, user: int) -> str:
         """Hash: the id of ``user``'s newest command on this shard (read-your-writes)."""
@@ -102,6 +108,23 @@ def unpack_command(payload: bytes) -> Command:
 def pack_events(events: Sequence[Event]) -> bytes:
     packed: bytes = msgpack.packb([encode_event(ev) for ev in events], use_bin_type=True)
     return packed
+
+
+def pack_depth(depth: Depth) -> bytes:
+    packed: bytes = msgpack.packb(
+        [
+            depth.last_update_id,
+            [list(level) for level in depth.bids],
+            [list(lv) for lv in depth.asks],
+        ],
+        use_bin_type=True,
+    )
+    return packed
+
+
+def unpack_depth(symbol: str, payload: bytes) -> Depth:
+    last_update_id, bids, asks = msgpack.unpackb(payload, raw=False)
+    return Depth(symbol, last_update_id, [tuple(lv) for lv in bids], [tuple(lv) for lv in asks])
 
 
 def unpack_events(payload: bytes) -> list[Event]:
@@ -247,6 +270,10 @@ class CommandLog:
             "persister_lag": max(0, seq - done),
         }
 
+    def depth(self, shard: str, symbol: str) -> Depth | None:
+        raw: Any = self._client.get(shard_keys(shard).depth(symbol))
+        return None if raw is None else unpack_depth(symbol, raw)
+
     def pending_orders(self, shards: Sequence[str], user: int) -> dict[int, bytes]:
         """Orders acknowledged to ``user`` whose events the persister has not written yet."""
         pipe = self._client.pipeline(transaction=False)
@@ -316,9 +343,12 @@ class MatcherTransport:
         seq: int,
         replies: Sequence[tuple[str, bytes]],
         acks: Sequence[bytes],
+        depths: Sequence[Depth] = (),
     ) -> None:
-        """Publish a batch's events and replies and ack its commands, atomically."""
+        """Publish a batch's events, replies and book snapshots and ack its commands, atomically."""
         pipe = self.client.pipeline(transaction=True)
+        for depth in depths:
+            pipe.set(self.keys.depth(depth.symbol), pack_depth(depth))
         if events:
             pipe.xadd(
                 self.keys.events,

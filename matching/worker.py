@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from matching import snapshot
 from matching.commands import AddMarket, Command, UpdateMarket
 from matching.engine import MatchingEngine
-from matching.events import Event
+from matching.events import BookChanged, Event
 from matching.transport import (
     CommandLog,
     MatcherTransport,
@@ -63,12 +63,14 @@ class Matcher:
         batch_size: int = 1000,
         block_ms: int = 200,
         snapshot_every: int = 100_000,
+        depth_levels: int = 1000,
     ) -> None:
         self.transport = transport
         self.fee_account = fee_account
         self.batch_size = batch_size
         self.block_ms = block_ms
         self.snapshot_every = snapshot_every
+        self.depth_levels = depth_levels
         self.engine = MatchingEngine(fee_account=fee_account)
         self.last_cmd: bytes | None = None
         self.stats = MatcherStats()
@@ -152,7 +154,11 @@ class Matcher:
                 replies.append((cmd.command_id, pack_events(events)))
         if last is None:
             last = entries[-1][0]
-        self.transport.commit_batch(batch_events, last, self.engine.seq, replies, acks)
+        # The books this batch changed, as of its end: what GET /depth serves, consistent
+        # with the BookChanged diffs by update id.
+        changed = {ev.symbol for ev in batch_events if type(ev) is BookChanged}
+        depths = [self.engine.depth(symbol, self.depth_levels) for symbol in sorted(changed)]
+        self.transport.commit_batch(batch_events, last, self.engine.seq, replies, acks, depths)
         self.last_cmd = last
         self.stats.batches += 1
         self.stats.commands += len(entries)

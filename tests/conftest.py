@@ -9,12 +9,16 @@ Hypothesis: profile "dev" by default; "ci" (derandomized, no deadline) when CI i
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Asset, User
 from tests import factories
+from tests.support.pipeline import InProcessPipeline
 from trading.models import Market
 
 hypothesis_settings.register_profile("dev")  # Hypothesis' defaults: random, 100 examples
@@ -51,3 +55,41 @@ def sol_usdc(assets: dict[str, Asset]) -> Market:
 @pytest.fixture
 def markets(assets: dict[str, Asset]) -> dict[str, Market]:
     return {s: factories.make_market(s) for s in ("SOL_USDC", "BTC_USDC", "ETH_USDC")}
+
+
+@pytest.fixture
+def generous_throttles(settings: Any) -> None:
+    """Throttle rates no endpoint test reaches (the throttling tests set their own)."""
+    rates = dict.fromkeys(("anon", "user", "signup", "orders"), "1000000/min")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+@pytest.fixture
+def api_env(generous_throttles: None) -> None:
+    """Endpoint tests without a pipeline: no exchange keys left in Redis by earlier tests (a
+    stale read-your-writes marker would make reads wait for a persister that is not there)."""
+    from matching.transport import connect
+    from tests.support.pipeline import flush_exchange_keys
+
+    flush_exchange_keys(connect(django_settings.REDIS_URL))
+
+
+@pytest.fixture
+def pipeline(
+    transactional_db: None, markets: dict[str, Market], generous_throttles: None
+) -> Iterator[InProcessPipeline]:
+    """The demo markets, and the real matcher and persister in threads, on the test database and
+    Redis db 15.
+
+    Tests using it commit (the threads must see the rows), so pytest-django flushes the tables
+    afterwards; the fee account comes back through post_migrate (accounts/apps.py).
+    """
+    from accounts.apps import ensure_fee_account
+
+    ensure_fee_account(None)  # type: ignore[arg-type]
+    running = InProcessPipeline().start()
+    try:
+        yield running
+    finally:
+        running.stop()
+

@@ -25,7 +25,7 @@ from accounts.models import (
 from marketdata.models import Kline, KlineInterval
 from trading import demo
 from trading import services as trading_services
-from trading.models import Market, Order, OrderType, Side, Trade
+from trading.models import EventCheckpoint, Market, Order, OrderIdBlock, OrderType, Side, Trade
 
 _ids = itertools.count(1_000_000)
 
@@ -163,4 +163,6 @@ def make_one_of_each(owner: User, other: User) -> dict[type[Model], Model]:
         Order: maker,
         Trade: make_trade(maker, taker),
         Kline: make_kline(market),
+        EventCheckpoint: EventCheckpoint.objects.create(stream="s-test", last_seq=7),
+        OrderIdBlock: OrderIdBlock.objects.create(),
     }

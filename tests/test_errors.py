@@ -25,8 +25,8 @@ DOMAIN: list[Case] = [
 ]
 FRAMEWORK: list[Case] = [
     (drf.ValidationError({"price": ["Bad."]}), 400, "invalid_request"),
-    (drf.ParseError(), 400, "parse_error"),
-    (drf.NotAuthenticated(), 401, "not_authenticated"),
+    (drf.ParseError(), 400, "invalid_json"),
+    (drf.NotAuthenticated(), 401, "authentication_required"),
     (drf.AuthenticationFailed("Too old.", code="stale_timestamp"), 401, "stale_timestamp"),
     (drf.AuthenticationFailed(), 401, "authentication_failed"),
     (drf.PermissionDenied(), 403, "permission_denied"),

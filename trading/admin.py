@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from accounts.admin import ProjectionAdmin, run_action
 from trading import services
-from trading.models import Market, MarketStatus, Order, Trade
+from trading.models import EventCheckpoint, Market, MarketStatus, Order, OrderIdBlock, Trade
 
 
 @admin.register(Market)
@@ -87,3 +87,17 @@ class TradeAdmin(ProjectionAdmin):
     list_select_related = ("market", "maker_user", "taker_user")
     search_fields = ("maker_user__username", "taker_user__username")
     date_hierarchy = "executed_at"
+
+
+@admin.register(EventCheckpoint)
+class EventCheckpointAdmin(ProjectionAdmin):
+    """How far each shard's persister got (written with each batch, in its transaction)."""
+
+    list_display = ("stream", "last_seq", "last_cmd_id", "updated_at")
+
+
+@admin.register(OrderIdBlock)
+class OrderIdBlockAdmin(ProjectionAdmin):
+    """Blocks of order ids handed to web processes (trading/ids.py)."""
+
+    list_display = ("id",)

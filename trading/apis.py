@@ -1,13 +1,66 @@
+"""The trading API: parse, call a service or selector, serialize. No rules here.
+
+One APIView per path; each method is one operation (POST/GET/DELETE /order are three).
+"""
+
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from trading.selectors import market_list
-from trading.serializers import MarketOutputSerializer
+from accounts.permissions import caller
+from exchange_site.clock import ms_to_datetime
+from exchange_site.errors import ValidationFailed
+from exchange_site.pagination import NewestFirst
+from exchange_site.throttling import OrdersThrottle
+from trading import selectors, services
+from trading.orders import row_trade
+from trading.serializers import (
+    CancelPendingOutputSerializer,
+    MarketOutputSerializer,
+    OrderHistoryQuerySerializer,
+    OrderLookupQuerySerializer,
+    OrderOutputSerializer,
+    OrderPlaceInputSerializer,
+    SymbolQuerySerializer,
+    TimeRangeQuerySerializer,
+    TradeOutputSerializer,
+    parse_order,
+)
+
+ERRORS = {
+    code: OpenApiResponse(description=text)
+    for code, text in (
+        (400, "Invalid request (error code in the body)."),
+        (401, "Not authenticated, or a bad signature."),
+        (403, "The API key lacks the permission."),
+        (429, "Throttled; see Retry-After."),
+    )
+}
+
+
+def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+    """Validated query parameters; 400 invalid_request with field details otherwise."""
+    serializer = serializer_class(data=request.query_params)
+    if not serializer.is_valid():
+        raise ValidationFailed("Invalid query parameters.", details=serializer.errors)
+    return dict(serializer.validated_data)
+
+
+class OrderWritesApi(APIView):
+    """Placement and cancels count against the "orders" scope instead of "user"."""
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        if self.request.method in ("POST", "DELETE"):
+            return [OrdersThrottle()]
+        return super().get_throttles()
 
 
 class MarketListApi(APIView):
@@ -17,4 +70,140 @@ class MarketListApi(APIView):
 
     @extend_schema(responses=MarketOutputSerializer(many=True), operation_id="markets_list")
     def get(self, request: Request) -> Response:
-        return Response(MarketOutputSerializer(market_list(), many=True).data)
+        return Response(MarketOutputSerializer(selectors.market_list(), many=True).data)
+
+
+class OrderApi(OrderWritesApi):
+    @extend_schema(
+        operation_id="order_place",
+        request=OrderPlaceInputSerializer,
+        responses={
+            201: OrderOutputSerializer,
+            202: OpenApiResponse(
+                OrderOutputSerializer, description="Not matched yet: status pending."
+            ),
+            409: OpenApiResponse(description="Rejected by the matcher (code in the body)."),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        order, answered = services.order_place(caller(request).pk, parse_order(request.data))
+        return Response(order, status=201 if answered else 202)
+
+    @extend_schema(
+        operation_id="order_get",
+        parameters=[OrderLookupQuerySerializer],
+        responses={200: OrderOutputSerializer, 404: OpenApiResponse(description="No such order.")},
+    )
+    def get(self, request: Request) -> Response:
+        q = query(OrderLookupQuerySerializer, request)
+        return Response(
+            selectors.order_get(
+                caller(request).pk,
+                q["symbol"],
+                order_id=q.get("order_id"),
+                client_order_id=q.get("client_order_id"),
+            )
+        )
+
+    @extend_schema(
+        operation_id="order_cancel",
+        parameters=[OrderLookupQuerySerializer],
+        responses={
+            200: OrderOutputSerializer,
+            202: CancelPendingOutputSerializer,
+            404: OpenApiResponse(description="No such open order."),
+            **ERRORS,
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        q = query(OrderLookupQuerySerializer, request)
+        order_id, client_order_id = q.get("order_id"), q.get("client_order_id")
+        order = services.order_cancel(
+            caller(request).pk, q["symbol"], order_id=order_id, client_order_id=client_order_id
+        )
+        if order is None:
+            pending = {
+                "order_id": order_id,
+                "client_order_id": client_order_id,
+                "symbol": q["symbol"],
+                "status": "pending",
+            }
+            return Response(pending, status=202)
+        return Response(order)
+
+
+class OpenOrdersApi(OrderWritesApi):
+    @extend_schema(
+        operation_id="orders_open",
+        parameters=[SymbolQuerySerializer],
+        responses={200: OrderOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        q = query(SymbolQuerySerializer, request)
+        return Response(selectors.open_orders(caller(request).pk, q.get("symbol")))
+
+    @extend_schema(
+        operation_id="orders_cancel_all",
+        parameters=[SymbolQuerySerializer],
+        responses={
+            200: OrderOutputSerializer(many=True),
+            202: OpenApiResponse(
+                OrderOutputSerializer(many=True),
+                description="A matcher shard did not answer: its cancels are queued.",
+            ),
+            **ERRORS,
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        q = query(SymbolQuerySerializer, request)
+        cancelled, answered = services.order_cancel_all(caller(request).pk, q.get("symbol"))
+        return Response(cancelled, status=200 if answered else 202)
+
+
+def _time_range(q: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "symbol": q.get("symbol"),
+        "start": ms_to_datetime(q["start_time"]) if "start_time" in q else None,
+        "end": ms_to_datetime(q["end_time"]) if "end_time" in q else None,
+    }
+
+
+class OrderPage(NewestFirst):
+    ordering = ("-created_at", "-id")
+
+
+class TradePage(NewestFirst):
+    ordering = ("-executed_at", "-id")
+
+
+class OrderHistoryApi(APIView):
+    pagination_class = OrderPage
+
+    @extend_schema(
+        operation_id="user_orders",
+        parameters=[OrderHistoryQuerySerializer],
+        responses={200: OrderOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        q = query(OrderHistoryQuerySerializer, request)
+        rows = selectors.order_history(caller(request).pk, status=q.get("status"), **_time_range(q))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        return paginator.get_paginated_response(selectors.orders_with_fills(page))
+
+
+class TradeHistoryApi(APIView):
+    pagination_class = TradePage
+
+    @extend_schema(
+        operation_id="user_trades",
+        parameters=[TimeRangeQuerySerializer],
+        responses={200: TradeOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        q = query(TimeRangeQuerySerializer, request)
+        rows = selectors.trade_history(caller(request).pk, **_time_range(q))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        return paginator.get_paginated_response([row_trade(t, caller(request).pk) for t in page])

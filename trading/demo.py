@@ -10,9 +10,11 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 
 from accounts import services as accounts
+from accounts.models import DepositStatus
 from trading import services as trading
 
 
@@ -84,10 +86,14 @@ def seed() -> None:
             username, password=trader_password(username), email=f"{username}@example.com"
         )
         for code, amount in TRADER_FUNDS.items():
-            # Recorded as pending deposits; the matcher credits them once it exists (issue 4).
-            accounts.deposit_create(
+            # The same path as a user's deposit: with DEPOSITS_AUTO_CONFIRM (development) it is
+            # confirmed and, after the commit, sent to the matcher (queued in the command log
+            # until the matcher runs), which credits it once whatever the number of seeds.
+            deposit = accounts.deposit_create(
                 user,
                 assets[code],
                 Decimal(amount),
                 transfer_id=deposit_transfer_id(username, code),
             )
+            if settings.DEPOSITS_AUTO_CONFIRM and deposit.status == DepositStatus.PENDING:
+                accounts.deposit_confirm(deposit)

@@ -278,3 +278,6 @@ class OrderIdBlock(models.Model):
     """One row per block of order ids handed to a web process (trading/ids.py)."""
 
     id = models.BigAutoField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"order id block {self.pk}"

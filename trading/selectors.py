@@ -1,9 +1,30 @@
+"""Reads for the trading app. Private reads first wait for the caller's own writes.
+
+Read-your-writes: ``own_writes_persisted(user)`` blocks (up to READ_YOUR_WRITES_TIMEOUT) until
+the persister has committed every command that user sent, so a GET right after a 201/202 sees
+it. Orders the matcher has not processed yet are shown from their "pending" placeholders.
+"""
+
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from accounts.amounts import plain
 from exchange_site.errors import NotFound
-from trading.models import Market
+from matching.arith import lots_to_quantity
+from matching.client import matcher
+from matching.events import OrderCancelled
+from trading.models import Market, Order, OrderStatus, Trade
+from trading.orders import row_order
+from trading.specs import cached_market
+
+OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
 def market_list() -> QuerySet[Market]:
@@ -15,3 +36,161 @@ def market_get(symbol: str) -> Market:
         return market_list().get(symbol=symbol)
     except Market.DoesNotExist:
         raise NotFound(f"Unknown market {symbol!r}.", code="unknown_market") from None
+
+
+def own_writes_persisted(user_id: int) -> bool:
+    return matcher().await_persisted(user_id, settings.READ_YOUR_WRITES_TIMEOUT)
+
+
+def _fills(orders: Sequence[Order]) -> dict[int, list[Trade]]:
+    ids = [o.id for o in orders if o.filled_quantity > 0]
+    found: dict[int, list[Trade]] = {}
+    if not ids:
+        return found
+    trades = (
+        Trade.objects.filter(Q(maker_order_id__in=ids) | Q(taker_order_id__in=ids))
+        .select_related("maker_fee_asset", "taker_fee_asset")
+        .order_by("trade_id")
+    )
+    wanted = set(ids)
+    for trade in trades:
+        for order_id in (trade.maker_order_id, trade.taker_order_id):
+            if order_id in wanted:
+                found.setdefault(order_id, []).append(trade)
+    return found
+
+
+def _as_dicts(orders: Sequence[Order]) -> list[dict[str, Any]]:
+    fills = _fills(orders)
+    return [row_order(o, o.market.symbol, fills.get(o.id, ())) for o in orders]
+
+
+def _pending(user_id: int) -> list[dict[str, Any]]:
+    placeholders = matcher().pending_orders(user_id)
+    return [json.loads(raw) for _, raw in sorted(placeholders.items())]
+
+
+def order_get(
+    user_id: int, symbol: str, *, order_id: int | None, client_order_id: str | None
+) -> dict[str, Any]:
+    """One of the caller's orders, by id or client id; another user's is ``order_not_found``."""
+    own_writes_persisted(user_id)
+
+    def from_db() -> Order | None:
+        rows = Order.objects.filter(user_id=user_id, market__symbol=symbol).select_related("market")
+        if order_id is not None:
+            return rows.filter(id=order_id).first()
+        # A rejected duplicate may share the client id with the order that owns it.
+        rows = rows.filter(client_order_id=client_order_id)
+        return (
+            rows.exclude(status=OrderStatus.REJECTED).first()
+            or rows.order_by("-created_at").first()
+        )
+
+    row = from_db()
+    if row is None:
+        for placeholder in _pending(user_id):
+            if placeholder["symbol"] == symbol and (
+                placeholder["order_id"] == order_id
+                or (order_id is None and placeholder["client_order_id"] == client_order_id)
+            ):
+                return placeholder
+        row = from_db()  # written between the two reads: its placeholder is gone
+    if row is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return _as_dicts([row])[0]
+
+
+def open_orders(user_id: int, symbol: str | None) -> list[dict[str, Any]]:
+    """The caller's open orders, oldest first, then those the matcher has not processed yet."""
+    own_writes_persisted(user_id)
+    # Placeholders first: an order written meanwhile is then in the rows (its placeholder
+    # dropped after the commit), never in neither.
+    pending = [p for p in _pending(user_id) if symbol is None or p["symbol"] == symbol]
+    rows = Order.objects.filter(user_id=user_id, status__in=OPEN).select_related("market")
+    if symbol is not None:
+        rows = rows.filter(market__symbol=symbol)
+    found = _as_dicts(list(rows.order_by("created_at", "id")))
+    seen = {o["order_id"] for o in found}
+    return found + [p for p in pending if p["order_id"] not in seen]
+
+
+def orders_cancelled(user_id: int, events: Sequence[OrderCancelled]) -> list[dict[str, Any]]:
+    """The orders a cancel just ended, as rows once persisted (status from the events)."""
+    if not events:
+        return []
+    own_writes_persisted(user_id)
+    rows = {
+        o.id: o
+        for o in Order.objects.filter(
+            user_id=user_id, id__in=[ev.order_id for ev in events]
+        ).select_related("market")
+    }
+    out: list[dict[str, Any]] = []
+    fills = _fills(list(rows.values()))
+    for ev in events:
+        row = rows.get(ev.order_id)
+        if row is None:  # the persister is far behind: what the event says
+            out.append(_from_event(ev))
+            continue
+        order = row_order(row, row.market.symbol, fills.get(row.id, ()))
+        order["status"] = str(OrderStatus.CANCELLED)
+        order["expire_reason"] = str(ev.reason)
+        out.append(order)
+    return out
+
+
+def _from_event(ev: OrderCancelled) -> dict[str, Any]:
+    _, spec, _, _ = cached_market(ev.symbol)
+    return {
+        "order_id": ev.order_id,
+        "symbol": ev.symbol,
+        "status": str(OrderStatus.CANCELLED),
+        "expire_reason": str(ev.reason),
+        "filled_quantity": plain(lots_to_quantity(spec, ev.filled_quantity)),
+    }
+
+
+def order_history(
+    user_id: int,
+    *,
+    symbol: str | None = None,
+    status: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Order]:
+    own_writes_persisted(user_id)
+    rows = Order.objects.filter(user_id=user_id).select_related("market")
+    if symbol:
+        rows = rows.filter(market__symbol=symbol)
+    if status:
+        rows = rows.filter(status=status)
+    if start:
+        rows = rows.filter(created_at__gte=start)
+    if end:
+        rows = rows.filter(created_at__lte=end)
+    return rows
+
+
+def orders_with_fills(orders: Sequence[Order]) -> list[dict[str, Any]]:
+    return _as_dicts(orders)
+
+
+def trade_history(
+    user_id: int,
+    *,
+    symbol: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Trade]:
+    own_writes_persisted(user_id)
+    rows = Trade.objects.filter(Q(maker_user_id=user_id) | Q(taker_user_id=user_id)).select_related(
+        "market", "maker_fee_asset", "taker_fee_asset"
+    )
+    if symbol:
+        rows = rows.filter(market__symbol=symbol)
+    if start:
+        rows = rows.filter(executed_at__gte=start)
+    if end:
+        rows = rows.filter(executed_at__lte=end)
+    return rows

@@ -1,8 +1,43 @@
+"""Trading API input and output.
+
+Placing an order is the hot path, so its body is parsed by ``parse_order`` (plain checks, no
+serializer machinery); ``OrderPlaceInputSerializer`` describes the same body for the OpenAPI
+schema. Other inputs use DRF serializers. Outputs are the dicts of trading/orders.py; the output
+serializers here document them.
+"""
+
 from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from rest_framework import serializers
 
+from exchange_site.errors import ValidationFailed
 from exchange_site.serializers import DecimalString
+from matching.types import OrderType, Side, StpMode, TimeInForce
+from trading.models import SYMBOL_RE, OrderStatus
+from trading.orders import OrderRequest
+
+MAX_NUMBER_CHARS = 40
+MAX_ORDER_ID = 2**63 - 1
+CLIENT_ORDER_ID_RE = r"^[A-Za-z0-9._:-]{1,36}$"
+_CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_RE)
+_SYMBOL = re.compile(SYMBOL_RE)
+_MONEY_FIELDS = ("price", "quantity", "quote_quantity")
+ORDER_FIELDS = frozenset(
+    {
+        "symbol",
+        "side",
+        "type",
+        "time_in_force",
+        "post_only",
+        "stp_mode",
+        "client_order_id",
+        *_MONEY_FIELDS,
+    }
+)
 
 
 class MarketOutputSerializer(serializers.Serializer):
@@ -17,3 +52,188 @@ class MarketOutputSerializer(serializers.Serializer):
     maker_fee_rate = DecimalString()
     taker_fee_rate = DecimalString()
     status = serializers.CharField()
+
+
+# --- Placing an order -----------------------------------------------------------------------------
+
+
+def _invalid(field: str, message: str, code: str = "invalid_request") -> ValidationFailed:
+    return ValidationFailed(f"{field}: {message}", code=code, details={"field": field})
+
+
+def _choice(data: dict[str, Any], field: str, enum: Any, default: Any = None) -> Any:
+    value = data.get(field)
+    if value is None:
+        if default is None:
+            raise _invalid(field, "is required.")
+        return default
+    try:
+        return enum(value) if isinstance(value, str) else enum(None)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise _invalid(field, f"must be one of {allowed}.") from None
+
+
+def _money(data: dict[str, Any], field: str) -> Decimal | None:
+    """A decimal string, or absent. JSON numbers are refused: a client's float already rounded.
+
+    Only ASCII text of at most 40 characters is parsed (Decimal alone would accept "1_000",
+    surrounding spaces and non-ASCII digits); whether the value is positive, finite and on the
+    market's grid is decided by matching.arith, with its codes.
+    """
+    value = data.get(field)
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_NUMBER_CHARS
+        or not value.isascii()
+        or "_" in value
+        or value.strip() != value
+    ):
+        raise _invalid(field, 'must be a decimal string such as "12.34".', "invalid_number")
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise _invalid(
+            field, 'must be a decimal string such as "12.34".', "invalid_number"
+        ) from None
+
+
+def parse_order(data: Any) -> OrderRequest:
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.", code="invalid_request")
+    unknown = set(data) - ORDER_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            "Unknown fields.", code="invalid_request", details={"unknown": sorted(unknown)[:10]}
+        )
+    symbol = data.get("symbol")
+    if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
+        raise _invalid("symbol", "must be a market symbol such as SOL_USDC.")
+    post_only = data.get("post_only", False)
+    if not isinstance(post_only, bool):
+        raise _invalid("post_only", "must be true or false.")
+    client_order_id = data.get("client_order_id")
+    if client_order_id is not None and (
+        not isinstance(client_order_id, str) or not _CLIENT_ORDER_ID.match(client_order_id)
+    ):
+        raise _invalid("client_order_id", "must match " + CLIENT_ORDER_ID_RE)
+    return OrderRequest(
+        symbol=symbol,
+        side=_choice(data, "side", Side),
+        type=_choice(data, "type", OrderType),
+        time_in_force=_choice(data, "time_in_force", TimeInForce, TimeInForce.GTC),
+        price=_money(data, "price"),
+        quantity=_money(data, "quantity"),
+        quote_quantity=_money(data, "quote_quantity"),
+        post_only=post_only,
+        stp_mode=_choice(data, "stp_mode", StpMode, StpMode.EXPIRE_TAKER),
+        client_order_id=client_order_id,
+    )
+
+
+class OrderPlaceInputSerializer(serializers.Serializer):
+    """Documents POST /api/v1/order (parsed by parse_order)."""
+
+    symbol = serializers.RegexField(SYMBOL_RE)
+    side = serializers.ChoiceField(choices=[s.value for s in Side])
+    type = serializers.ChoiceField(choices=[t.value for t in OrderType])
+    price = DecimalString(required=False, help_text="Limit orders: a multiple of tick_size.")
+    quantity = DecimalString(required=False, help_text="Base amount, a multiple of lot_size.")
+    quote_quantity = DecimalString(
+        required=False, help_text="Market buys only, instead of quantity: quote to spend."
+    )
+    time_in_force = serializers.ChoiceField(
+        choices=[t.value for t in TimeInForce], default="GTC", required=False
+    )
+    post_only = serializers.BooleanField(default=False, required=False)
+    stp_mode = serializers.ChoiceField(
+        choices=[m.value for m in StpMode], default="expire_taker", required=False
+    )
+    client_order_id = serializers.RegexField(CLIENT_ORDER_ID_RE, required=False)
+
+
+class FillOutputSerializer(serializers.Serializer):
+    trade_id = serializers.IntegerField()
+    price = DecimalString()
+    quantity = DecimalString()
+    fee = DecimalString()
+    fee_asset = serializers.CharField()
+    liquidity = serializers.ChoiceField(choices=["maker", "taker"])
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    client_order_id = serializers.CharField(allow_null=True)
+    symbol = serializers.CharField()
+    side = serializers.ChoiceField(choices=[s.value for s in Side])
+    type = serializers.ChoiceField(choices=[t.value for t in OrderType])
+    time_in_force = serializers.ChoiceField(choices=[t.value for t in TimeInForce])
+    price = DecimalString(allow_null=True)
+    quantity = DecimalString(allow_null=True)
+    quote_quantity = DecimalString(allow_null=True)
+    post_only = serializers.BooleanField()
+    stp_mode = serializers.ChoiceField(choices=[m.value for m in StpMode])
+    filled_quantity = DecimalString()
+    filled_quote = DecimalString()
+    status = serializers.ChoiceField(choices=OrderStatus.values)
+    reject_reason = serializers.CharField(allow_null=True)
+    expire_reason = serializers.CharField(allow_null=True)
+    fills = FillOutputSerializer(many=True)
+    created_at = serializers.IntegerField(help_text="Unix time, ms.")
+    updated_at = serializers.IntegerField(help_text="Unix time, ms.")
+
+
+class CancelPendingOutputSerializer(serializers.Serializer):
+    """202: the cancel is queued; the matcher did not answer in time."""
+
+    order_id = serializers.IntegerField(allow_null=True)
+    client_order_id = serializers.CharField(allow_null=True)
+    symbol = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending"])
+
+
+# --- Query strings --------------------------------------------------------------------------------
+
+
+class OrderLookupQuerySerializer(serializers.Serializer):
+    symbol = serializers.RegexField(SYMBOL_RE)
+    order_id = serializers.IntegerField(min_value=0, max_value=MAX_ORDER_ID, required=False)
+    client_order_id = serializers.RegexField(CLIENT_ORDER_ID_RE, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("order_id" in attrs) == ("client_order_id" in attrs):
+            raise serializers.ValidationError("Give exactly one of order_id and client_order_id.")
+        return attrs
+
+
+class SymbolQuerySerializer(serializers.Serializer):
+    symbol = serializers.RegexField(SYMBOL_RE, required=False)
+
+
+class TimeRangeQuerySerializer(SymbolQuerySerializer):
+    start_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    end_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=500, required=False, help_text="Page size (default 100)."
+    )
+    cursor = serializers.CharField(required=False, help_text="From the previous page's next.")
+
+
+class OrderHistoryQuerySerializer(TimeRangeQuerySerializer):
+    status = serializers.ChoiceField(choices=OrderStatus.values, required=False)
+
+
+class TradeOutputSerializer(serializers.Serializer):
+    trade_id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    order_id = serializers.IntegerField()
+    side = serializers.ChoiceField(choices=[s.value for s in Side])
+    price = DecimalString()
+    quantity = DecimalString()
+    quote_quantity = DecimalString()
+    fee = DecimalString()
+    fee_asset = serializers.CharField()
+    liquidity = serializers.ChoiceField(choices=["maker", "taker"])
+    time = serializers.IntegerField(help_text="Unix time, ms.")

@@ -25,7 +25,7 @@ from django.db import connection
 from accounts.models import User
 from matching.transport import connect
 from tests import factories
-from tests.support.pipeline import flush_exchange_keys
+from tests.support.pipeline import clear_id_caches, flush_exchange_keys
 from tests.support.processes import Proc, free_port, manage, wait_http_ok
 from tests.support.signing import SignedClient
 from tests.support.waiting import wait_until
@@ -56,6 +56,7 @@ def reset_venue() -> None:
     for symbol in ("SOL_USDC", "BTC_USDC", "ETH_USDC"):
         factories.make_market(symbol)
     Market.objects.update(status=MarketStatus.TRADING)
+    clear_id_caches()
     flush_exchange_keys(connect(settings.REDIS_URL))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -10,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.codec import decode_command, decode_event, encode_command, encode_event
-from matching.commands import COMMAND_TYPES, Command
+from matching.commands import COMMAND_TYPES, AddMarket, Command
 from matching.engine import MatchingEngine
-from matching.events import EVENT_TYPES, Event
+from matching.events import EVENT_TYPES, Event, TransferRejected
 from matching.types import MarketStatus, Side
 from tests.matching import streams
 from tests.matching.builders import (
@@ -56,7 +57,7 @@ ALL_COMMANDS: list[Command] = [
 def _all_events() -> list[Event]:
     """A scripted run that produces every event type at least once."""
     engine = MatchingEngine(FEE_ACCOUNT)
-    script = [
+    script: list[Command] = [
         add_market(),
         deposit(ALICE, USD, 100_000),
         deposit(BOB, BTC, 10 * LOT),
@@ -199,13 +200,13 @@ def test_decode_command_only_raises_value_error_when_one_field_is_junk(
 
 
 def test_decimals_keep_their_exponent_when_round_tripped() -> None:
-    spec = add_market()._replace(
-        spec=SPEC.__class__(**{**_spec_kwargs(), "tick_size": Decimal("0.50")})
-    )
-    assert (
-        decode_command(encode_command(spec)).spec.tick_size.as_tuple() == Decimal("0.50").as_tuple()
-    )
+    cmd = add_market(replace(SPEC, tick_size=Decimal("0.50")))
+    decoded = decode_command(encode_command(cmd))
+    assert isinstance(decoded, AddMarket)
+    assert decoded.spec.tick_size.as_tuple() == Decimal("0.50").as_tuple()
 
 
-def _spec_kwargs() -> dict[str, object]:
-    return {f: getattr(SPEC, f) for f in SPEC.__dataclass_fields__}
+def test_encode_event_raises_value_error_when_record_has_wrong_arity() -> None:
+    broken = tuple.__new__(TransferRejected, (1, "c", 2, "t"))  # one field short
+    with pytest.raises(ValueError):
+        encode_event(broken)

@@ -7,7 +7,13 @@ from decimal import Decimal
 
 from matching.engine import MatchingEngine
 from matching.errors import RejectReason
-from matching.events import CommandRejected, MarketAdded, MarketStatusChanged, MarketUpdated
+from matching.events import (
+    CommandRejected,
+    Event,
+    MarketAdded,
+    MarketStatusChanged,
+    MarketUpdated,
+)
 from matching.types import AssetSpec, MarketStatus, Side
 from tests.matching.builders import (
     ALICE,
@@ -27,7 +33,7 @@ from tests.matching.builders import (
 )  # fmt: skip
 
 
-def _reason(events: list) -> RejectReason:  # type: ignore[type-arg]
+def _reason(events: list[Event]) -> RejectReason:
     return only(events, CommandRejected)[0].reason
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from matching import snapshot
@@ -37,7 +39,7 @@ def _engine() -> MatchingEngine:
     return engine
 
 
-def _raw(**kw: object) -> PlaceOrder:
+def _raw(**kw: Any) -> PlaceOrder:
     base = limit(50, ALICE, BUY, 100, 1)
     return base._replace(**kw)
 

@@ -15,6 +15,7 @@ import redis
 from django.conf import settings
 from django.db import connections
 
+from accounts.ledger import asset_ref
 from accounts.selectors import fee_account_id
 from exchange_site.clock import now_ns
 from matching.client import shard_map
@@ -23,6 +24,12 @@ from matching.transport import PERSISTER_GROUP, EventReader, MatcherTransport, c
 from matching.worker import Matcher
 from tests.support.waiting import wait_until
 from trading.specs import cached_market, market_specs
+
+
+def clear_id_caches() -> None:
+    """Tests recreate assets and markets with new ids; production never does."""
+    cached_market.cache_clear()
+    asset_ref.cache_clear()
 
 
 def flush_exchange_keys(client: redis.Redis) -> None:
@@ -44,7 +51,7 @@ class InProcessPipeline:
     def start(self) -> InProcessPipeline:
         client = connect(settings.REDIS_URL)
         flush_exchange_keys(client)
-        cached_market.cache_clear()
+        clear_id_caches()
         fee = fee_account_id()
         specs = market_specs()
         for shard in shard_map().shards:

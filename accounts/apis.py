@@ -1,0 +1,183 @@
+"""The accounts API: sign-up, API keys, who-am-I, balances, deposits and withdrawals.
+
+API keys are managed only with the password (HTTP Basic) or a logged-in session, never with an
+API key: a leaked read-only key must not be able to mint a withdraw key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.authentication import key_permissions
+from accounts.permissions import caller
+from accounts.serializers import (
+    AccountOutputSerializer,
+    ApiKeyCreatedOutputSerializer,
+    ApiKeyCreateInputSerializer,
+    ApiKeyOutputSerializer,
+    BalanceOutputSerializer,
+    DepositInputSerializer,
+    DepositOutputSerializer,
+    UserCreatedOutputSerializer,
+    UserCreateInputSerializer,
+    WithdrawalOutputSerializer,
+    WithdrawInputSerializer,
+    api_key_out,
+    balance_out,
+)
+from exchange_site.errors import ValidationFailed
+from exchange_site.throttling import SignupThrottle
+
+ERRORS = {
+    code: OpenApiResponse(description=text)
+    for code, text in (
+        (400, "Invalid request (error code in the body)."),
+        (401, "Not authenticated."),
+        (429, "Throttled; see Retry-After."),
+    )
+}
+
+
+def body(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    if not serializer.is_valid():
+        raise ValidationFailed("The request is invalid.", details=serializer.errors)
+    return dict(serializer.validated_data)
+
+
+class UserCreateApi(APIView):
+    """Sign up. Public, throttled per client address ("signup" scope)."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [SignupThrottle]
+
+    @extend_schema(
+        operation_id="users_create",
+        auth=[],
+        request=UserCreateInputSerializer,
+        responses={
+            201: UserCreatedOutputSerializer,
+            409: OpenApiResponse(description="username_taken"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = body(UserCreateInputSerializer, request)
+        user = services.user_create(
+            data["username"], password=data["password"], email=data["email"]
+        )
+        return Response({"user_id": user.pk, "username": user.username}, status=201)
+
+
+# Key management: HTTP Basic (username + password) or the web session; never an API key. Basic
+# comes first so an unauthenticated request gets 401 (with a Basic challenge), not 403.
+PASSWORD_OR_SESSION = [BasicAuthentication, SessionAuthentication]
+
+
+class ApiKeyListCreateApi(APIView):
+    authentication_classes = PASSWORD_OR_SESSION
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="api_keys_create",
+        request=ApiKeyCreateInputSerializer,
+        responses={201: ApiKeyCreatedOutputSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        data = body(ApiKeyCreateInputSerializer, request)
+        api_key, secret = services.api_key_create(
+            caller(request), data["label"], data["permissions"]
+        )
+        return Response({**api_key_out(api_key), "api_secret": secret}, status=201)
+
+    @extend_schema(
+        operation_id="api_keys_list", responses={200: ApiKeyOutputSerializer(many=True), **ERRORS}
+    )
+    def get(self, request: Request) -> Response:
+        keys = selectors.api_key_list(caller(request))
+        return Response([api_key_out(k) for k in keys])
+
+
+class ApiKeyRevokeApi(APIView):
+    authentication_classes = PASSWORD_OR_SESSION
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="api_keys_revoke",
+        responses={204: None, 404: OpenApiResponse(description="api_key_not_found"), **ERRORS},
+    )
+    def delete(self, request: Request, api_key: str) -> Response:
+        services.api_key_revoke_by_id(caller(request), api_key)
+        return Response(status=204)
+
+
+class AccountApi(APIView):
+    """Who am I: the trivial authenticated endpoint (the benchmark's baseline)."""
+
+    @extend_schema(operation_id="account", responses={200: AccountOutputSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        user = caller(request)
+        permissions = key_permissions(request.auth)
+        return Response({"user_id": user.pk, "username": user.username, "permissions": permissions})
+
+
+class BalanceListApi(APIView):
+    @extend_schema(
+        operation_id="user_balances", responses={200: BalanceOutputSerializer(many=True), **ERRORS}
+    )
+    def get(self, request: Request) -> Response:
+        balances = selectors.balances_of(caller(request))
+        return Response([balance_out(b) for b in balances])
+
+
+class DepositCreateApi(APIView):
+    required_permissions = {"POST": "trade"}
+
+    @extend_schema(
+        operation_id="user_deposit",
+        request=DepositInputSerializer,
+        responses={201: DepositOutputSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        data = body(DepositInputSerializer, request)
+        asset = selectors.asset_for_transfer(data["asset"])
+        deposit = services.deposit_request(caller(request), asset, data["amount"])
+        return Response(DepositOutputSerializer(deposit).data, status=201)
+
+
+class WithdrawCreateApi(APIView):
+    required_permissions = {"POST": "withdraw"}
+
+    @extend_schema(
+        operation_id="user_withdraw",
+        request=WithdrawInputSerializer,
+        responses={
+            201: WithdrawalOutputSerializer,
+            202: OpenApiResponse(
+                WithdrawalOutputSerializer, description="The hold is queued (matcher slow)."
+            ),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = body(WithdrawInputSerializer, request)
+        asset = selectors.asset_for_transfer(data["asset"])
+        withdrawal, answered = services.withdrawal_request(
+            caller(request),
+            asset,
+            data["amount"],
+            data["address"],
+        )
+        return Response(
+            WithdrawalOutputSerializer(withdrawal).data, status=201 if answered else 202
+        )

@@ -1,0 +1,107 @@
+"""Signed API-key authentication.
+
+A request carries ``X-API-KEY`` (the key id), ``X-TIMESTAMP`` (unix ms) and ``X-SIGNATURE``, the
+hex HMAC-SHA256 of ``timestamp + METHOD + path-with-query + body`` under the key's secret. One
+indexed query per request (key + user); no cache, so a revoked key is refused at once. The
+signature is checked before revocation and freshness are reported, so an outsider learns nothing
+about a key id but whether it exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from accounts import keys
+from accounts.models import ApiKey, User
+from exchange_site.errors import PayloadTooLarge
+
+SCHEME = "X-API-KEY"
+LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not an audit log
+_MAX_TIMESTAMP_DIGITS = 16
+
+
+def _fail(code: str, message: str) -> AuthenticationFailed:
+    return AuthenticationFailed(message, code=code)
+
+
+def expected_signature(secret: str, timestamp: str, method: str, path: str, body: bytes) -> str:
+    message = b"".join((timestamp.encode(), method.upper().encode(), path.encode(), body))
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
+        meta = request.META
+        key_id = meta.get("HTTP_X_API_KEY")
+        if key_id is None:
+            return None  # not an API request: the next authenticator (session) decides
+        api_key = (
+            ApiKey.objects.select_related("user").filter(key_id=key_id[:64]).first()
+            if key_id
+            else None
+        )
+        if api_key is None or not api_key.user.is_active:
+            raise _fail("invalid_api_key", "Unknown API key.")
+
+        timestamp = meta.get("HTTP_X_TIMESTAMP", "")
+        if not (timestamp.isascii() and timestamp.isdigit()) or (
+            len(timestamp) > _MAX_TIMESTAMP_DIGITS
+        ):
+            raise _fail("invalid_timestamp", "X-TIMESTAMP must be unix time in milliseconds.")
+
+        try:
+            body = request._request.body  # the raw bytes, as signed
+        except RequestDataTooBig:
+            raise PayloadTooLarge() from None
+        given = meta.get("HTTP_X_SIGNATURE", "")
+        wanted = expected_signature(
+            keys.api_key_secret(api_key),
+            timestamp,
+            request.method or "",
+            request._request.get_full_path(),
+            body,
+        )
+        if not hmac.compare_digest(given.lower().encode(), wanted.encode()):
+            raise _fail("invalid_signature", "The signature does not match the request.")
+
+        if api_key.revoked_at is not None:
+            raise _fail("api_key_revoked", "This API key was revoked.")
+        skew = abs(time.time() * 1000 - int(timestamp))
+        if skew > settings.API_SIGNATURE_WINDOW_MS:
+            raise _fail(
+                "timestamp_out_of_window",
+                f"X-TIMESTAMP is {int(skew)} ms away from the server's clock "
+                f"(allowed: {settings.API_SIGNATURE_WINDOW_MS} ms).",
+            )
+        _touch(api_key)
+        return api_key.user, api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        # Any value makes DRF answer 401 rather than 403; not "Basic", so no browser prompt.
+        return f'{SCHEME} realm="api"'
+
+
+def _touch(api_key: ApiKey) -> None:
+    """Record use at most once a minute per key: no write on the hot path otherwise."""
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_EVERY:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+def key_permissions(auth: Any) -> list[str]:
+    """What the request may do: a key's permissions; a session (the owner) may do anything."""
+    if isinstance(auth, ApiKey):
+        return auth.permissions
+    return list(ApiKey.PERMISSIONS)

@@ -1,0 +1,101 @@
+"""GET /api/v1/health: liveness of the web process, Redis, Postgres, matchers and persisters.
+
+200 {"status": "ok"} when everything answers and every persister is within
+HEALTH_MAX_PERSISTER_LAG events of its matcher; 503 {"status": "degraded"} with the details
+otherwise. Every probe is bounded in time and caught: a health check never answers 500.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from matching.client import matcher
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _failed(exc: Exception) -> dict[str, Any]:
+    return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def check_redis() -> dict[str, Any]:
+    try:
+        _redis().ping()
+    except Exception as exc:  # reported, never raised
+        return _failed(exc)
+    return {"ok": True}
+
+
+def check_postgres() -> dict[str, Any]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        return _failed(exc)
+    return {"ok": True}
+
+
+def check_shards() -> dict[str, Any]:
+    try:
+        shards = matcher().status()
+    except Exception as exc:
+        return {"_all": _failed(exc)}
+    limit = settings.HEALTH_MAX_PERSISTER_LAG
+    return {
+        name: {**state, "ok": bool(state["matcher_alive"]) and int(state["persister_lag"]) < limit}
+        for name, state in shards.items()
+    }
+
+
+def report() -> tuple[bool, dict[str, Any]]:
+    checks: dict[str, Any] = {"web": {"ok": True}, "redis": check_redis()}
+    checks["postgres"] = check_postgres()
+    # Without Redis the shard probe would only repeat its error (and might block).
+    checks["shards"] = check_shards() if checks["redis"]["ok"] else {}
+    healthy = (
+        all(checks[name]["ok"] for name in ("web", "redis", "postgres"))
+        and bool(checks["shards"])
+        and all(shard["ok"] for shard in checks["shards"].values())
+    )
+    return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}
+
+
+class HealthApi(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[type] = []  # load balancers poll it
+
+    @extend_schema(
+        operation_id="health",
+        auth=[],
+        responses={
+            200: inline_serializer(
+                "Health",
+                {
+                    "status": serializers.ChoiceField(["ok", "degraded"]),
+                    "checks": serializers.DictField(),
+                },
+            ),
+            503: OpenApiResponse(description="degraded, with the failing checks"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            healthy, body = report()
+        except Exception as exc:  # never a 500 from the health check
+            healthy, body = False, {"status": "degraded", "error": _failed(exc)}
+        return Response(body, status=200 if healthy else 503)

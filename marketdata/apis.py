@@ -1,0 +1,171 @@
+"""Public market-data endpoints: parse, call a selector, serialize. No authentication needed
+(and none attempted: a bad signature header must not break a public read); the default
+throttles apply. Bad parameters are 400s with stable codes, never 500s."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exchange_site.errors import ValidationFailed
+from marketdata import selectors, serializers
+from marketdata.aggregation import INTERVAL_ALIASES
+from marketdata.formatting import Fmt
+from matching.types import MarketSpec
+
+DEPTH_LIMIT = (100, 1000)  # (default, max): the matcher publishes the top 1000 levels
+TRADES_LIMIT = (500, 1000)
+KLINES_LIMIT = (500, 1000)
+_INT_RE = re.compile(r"^[0-9]{1,15}$")
+
+
+def _param(request: Request, *names: str) -> str | None:
+    for name in names:
+        value = request.query_params.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _symbol(request: Request) -> tuple[str, int, MarketSpec]:
+    symbol = _param(request, "symbol")
+    if not symbol:
+        raise ValidationFailed(
+            "symbol is required.", code="missing_parameter", details={"parameter": "symbol"}
+        )
+    return (symbol, *_market(symbol))
+
+
+def _market(symbol: str) -> tuple[int, MarketSpec]:
+    try:
+        return selectors.market(symbol)
+    except selectors.UnknownSymbol:
+        raise ValidationFailed(
+            f"Unknown symbol {symbol[:32]!r}.", code="unknown_symbol", details={"symbol": symbol[:32]}
+        ) from None
+
+
+def _int(request: Request, names: tuple[str, ...], code: str) -> int | None:
+    raw = _param(request, *names)
+    if raw is None or raw == "":
+        return None
+    if not _INT_RE.match(raw):
+        raise ValidationFailed(
+            f"{names[0]} must be a non-negative integer.", code=code, details={names[0]: raw[:32]}
+        )
+    return int(raw)
+
+
+def _limit(request: Request, bounds: tuple[int, int]) -> int:
+    default, most = bounds
+    limit = _int(request, ("limit",), "invalid_limit")
+    if limit is None:
+        return default
+    if not 1 <= limit <= most:
+        raise ValidationFailed(
+            f"limit must be between 1 and {most}.", code="invalid_limit", details={"max": most}
+        )
+    return limit
+
+
+SYMBOL = OpenApiParameter("symbol", OpenApiTypes.STR, required=True)
+LIMIT = OpenApiParameter("limit", OpenApiTypes.INT)
+
+
+class PublicApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+
+class DepthApi(PublicApi):
+    """The order book: bids best (highest) first, asks best (lowest) first, remaining quantities.
+
+    ``last_update_id`` lines up with the ``U``/``u`` ids of the ``depth.<SYMBOL>`` stream.
+    """
+
+    @extend_schema(parameters=[SYMBOL, LIMIT], responses=OpenApiTypes.OBJECT, operation_id="depth")
+    def get(self, request: Request) -> Response:
+        symbol, _, spec = _symbol(request)
+        limit = _limit(request, DEPTH_LIMIT)
+        book = selectors.depth(symbol)
+        fmt = Fmt.of(spec)
+        data = serializers.depth_snapshot(
+            symbol, fmt, book.last_update_id, book.bids[:limit], book.asks[:limit]
+        )
+        return Response(data)
+
+
+class TradesApi(PublicApi):
+    """Recent public trades, newest first."""
+
+    @extend_schema(parameters=[SYMBOL, LIMIT], responses=OpenApiTypes.OBJECT, operation_id="trades")
+    def get(self, request: Request) -> Response:
+        _, market_id, spec = _symbol(request)
+        limit = _limit(request, TRADES_LIMIT)
+        fmt = Fmt.of(spec)
+        rows = selectors.recent_trades(market_id, limit)
+        return Response([serializers.rest_trade(fmt, *row) for row in rows])  # type: ignore[arg-type]
+
+
+class KlinesApi(PublicApi):
+    """Candles, oldest first, the current (live) one included. Minutes without trades have none."""
+
+    @extend_schema(
+        parameters=[
+            SYMBOL,
+            OpenApiParameter("interval", OpenApiTypes.STR, required=True),
+            OpenApiParameter("start_time", OpenApiTypes.INT, description="unix ms; alias startTime"),
+            OpenApiParameter("end_time", OpenApiTypes.INT, description="unix ms; alias endTime"),
+            LIMIT,
+        ],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="klines",
+    )
+    def get(self, request: Request) -> Response:
+        _, market_id, spec = _symbol(request)
+        raw = _param(request, "interval")
+        interval = INTERVAL_ALIASES.get(raw or "")
+        if interval is None:
+            raise ValidationFailed(
+                "interval must be one of 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w.",
+                code="invalid_interval",
+                details={"interval": (raw or "")[:16]},
+            )
+        start = _int(request, ("start_time", "startTime"), "invalid_time")
+        end = _int(request, ("end_time", "endTime"), "invalid_time")
+        if start is not None and end is not None and start > end:
+            raise ValidationFailed("start_time is after end_time.", code="invalid_time_range")
+        limit = _limit(request, KLINES_LIMIT)
+        fmt = Fmt.of(spec)
+        candles = selectors.klines(market_id, spec, interval, start, end, limit)
+        return Response([serializers.rest_kline(fmt, interval, c) for c in candles])
+
+
+class TickersApi(PublicApi):
+    """Rolling 24 h statistics (1440 one-minute buckets, the current one included)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("symbol", OpenApiTypes.STR)],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="tickers",
+    )
+    def get(self, request: Request) -> Response:
+        symbol = _param(request, "symbol")
+        if symbol is not None:
+            _market(symbol)
+        names = [symbol] if symbol is not None else selectors.symbols()
+        now_ms = time.time_ns() // 1_000_000
+        out = []
+        for name, spec, stats, book in selectors.tickers(names, now_ms):
+            best_bid = book.bids[0][0] if book.bids else None
+            best_ask = book.asks[0][0] if book.asks else None
+            out.append(serializers.ticker(name, Fmt.of(spec), stats, best_bid, best_ask))
+        return Response(out[0] if symbol is not None else out)

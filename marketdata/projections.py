@@ -1,0 +1,102 @@
+"""The Kline projection, written by the persister inside its batch transaction.
+
+``apply_events`` runs next to ``trading.projections.apply_events`` in ``Persister.apply``, so a
+batch's candles commit together with its Trade rows and the checkpoint: klines always agree with
+the trades in Postgres, and a redelivered batch (skipped by the checkpoint) never counts twice.
+
+Cost: the batch is folded in memory first (``aggregation.fold_trades``), then one SELECT of the
+touched candles, one bulk INSERT of new ones and one bulk UPDATE of the others, however many
+trades the batch holds. All arithmetic is on integers (ticks, lots, atoms); no SQL arithmetic,
+so SQLite and Postgres behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from exchange_site.clock import datetime_to_ms, ms_to_datetime
+from marketdata.aggregation import Candle, CandleKey, TradePoint, close_time, fold_trades
+from marketdata.models import Kline
+from matching.arith import (
+    amount_to_atoms,
+    atoms_to_amount,
+    lots_to_quantity,
+    price_to_ticks,
+    quantity_to_lots,
+    ticks_to_price,
+)
+from matching.events import Event, TradeExecuted
+from matching.types import MarketSpec
+from trading.specs import cached_market
+
+NS_PER_MS = 1_000_000
+
+
+def trade_point(ev: TradeExecuted) -> TradePoint:
+    return TradePoint(ev.symbol, ev.ts // NS_PER_MS, ev.price, ev.quantity, ev.quote_amount)
+
+
+def candle_of(row: Kline, spec: MarketSpec) -> Candle:
+    """A stored candle back in engine units (exact: stored values are on the market's grid)."""
+    return Candle(
+        open_time=datetime_to_ms(row.open_time),
+        open=price_to_ticks(spec, row.open),
+        high=price_to_ticks(spec, row.high),
+        low=price_to_ticks(spec, row.low),
+        close=price_to_ticks(spec, row.close),
+        volume=quantity_to_lots(spec, row.volume),
+        quote_volume=amount_to_atoms(spec.quote.decimals, row.quote_volume),
+        trades=row.trade_count,
+    )
+
+
+def _write(row: Kline, candle: Candle, spec: MarketSpec) -> None:
+    row.open = ticks_to_price(spec, candle.open)
+    row.high = ticks_to_price(spec, candle.high)
+    row.low = ticks_to_price(spec, candle.low)
+    row.close = ticks_to_price(spec, candle.close)
+    row.volume = lots_to_quantity(spec, candle.volume)
+    row.quote_volume = atoms_to_amount(spec.quote.decimals, candle.quote_volume)
+    row.trade_count = candle.trades
+
+
+def apply_events(events: Sequence[Event]) -> None:
+    points = [trade_point(ev) for ev in events if type(ev) is TradeExecuted]
+    if points:
+        upsert(fold_trades(points))
+
+
+def upsert(folded: dict[CandleKey, Candle]) -> None:
+    """Merge a batch's candles into the stored ones: one SELECT, one INSERT, one UPDATE."""
+    markets = {symbol: cached_market(symbol) for symbol, _, _ in folded}
+    existing = Kline.objects.filter(
+        market_id__in={m[0] for m in markets.values()},
+        interval__in={interval for _, interval, _ in folded},
+        open_time__in={ms_to_datetime(open_ms) for _, _, open_ms in folded},
+    )
+    stored = {(row.market_id, row.interval, datetime_to_ms(row.open_time)): row for row in existing}
+    new: list[Kline] = []
+    changed: list[Kline] = []
+    for (symbol, interval, open_ms), batch in folded.items():
+        market_id, spec, _, _ = markets[symbol]
+        row = stored.get((market_id, interval, open_ms))
+        if row is None:
+            row = Kline(
+                market_id=market_id,
+                interval=interval,
+                open_time=ms_to_datetime(open_ms),
+                close_time=ms_to_datetime(close_time(interval, open_ms)),
+            )
+            _write(row, batch, spec)
+            new.append(row)
+        else:
+            candle = candle_of(row, spec)
+            candle.merge_later(batch)
+            _write(row, candle, spec)
+            changed.append(row)
+    if new:
+        Kline.objects.bulk_create(new)
+    if changed:
+        Kline.objects.bulk_update(
+            changed, ["high", "low", "close", "volume", "quote_volume", "trade_count"]
+        )

@@ -1,0 +1,505 @@
+"""The publisher's state machine: event batches in, ready-to-send WebSocket frames out.
+
+No I/O here (``marketdata.publisher`` owns Redis and the loop), so every rule is unit-tested:
+
+* depth: the BookChanged of one read (one or more matcher batches) are coalesced per market into
+  one diff ``{e: "depth", s, U, u, b, a, E}``: ``U``/``u`` are the first/last ``update_id`` it
+  covers and each level carries its absolute remaining quantity after the last change ("0"
+  removes it). Applying diffs by the documented rule reproduces the matcher's book exactly.
+* trade: one message per TradeExecuted, in engine order.
+* kline: the touched candles of all 12 intervals after the read, and each candle once more with
+  ``x: true`` when its interval ends.
+* ticker: at most every ``ticker_every_ms`` per market, only while something in it changed.
+* orders / balances: every order event and every BalanceChanged, to the owner's channel only.
+
+Each frame is serialized once, here; the ASGI processes relay the same text to every client.
+Candles and tickers only count trades with ``seq`` above the persister checkpoint the state was
+seeded from, so a restart never counts a trade twice (see ``marketdata.seed``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from marketdata import groups, serializers
+from marketdata.aggregation import (
+    INTERVALS,
+    Candle,
+    close_time,
+    open_time,
+    ticker,
+    window_start,
+)
+from marketdata.formatting import Fmt, amount
+from matching.events import (
+    BalanceChanged,
+    BookChanged,
+    Event,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    TradeExecuted,
+)
+
+NS_PER_MS = 1_000_000
+KEEP_CLOSED_MS = 60_000  # a trade stamped a little before a boundary may arrive after it
+Frame = tuple[str, str]  # (pub/sub channel, JSON text of {"stream", "data"})
+
+
+def dumps(stream: str, data: dict[str, Any]) -> str:
+    return json.dumps({"stream": stream, "data": data}, separators=(",", ":"))
+
+
+class OrderInfo(NamedTuple):
+    """What order messages repeat on every update; order events after acceptance omit it."""
+
+    client_order_id: str | None
+    side: str
+    type: str
+    time_in_force: str
+    price: int | None
+    quantity: int | None
+    quote_quantity: int | None
+
+
+@dataclass(slots=True)
+class DepthDiff:
+    symbol: str
+    first_id: int
+    last_id: int
+    time_ms: int
+    bids: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
+
+
+def coalesce_depth(events: Iterable[Event]) -> dict[str, DepthDiff]:
+    """Per market, one diff covering every BookChanged in ``events`` (they are in engine order)."""
+    out: dict[str, DepthDiff] = {}
+    for ev in events:
+        if type(ev) is not BookChanged:
+            continue
+        diff = out.get(ev.symbol)
+        if diff is None:
+            diff = out[ev.symbol] = DepthDiff(ev.symbol, ev.update_id, ev.update_id, 0)
+        diff.last_id = ev.update_id
+        diff.time_ms = ev.ts // NS_PER_MS
+        for price, lots in ev.bids:
+            diff.bids[price] = lots
+        for price, lots in ev.asks:
+            diff.asks[price] = lots
+    return out
+
+
+def depth_data(fmt: Fmt, diff: DepthDiff) -> dict[str, Any]:
+    return {
+        "e": "depth",
+        "E": diff.time_ms,
+        "s": diff.symbol,
+        "U": diff.first_id,
+        "u": diff.last_id,
+        "b": serializers.levels(fmt, sorted(diff.bids.items(), reverse=True)),
+        "a": serializers.levels(fmt, sorted(diff.asks.items())),
+    }
+
+
+def trade_data(fmt: Fmt, ev: TradeExecuted) -> dict[str, Any]:
+    ms = ev.ts // NS_PER_MS
+    return {
+        "e": "trade",
+        "E": ms,
+        "s": ev.symbol,
+        "t": ev.trade_id,
+        "p": fmt.ticks(ev.price),
+        "q": fmt.lots(ev.quantity),
+        "T": ms,
+        "m": ev.taker_side == "sell",  # the buyer rested on the book
+    }
+
+
+def kline_data(fmt: Fmt, symbol: str, interval: str, c: Candle, now_ms: int) -> dict[str, Any]:
+    end = close_time(interval, c.open_time)
+    return {
+        "e": "kline",
+        "E": now_ms,
+        "s": symbol,
+        "k": {
+            "t": c.open_time,
+            "T": end,
+            "s": symbol,
+            "i": interval,
+            "o": fmt.ticks(c.open),
+            "h": fmt.ticks(c.high),
+            "l": fmt.ticks(c.low),
+            "c": fmt.ticks(c.close),
+            "v": fmt.lots(c.volume),
+            "q": fmt.quote_atoms(c.quote_volume),
+            "n": c.trades,
+            "x": end < now_ms,
+        },
+    }
+
+
+@dataclass(slots=True)
+class MarketState:
+    """One market's live state: a book for best bid/ask, recent candles, ticker buckets."""
+
+    symbol: str
+    fmt: Fmt
+    last_update_id: int = 0
+    bids: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
+    needs_book: bool = False  # a gap in update ids: reseed from the matcher's depth snapshot
+    klines: dict[str, dict[int, Candle]] = field(default_factory=dict)
+    closed: set[tuple[str, int]] = field(default_factory=set)
+    minutes: dict[int, Candle] = field(default_factory=dict)
+    last_before: int | None = None  # last trade price before the oldest minute bucket held
+    ticker_dirty: bool = True
+    ticker_sent_ms: int = 0
+    best: tuple[int | None, int | None] = (None, None)
+
+    def seed_book(self, last_update_id: int, bids: Sequence[tuple[int, int]], asks: Sequence[tuple[int, int]]) -> None:
+        self.last_update_id = last_update_id
+        self.bids = dict(bids)
+        self.asks = dict(asks)
+        self.needs_book = False
+        self.ticker_dirty = True
+
+    def apply_book(self, ev: BookChanged) -> None:
+        if ev.update_id <= self.last_update_id:
+            return  # already in the seed
+        if ev.update_id != self.last_update_id + 1:
+            self.needs_book = True
+        self.last_update_id = ev.update_id
+        for side, levels in ((self.bids, ev.bids), (self.asks, ev.asks)):
+            for price, lots in levels:
+                if lots:
+                    side[price] = lots
+                else:
+                    side.pop(price, None)
+
+    def best_prices(self) -> tuple[int | None, int | None]:
+        return (max(self.bids) if self.bids else None, min(self.asks) if self.asks else None)
+
+    def add_trade(self, time_ms: int, price: int, lots: int, atoms: int) -> list[tuple[str, int]]:
+        touched = []
+        for interval in INTERVALS:
+            start = open_time(interval, time_ms)
+            candles = self.klines.setdefault(interval, {})
+            candle = candles.get(start)
+            if candle is None:
+                candles[start] = Candle.first(start, price, lots, atoms)
+            else:
+                candle.add(price, lots, atoms)
+            touched.append((interval, start))
+        minute = open_time("1m", time_ms)
+        bucket = self.minutes.get(minute)
+        if bucket is None:
+            self.minutes[minute] = Candle.first(minute, price, lots, atoms)
+        else:
+            bucket.add(price, lots, atoms)
+        self.ticker_dirty = True
+        return touched
+
+
+class PublisherState:
+    def __init__(
+        self,
+        prefix: str,
+        markets: dict[str, MarketState],
+        asset_decimals: dict[str, int],
+        checkpoints: dict[str, int],
+        *,
+        skip_accounts: Iterable[int] = (),
+        ticker_every_ms: int = 250,
+    ) -> None:
+        self.prefix = prefix
+        self.markets = markets
+        self.asset_decimals = asset_decimals
+        self.checkpoints = checkpoints
+        self.skip_accounts = frozenset(skip_accounts)
+        self.ticker_every_ms = ticker_every_ms
+        self.orders: dict[int, OrderInfo] = {}
+
+    # --- what the runner must load before on_events ---------------------------------------
+
+    def unknown_symbols(self, events: Iterable[Event]) -> set[str]:
+        return {
+            ev.symbol
+            for ev in events
+            if type(ev) in (BookChanged, TradeExecuted) and ev.symbol not in self.markets
+        }
+
+    def unknown_orders(self, events: Iterable[Event]) -> set[int]:
+        """Orders with an end/amend event whose acceptance this process never saw."""
+        ids = set()
+        for ev in events:
+            if type(ev) is OrderAccepted:
+                ids.discard(ev.order_id)
+                self.orders.setdefault(ev.order_id, _info(ev))
+            elif type(ev) in (OrderFilled, OrderCancelled, OrderExpired, OrderAmended):
+                if ev.order_id not in self.orders:  # type: ignore[union-attr]
+                    ids.add(ev.order_id)  # type: ignore[union-attr]
+        return ids
+
+    # --- per read ---------------------------------------------------------------------------
+
+    def on_events(self, shard: str, events: Sequence[Event], now_ms: int) -> list[Frame]:
+        frames: list[Frame] = []
+        done = self.checkpoints.get(shard, 0)
+        touched: dict[str, set[tuple[str, int]]] = {}
+        for ev in events:
+            kind = type(ev)
+            if kind is TradeExecuted:
+                frames.extend(self._on_trade(ev, ev.seq > done, touched))  # type: ignore[arg-type]
+            elif kind is BookChanged:
+                state = self.markets.get(ev.symbol)  # type: ignore[union-attr]
+                if state is not None:
+                    state.apply_book(ev)  # type: ignore[arg-type]
+            elif kind is BalanceChanged:
+                frames.extend(self._on_balance(ev))  # type: ignore[arg-type]
+            elif kind in _ORDER_EVENTS:
+                frames.extend(self._on_order(ev))
+        for symbol, diff in coalesce_depth(events).items():
+            state = self.markets.get(symbol)
+            if state is not None:
+                stream = f"depth.{symbol}"
+                frames.append(self._public(stream, depth_data(state.fmt, diff)))
+        for symbol, keys in touched.items():
+            state = self.markets[symbol]
+            for interval, start in sorted(keys, key=lambda k: INTERVALS.index(k[0])):
+                candle = state.klines[interval][start]
+                stream = f"kline.{interval}.{symbol}"
+                frames.append(
+                    self._public(stream, kline_data(state.fmt, symbol, interval, candle, now_ms))
+                )
+        return frames
+
+    def on_tick(self, now_ms: int) -> list[Frame]:
+        """Candle closes and due tickers; call every few tens of ms."""
+        frames: list[Frame] = []
+        oldest = window_start(now_ms)
+        for symbol, state in self.markets.items():
+            for interval, candles in state.klines.items():
+                for start in [s for s in candles if close_time(interval, s) < now_ms]:
+                    if (interval, start) not in state.closed:
+                        state.closed.add((interval, start))
+                        frames.append(
+                            self._public(
+                                f"kline.{interval}.{symbol}",
+                                kline_data(state.fmt, symbol, interval, candles[start], now_ms),
+                            )
+                        )
+                    if close_time(interval, start) < now_ms - KEEP_CLOSED_MS:
+                        del candles[start]
+                        state.closed.discard((interval, start))
+            expired = [m for m in state.minutes if m < oldest]
+            for minute in sorted(expired):
+                state.last_before = state.minutes.pop(minute).close
+                state.ticker_dirty = True
+            best = state.best_prices()
+            if best != state.best:
+                state.best = best
+                state.ticker_dirty = True
+            if state.ticker_dirty and now_ms - state.ticker_sent_ms >= self.ticker_every_ms:
+                state.ticker_dirty = False
+                state.ticker_sent_ms = now_ms
+                frames.append(self._public(f"ticker.{symbol}", self.ticker_data(state, now_ms)))
+        return frames
+
+    def ticker_data(self, state: MarketState, now_ms: int) -> dict[str, Any]:
+        stats = ticker(state.minutes.values(), now_ms, state.last_before)
+        data = serializers.ticker(state.symbol, state.fmt, stats, *state.best)
+        return {"e": "ticker", "E": now_ms, **data}
+
+    # --- handlers -------------------------------------------------------------------------------
+
+    def _public(self, stream: str, data: dict[str, Any]) -> Frame:
+        return groups.public_channel(self.prefix, stream), dumps(stream, data)
+
+    def _private(self, user: int, stream: str, data: dict[str, Any]) -> list[Frame]:
+        if user in self.skip_accounts:
+            return []
+        return [(groups.private_channel(self.prefix, user, stream), dumps(stream, data))]
+
+    def _on_trade(
+        self, ev: TradeExecuted, count: bool, touched: dict[str, set[tuple[str, int]]]
+    ) -> list[Frame]:
+        state = self.markets.get(ev.symbol)
+        if state is None:
+            return []
+        frames = [self._public(f"trade.{ev.symbol}", trade_data(state.fmt, ev))]
+        if count:
+            keys = state.add_trade(ev.ts // NS_PER_MS, ev.price, ev.quantity, ev.quote_amount)
+            touched.setdefault(ev.symbol, set()).update(keys)
+        maker_side = "buy" if ev.taker_side == "sell" else "sell"
+        for order_id, account, side, lots, quote, fee, fee_asset, liquidity in (
+            (
+                ev.maker_order_id,
+                ev.maker_account,
+                maker_side,
+                ev.maker_filled,
+                ev.maker_filled_quote,
+                ev.maker_fee,
+                ev.maker_fee_asset,
+                "maker",
+            ),
+            (
+                ev.taker_order_id,
+                ev.taker_account,
+                str(ev.taker_side),
+                ev.taker_filled,
+                ev.taker_filled_quote,
+                ev.taker_fee,
+                ev.taker_fee_asset,
+                "taker",
+            ),
+        ):
+            info = self.orders.get(order_id)
+            status = "filled" if info and info.quantity == lots else "partially_filled"
+            fill = {
+                "trade_id": ev.trade_id,
+                "price": state.fmt.ticks(ev.price),
+                "quantity": state.fmt.lots(ev.quantity),
+                "fee": amount(self.asset_decimals.get(fee_asset, 0), fee),
+                "fee_asset": fee_asset,
+                "liquidity": liquidity,
+            }
+            data = self._order(
+                "trade", ev.ts, order_id, ev.symbol, status, lots, quote, info, side=side
+            )
+            data["fill"] = fill
+            frames.extend(self._private(account, "orders", data))
+        return frames
+
+    def _order(
+        self,
+        update: str,
+        ts: int,
+        order_id: int,
+        symbol: str,
+        status: str,
+        lots: int,
+        quote: int,
+        info: OrderInfo | None,
+        *,
+        side: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        state = self.markets.get(symbol)
+        fmt = state.fmt if state is not None else None
+
+        def price(ticks: int | None) -> str | None:
+            return None if ticks is None or fmt is None else fmt.ticks(ticks)
+
+        def qty(value: int | None) -> str | None:
+            return None if value is None or fmt is None else fmt.lots(value)
+
+        return {
+            "e": "order",
+            "E": ts // NS_PER_MS,
+            "update": update,
+            "order_id": order_id,
+            "client_order_id": info.client_order_id if info else None,
+            "symbol": symbol,
+            "side": info.side if info else side,
+            "type": info.type if info else None,
+            "time_in_force": info.time_in_force if info else None,
+            "price": price(info.price) if info else None,
+            "quantity": qty(info.quantity) if info else None,
+            "quote_quantity": (
+                fmt.quote_atoms(info.quote_quantity)
+                if info and fmt and info.quote_quantity is not None
+                else None
+            ),
+            "status": status,
+            "reason": reason,
+            "filled_quantity": qty(lots),
+            "filled_quote": fmt.quote_atoms(quote) if fmt else None,
+            "fill": None,
+        }
+
+    def _on_order(self, ev: Event) -> list[Frame]:
+        if type(ev) is OrderAccepted:
+            info = self.orders.setdefault(ev.order_id, _info(ev))
+            data = self._order("new", ev.ts, ev.order_id, ev.symbol, "new", 0, 0, info)
+            return self._private(ev.account, "orders", data)
+        if type(ev) is OrderRejected:
+            if ev.side is None:
+                return []  # a refused cancel or amend changes no order
+            info = _info(ev)
+            data = self._order(
+                "rejected", ev.ts, ev.order_id, ev.symbol, "rejected", 0, 0, info,
+                reason=str(ev.reason),
+            )  # fmt: skip
+            return self._private(ev.account, "orders", data)
+        if type(ev) is OrderAmended:
+            old = self.orders.get(ev.order_id)
+            if old is not None:
+                self.orders[ev.order_id] = old._replace(price=ev.price, quantity=ev.quantity)
+            info = self.orders.get(ev.order_id)
+            data = self._order(
+                "amended", ev.ts, ev.order_id, ev.symbol, "new", 0, 0, info
+            )
+            # The engine does not repeat fills on an amend: leave them unknown rather than 0.
+            data["status"] = None
+            data["filled_quantity"] = data["filled_quote"] = None
+            if info is None:
+                data["price"], data["quantity"] = (
+                    self._order_price(ev.symbol, ev.price),
+                    self._order_qty(ev.symbol, ev.quantity),
+                )
+            return self._private(ev.account, "orders", data)
+        end = ev  # OrderFilled | OrderCancelled | OrderExpired
+        assert isinstance(end, OrderFilled | OrderCancelled | OrderExpired)
+        status = _END_STATUS[type(end)]
+        info = self.orders.pop(end.order_id, None)
+        reason = None if isinstance(end, OrderFilled) else str(end.reason)
+        data = self._order(
+            status, end.ts, end.order_id, end.symbol, status, end.filled_quantity,
+            end.filled_quote, info, reason=reason,
+        )  # fmt: skip
+        return self._private(end.account, "orders", data)
+
+    def _order_price(self, symbol: str, ticks: int) -> str | None:
+        state = self.markets.get(symbol)
+        return state.fmt.ticks(ticks) if state else None
+
+    def _order_qty(self, symbol: str, lots: int) -> str | None:
+        state = self.markets.get(symbol)
+        return state.fmt.lots(lots) if state else None
+
+    def _on_balance(self, ev: BalanceChanged) -> list[Frame]:
+        decimals = self.asset_decimals.get(ev.asset)
+        if decimals is None:
+            return []
+        data = {
+            "e": "balance",
+            "E": ev.ts // NS_PER_MS,
+            "asset": ev.asset,
+            "available": amount(decimals, ev.available),
+            "locked": amount(decimals, ev.locked),
+            "reason": str(ev.reason),
+        }
+        return self._private(ev.account, "balances", data)
+
+
+_ORDER_EVENTS = (OrderAccepted, OrderRejected, OrderAmended, OrderFilled, OrderCancelled, OrderExpired)
+_END_STATUS = {OrderFilled: "filled", OrderCancelled: "cancelled", OrderExpired: "expired"}
+
+
+def _info(ev: OrderAccepted | OrderRejected) -> OrderInfo:
+    return OrderInfo(
+        ev.client_order_id,
+        str(ev.side),
+        str(ev.type),
+        str(ev.time_in_force),
+        ev.price,
+        ev.quantity,
+        ev.quote_quantity,
+    )

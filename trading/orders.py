@@ -1,0 +1,209 @@
+"""An order as the API shows it, built from the request and the matcher's reply, or from rows.
+
+One shape everywhere (POST reply, GET, open orders, history, the "pending" placeholder):
+``order_id, client_order_id, symbol, side, type, time_in_force, price, quantity,
+quote_quantity, post_only, stp_mode, filled_quantity, filled_quote, status, reject_reason,
+expire_reason, fills, created_at, updated_at``. Money is a plain decimal string, times are ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from accounts.amounts import plain
+from exchange_site.clock import datetime_to_ms
+from matching.arith import atoms_to_amount, lots_to_quantity, ticks_to_price
+from matching.events import (
+    CommandRejected,
+    Event,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    TradeExecuted,
+)
+from matching.types import MarketSpec, OrderType, Side, StpMode, TimeInForce
+from trading.models import Order, OrderStatus, Trade
+
+NS_PER_MS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A parsed, well-typed order request (amounts still decimals, not yet on the grid)."""
+
+    symbol: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce
+    price: Decimal | None
+    quantity: Decimal | None
+    quote_quantity: Decimal | None
+    post_only: bool
+    stp_mode: StpMode
+    client_order_id: str | None
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else plain(value)
+
+
+def placed_order(
+    req: OrderRequest,
+    spec: MarketSpec,
+    order_id: int,
+    ts_ns: int,
+    units: tuple[int | None, int | None, int | None],
+) -> dict[str, Any]:
+    """The order as sent (status pending); ``units`` are its (ticks, lots, quote atoms)."""
+    ticks, lots, quote_atoms = units
+    ms = ts_ns // NS_PER_MS
+    return {
+        "order_id": order_id,
+        "client_order_id": req.client_order_id,
+        "symbol": req.symbol,
+        "side": str(req.side),
+        "type": str(req.type),
+        "time_in_force": str(req.time_in_force),
+        "price": None if ticks is None else plain(ticks_to_price(spec, ticks)),
+        "quantity": None if lots is None else plain(lots_to_quantity(spec, lots)),
+        "quote_quantity": (
+            None
+            if quote_atoms is None
+            else plain(atoms_to_amount(spec.quote.decimals, quote_atoms))
+        ),
+        "post_only": req.post_only,
+        "stp_mode": str(req.stp_mode),
+        "filled_quantity": "0",
+        "filled_quote": "0",
+        "status": str(OrderStatus.PENDING),
+        "reject_reason": None,
+        "expire_reason": None,
+        "fills": [],
+        "created_at": ms,
+        "updated_at": ms,
+    }
+
+
+def rejection(events: Sequence[Event], order_id: int) -> str | None:
+    """The reason the matcher refused this order (or its command), if it did."""
+    for ev in events:
+        if type(ev) is OrderRejected and ev.order_id == order_id:
+            return str(ev.reason)
+        if type(ev) is CommandRejected:
+            return str(ev.reason)
+    return None
+
+
+def apply_reply(order: dict[str, Any], spec: MarketSpec, events: Sequence[Event]) -> None:
+    """Fold this order's events from the matcher's reply into ``order`` (status, fills)."""
+    order_id = order["order_id"]
+    status = OrderStatus.NEW
+    fills: list[dict[str, Any]] = []
+    for ev in events:
+        if isinstance(ev, TradeExecuted):
+            if ev.taker_order_id != order_id:
+                continue
+            fills.append(_taker_fill(spec, ev))
+            status = OrderStatus.PARTIALLY_FILLED
+            _set_filled(order, spec, ev.taker_filled, ev.taker_filled_quote)
+        elif isinstance(ev, OrderFilled | OrderExpired | OrderCancelled):
+            if ev.order_id != order_id:
+                continue  # another order this one met (STP expired a maker, ...)
+            status = _END[type(ev)]
+            _set_filled(order, spec, ev.filled_quantity, ev.filled_quote)
+            if not isinstance(ev, OrderFilled):
+                order["expire_reason"] = str(ev.reason)
+        else:
+            continue
+        order["updated_at"] = ev.ts // NS_PER_MS
+    order["status"] = str(status)
+    order["fills"] = fills
+
+
+_END: dict[type, OrderStatus] = {
+    OrderFilled: OrderStatus.FILLED,
+    OrderExpired: OrderStatus.EXPIRED,
+    OrderCancelled: OrderStatus.CANCELLED,
+}
+
+
+def _set_filled(order: dict[str, Any], spec: MarketSpec, lots: int, quote_atoms: int) -> None:
+    order["filled_quantity"] = plain(lots_to_quantity(spec, lots))
+    order["filled_quote"] = plain(atoms_to_amount(spec.quote.decimals, quote_atoms))
+
+
+def _taker_fill(spec: MarketSpec, ev: TradeExecuted) -> dict[str, Any]:
+    decimals = spec.base.decimals if ev.taker_fee_asset == spec.base.code else spec.quote.decimals
+    return {
+        "trade_id": ev.trade_id,
+        "price": plain(ticks_to_price(spec, ev.price)),
+        "quantity": plain(lots_to_quantity(spec, ev.quantity)),
+        "fee": plain(atoms_to_amount(decimals, ev.taker_fee)),
+        "fee_asset": ev.taker_fee_asset,
+        "liquidity": "taker",
+    }
+
+
+# --- from rows ------------------------------------------------------------------------------------
+
+
+def row_order(order: Order, symbol: str, fills: Iterable[Trade] = ()) -> dict[str, Any]:
+    """An Order row (with its market's symbol) and the Trade rows it took part in."""
+    return {
+        "order_id": order.id,
+        "client_order_id": order.client_order_id,
+        "symbol": symbol,
+        "side": order.side,
+        "type": order.type,
+        "time_in_force": order.time_in_force,
+        "price": _money(order.price),
+        "quantity": _money(order.quantity),
+        "quote_quantity": _money(order.quote_quantity),
+        "post_only": order.post_only,
+        "stp_mode": order.stp_mode,
+        "filled_quantity": plain(order.filled_quantity),
+        "filled_quote": plain(order.filled_quote),
+        "status": order.status,
+        "reject_reason": order.reject_reason or None,
+        # Not projected: the row keeps how an order ended, not why (the POST reply says).
+        "expire_reason": None,
+        "fills": [row_fill(trade, order.id) for trade in fills],
+        "created_at": datetime_to_ms(order.created_at),
+        "updated_at": datetime_to_ms(order.updated_at),
+    }
+
+
+def row_fill(trade: Trade, order_id: int) -> dict[str, Any]:
+    maker = trade.maker_order_id == order_id
+    return {
+        "trade_id": trade.trade_id,
+        "price": plain(trade.price),
+        "quantity": plain(trade.quantity),
+        "fee": plain(trade.maker_fee if maker else trade.taker_fee),
+        "fee_asset": (trade.maker_fee_asset if maker else trade.taker_fee_asset).code,
+        "liquidity": "maker" if maker else "taker",
+    }
+
+
+def row_trade(trade: Trade, user_id: int) -> dict[str, Any]:
+    """One of the caller's fills, seen from the caller's side."""
+    maker = trade.maker_user_id == user_id
+    taker_side = trade.taker_side
+    side = taker_side if not maker else ("sell" if taker_side == "buy" else "buy")
+    return {
+        "trade_id": trade.trade_id,
+        "symbol": trade.market.symbol,
+        "order_id": trade.maker_order_id if maker else trade.taker_order_id,
+        "side": side,
+        "price": plain(trade.price),
+        "quantity": plain(trade.quantity),
+        "quote_quantity": plain(trade.quote_quantity),
+        "fee": plain(trade.maker_fee if maker else trade.taker_fee),
+        "fee_asset": (trade.maker_fee_asset if maker else trade.taker_fee_asset).code,
+        "liquidity": "maker" if maker else "taker",
+        "time": datetime_to_ms(trade.executed_at),
+    }
