@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels (marketdata.routing)."""
+"""ASGI entry point: HTTP through Django, WebSockets (/ws) through Channels (marketdata.routing).
+
+uvicorn serves this on WS_PORT; REST is served by gunicorn (WSGI). The WebSocket stack: origin
+check (browsers only; bots send no Origin), session cookie -> scope["user"], then the router.
+"""
 
 import os
 
@@ -11,15 +15,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from marketdata.routing import websocket_urlpatterns  # noqa: E402
+from marketdata.wsauth import BrowserOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -247,6 +247,15 @@ DEPOSITS_AUTO_CONFIRM = env_bool("DEPOSITS_AUTO_CONFIRM", DEBUG)
 # /api/v1/health reports "degraded" when a persister is this many events behind its matcher.
 HEALTH_MAX_PERSISTER_LAG = env_int("HEALTH_MAX_PERSISTER_LAG", 10_000)
 
+# --- Market data (issue 5: marketdata/, docs/api.md "Market data") ----------------------------
+
+# Per WebSocket connection: streams subscribed at once, largest client frame, frames queued for
+# a client before it is closed with 4008 "too slow", and client requests per second (burst x2).
+MARKETDATA_WS_MAX_SUBSCRIPTIONS = env_int("MARKETDATA_WS_MAX_SUBSCRIPTIONS", 50)
+MARKETDATA_WS_MAX_FRAME_BYTES = env_int("MARKETDATA_WS_MAX_FRAME_BYTES", 4096)
+MARKETDATA_WS_SEND_QUEUE = env_int("MARKETDATA_WS_SEND_QUEUE", 2000)
+MARKETDATA_WS_REQUESTS_PER_S = env_int("MARKETDATA_WS_REQUESTS_PER_S", 10)
+
 # --- I18N, static, logging --------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

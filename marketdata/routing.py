@@ -1,5 +1,9 @@
-"""WebSocket routes, mounted by exchange_site.asgi. Issue 5 adds the /ws consumer here."""
+"""WebSocket routes, mounted by exchange_site.asgi."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from marketdata.consumers import MarketDataConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws", MarketDataConsumer.as_asgi()),
+]

@@ -24,6 +24,7 @@ from marketdata.formatting import Fmt
 from marketdata.models import Kline, KlineInterval
 from marketdata.projections import candle_of
 from marketdata.publish import MarketState, PublisherState
+from matching.arith import price_to_ticks
 from matching.client import matcher
 from matching.transport import PUBLISHER_GROUP, shard_keys
 from trading.models import EventCheckpoint, Market
@@ -104,13 +105,7 @@ def _candles(markets: dict[str, MarketState], now_ms: int) -> None:
             .first()
         )
         if close is not None:
-            markets[symbol].last_before = candle_of_price(symbol, close)
-
-
-def candle_of_price(symbol: str, price: Any) -> int:
-    from matching.arith import price_to_ticks
-
-    return price_to_ticks(cached_market(symbol)[1], price)
+            markets[symbol].last_before = price_to_ticks(cached_market(symbol)[1], close)
 
 
 def load_state(client: redis.Redis, shards: list[str], prefix: str) -> PublisherState:

@@ -1,7 +1,9 @@
 """Real processes: gunicorn (the REST API), matcher shard(s) and the persister as subprocesses,
 all on the pytest-django test database and a Redis database of their own.
 
-The stack fixture is per module. It resets the exchange's tables (keeping the fee account,
+Test modules here carry ``pytest.mark.django_db`` (a plain, rolled-back transaction): that is
+what makes pytest-django create the test database, and in READ COMMITTED each statement of the
+test still sees what the subprocesses committed. The stack fixture is per module. It resets the exchange's tables (keeping the fee account,
 assets and markets) and the Redis keys, so every module starts from an empty venue whose
 engine and database agree.
 """
@@ -30,8 +32,6 @@ from tests.support.processes import Proc, free_port, manage, wait_http_ok
 from tests.support.signing import SignedClient
 from tests.support.waiting import wait_until
 from trading.models import Market, MarketStatus
-
-pytestmark = pytest.mark.integration
 
 _names = itertools.count(1)
 

@@ -28,11 +28,11 @@ from tests.support.waiting import wait_until
 from trading.models import Order, OrderStatus, Trade
 from trading.specs import cached_market
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db]
 
 SYMBOL = "SOL_USDC"
 CLIENTS = 4
-ORDERS_PER_CLIENT = 120
+ORDERS_PER_CLIENT = 150
 KILLS_EACH = 3
 
 
@@ -90,17 +90,25 @@ def test_every_acknowledged_order_survives_when_matcher_and_persister_are_killed
     for flow in flows:
         flow.start()
 
-    # when the matcher and the persister are SIGKILLed at random moments, three times each
+    # when the matcher and the persister are SIGKILLed at random moments, three times each,
+    # each kill while the clients are still sending (spaced by progress, jittered in time)
     rng = random.Random(7)
     victims = ["matcher-s0", "persister"] * KILLS_EACH
     rng.shuffle(victims)
-    for victim in victims:
-        wait_until(lambda: len(acked) >= 5, timeout=30, what="orders flowing")
-        time.sleep(rng.uniform(0.05, 0.6))  # a random moment, not a wait for a condition
+    total = CLIENTS * ORDERS_PER_CLIENT
+    killed_during_flow = 0
+    for n, victim in enumerate(victims, start=1):
+        target = total * n // (len(victims) + 2)
+        wait_until(lambda t=target: len(acked) >= t, timeout=120, what=f"{target} orders acked")
+        time.sleep(rng.uniform(0.0, 0.2))  # a random moment within the flow
+        killed_during_flow += any(flow.is_alive() for flow in flows)
         stack.kill_and_restart(victim)
     for flow in flows:
         flow.join(timeout=300)
     stack.wait_settled(timeout=60)
+    pending_answers = sum(1 for reply in acked.values() if reply["status_code"] == 202)
+    print(f"acked {len(acked)} orders ({pending_answers} as 202 pending), {len(victims)} kills")
+    assert killed_during_flow == len(victims)
 
     # then nothing acknowledged was lost or applied twice
     assert not errors, errors[:5]

@@ -14,7 +14,7 @@ from accounts.models import ApiKey
 from tests.integration.conftest import Stack, Trader
 from tests.support.signing import SignedClient
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 SYMBOL = "SOL_USDC"
 ORDER = {"symbol": SYMBOL, "side": "buy", "type": "limit", "price": "1", "quantity": "1"}

@@ -12,7 +12,7 @@ from accounts.selectors import fee_account_id
 from tests.integration.conftest import Stack, Trader
 from trading.models import Order, Trade
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 D = Decimal
 SYMBOL = "SOL_USDC"
@@ -197,7 +197,10 @@ def test_duplicate_client_order_id_is_rejected_without_side_effects(stack: Stack
     assert balances(trader) == before
     by_client_id = trader.api.get("/api/v1/order", symbol=SYMBOL, client_order_id="my-1")
     assert by_client_id.json()["order_id"] == first.json()["order_id"]
-    assert Order.objects.filter(user_id=trader.user_id, client_order_id="my-1").count() == 1
+    # the rejected attempt is recorded as such; only one live order owns the client id
+    rows = Order.objects.filter(user_id=trader.user_id, client_order_id="my-1")
+    assert sorted(rows.values_list("status", flat=True)) == ["new", "rejected"]
+    assert rows.get(status="rejected").reject_reason == "duplicate_client_order_id"
     trader.api.delete("/api/v1/orders", symbol=SYMBOL)
 
 

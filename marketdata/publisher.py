@@ -1,0 +1,151 @@
+"""The market-data publisher process: events streams -> Redis pub/sub, from one asyncio loop.
+
+One reader task per shard consumes ``ex:{s}:events`` with the ``publisher`` consumer group
+(entries delivered before a crash and never acked first, then new ones), turns each read into
+frames (``marketdata.publish``) and PUBLISHes them in one pipelined round trip, then acks. A
+timer task emits candle closes and tickers. Nothing here waits on Postgres except the rare
+lookup of an order or market this process has not seen yet.
+
+Delivery is at-most-once towards clients with one exception: a crash between PUBLISH and XACK
+republishes that read after the restart; clients drop the repeat by ``u`` (depth) and ``t``
+(trades). Gaps are never silent: ``U``/``u`` and trade ids are sequential per market.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+
+from marketdata import seed
+from marketdata.publish import Frame, OrderInfo, PublisherState
+from matching.arith import amount_to_atoms, price_to_ticks, quantity_to_lots
+from matching.events import Event
+from matching.transport import PUBLISHER_GROUP, parse_event_entry, shard_keys
+from trading.models import Order
+from trading.specs import cached_market
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _order_infos(ids: set[int]) -> dict[int, OrderInfo]:
+    rows = Order.objects.filter(id__in=ids).select_related("market")
+    out = {}
+    for o in rows:
+        spec = cached_market(o.market.symbol)[1]
+        out[o.id] = OrderInfo(
+            o.client_order_id,
+            o.side,
+            o.type,
+            o.time_in_force,
+            None if o.price is None else price_to_ticks(spec, o.price),
+            None if o.quantity is None else quantity_to_lots(spec, o.quantity),
+            None
+            if o.quote_quantity is None
+            else amount_to_atoms(spec.quote.decimals, o.quote_quantity),
+        )
+    return out
+
+
+class Publisher:
+    def __init__(
+        self,
+        redis_url: str,
+        state: PublisherState,
+        shards: Sequence[str],
+        *,
+        read_count: int = 200,
+        block_ms: int = 100,
+        tick_ms: int = 50,
+        consumer: str = "publisher",
+    ) -> None:
+        self.redis_url = redis_url
+        self.state = state
+        self.shards = list(shards)
+        self.read_count = read_count
+        self.block_ms = block_ms
+        self.tick_ms = tick_ms
+        self.consumer = consumer
+        self.stats = {"reads": 0, "events": 0, "frames": 0}
+        self.client: aioredis.Redis | None = None
+
+    async def run(self, should_stop: Callable[[], bool]) -> None:
+        self.client = aioredis.Redis.from_url(self.redis_url, socket_timeout=None)
+        tasks = [asyncio.create_task(self._read_loop(s, should_stop)) for s in self.shards]
+        tasks.append(asyncio.create_task(self._tick_loop(should_stop)))
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # re-raise a crash: the supervisor restarts us
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.client.aclose()
+
+    async def _read_loop(self, shard: str, should_stop: Callable[[], bool]) -> None:
+        assert self.client is not None
+        stream = shard_keys(shard).events
+        pending = True
+        while not should_stop():
+            resp = await self.client.xreadgroup(
+                PUBLISHER_GROUP,
+                self.consumer,
+                {stream: "0" if pending else ">"},
+                count=self.read_count,
+                block=None if pending else self.block_ms,
+            )
+            entries = resp[0][1] if resp else []
+            if not entries:
+                pending = False
+                continue
+            batches = [parse_event_entry(eid, fields) for eid, fields in entries]
+            events = [ev for b in batches for ev in b.events]
+            await self._prepare(events)
+            await self._publish(self.state.on_events(shard, events, now_ms()))
+            await self._reseed_books()
+            await self.client.xack(stream, PUBLISHER_GROUP, *[b.entry_id for b in batches])
+            self.stats["reads"] += 1
+            self.stats["events"] += len(events)
+
+    async def _tick_loop(self, should_stop: Callable[[], bool]) -> None:
+        last_report = time.monotonic()
+        while not should_stop():
+            await asyncio.sleep(self.tick_ms / 1000)
+            await self._publish(self.state.on_tick(now_ms()))
+            await self._reseed_books()
+            if time.monotonic() - last_report > 30:
+                last_report = time.monotonic()
+                log.info("publisher: %s", self.stats)
+
+    async def _prepare(self, events: list[Event]) -> None:
+        """Load what the state machine needs and has never seen (new market, old order)."""
+        for symbol in self.state.unknown_symbols(events):
+            self.state.markets[symbol] = await sync_to_async(seed.market_state)(symbol)
+        missing = self.state.unknown_orders(events)
+        if missing:
+            self.state.orders.update(await sync_to_async(_order_infos)(missing))
+
+    async def _reseed_books(self) -> None:
+        for state in self.state.markets.values():
+            if state.needs_book:
+                fresh = await sync_to_async(seed.market_state)(state.symbol)
+                state.seed_book(fresh.last_update_id, list(fresh.bids.items()), list(fresh.asks.items()))
+
+    async def _publish(self, frames: list[Frame]) -> None:
+        if not frames:
+            return
+        assert self.client is not None
+        pipe = self.client.pipeline(transaction=False)
+        for channel, text in frames:
+            pipe.publish(channel, text)
+        await pipe.execute()
+        self.stats["frames"] += len(frames)
