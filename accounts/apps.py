@@ -24,4 +24,6 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts import schema  # noqa: F401 - registers the OpenAPI auth extension
+
         post_migrate.connect(ensure_fee_account, sender=self)

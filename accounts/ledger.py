@@ -20,11 +20,13 @@ from accounts.models import (
     Deposit,
     DepositStatus,
     LedgerEntry,
+    ShardBalance,
     Withdrawal,
     WithdrawalStatus,
 )
 from exchange_site.clock import ns_to_datetime
 from matching.arith import atoms_to_amount
+from matching.client import shard_map
 from matching.events import BalanceChanged, Event, TransferApplied, TransferRejected
 
 
@@ -40,10 +42,14 @@ def asset_ref(code: str) -> AssetRef:
     return AssetRef(asset.id, asset.decimals)
 
 
-def apply_events(events: Sequence[Event]) -> None:
+def apply_events(events: Sequence[Event], shard: str | None = None) -> None:
+    """``shard``: the matcher shard these events come from; with several shards its own part
+    of each balance is kept too (ShardBalance)."""
     moves = [ev for ev in events if type(ev) is BalanceChanged]
     if moves:
         _apply_balance_moves(moves)
+        if shard is not None and len(shard_map().shards) > 1:
+            _apply_shard_balances(moves, shard)
     for ev in events:
         if type(ev) is TransferApplied:
             _transfer_applied(ev)
@@ -109,6 +115,32 @@ def _apply_balance_moves(moves: Sequence[BalanceChanged]) -> None:
         Balance.objects.bulk_update(
             to_update, ["available", "locked", "updated_at", "last_event_seq"]
         )
+
+
+def _apply_shard_balances(moves: Sequence[BalanceChanged], shard: str) -> None:
+    """The engine's absolute values after the batch, per (user, asset) of this shard."""
+    last: dict[tuple[int, str], BalanceChanged] = {}
+    for ev in moves:
+        last[(ev.account, ev.asset)] = ev
+    rows = []
+    for (account, code), ev in last.items():
+        ref = asset_ref(code)
+        rows.append(
+            ShardBalance(
+                user_id=account,
+                asset_id=ref.id,
+                shard=shard,
+                available=atoms_to_amount(ref.decimals, ev.available),
+                locked=atoms_to_amount(ref.decimals, ev.locked),
+                updated_at=ns_to_datetime(ev.ts),
+            )
+        )
+    ShardBalance.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["user", "asset", "shard"],
+        update_fields=["available", "locked", "updated_at"],
+    )
 
 
 def _request_uuid(transfer_id: str) -> uuid.UUID | None:

@@ -228,3 +228,31 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ShardBalance(models.Model):
+    """One matcher shard's part of a balance (projection; only kept with several shards).
+
+    ``Balance`` is the user's total; this row says where it sits, so a service can move the
+    shortfall to the shard that needs it (accounts/shard_funds.py).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    shard = models.CharField(max_length=32)
+    available = money_field(default=Decimal(0))
+    locked = money_field(default=Decimal(0))
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "asset", "shard"], name="shard_balance_one_per_shard"
+            ),
+            models.CheckConstraint(
+                condition=Q(available__gte=0, locked__gte=0), name="shard_balance_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.asset_id}@{self.shard}: {self.available} + {self.locked}"

@@ -22,6 +22,8 @@ from django.utils import timezone
 from accounts import keys
 from accounts.amounts import is_whole_atoms
 from accounts.models import (
+    MONEY_DIGITS,
+    MONEY_PLACES,
     ApiKey,
     Asset,
     Deposit,
@@ -94,9 +96,14 @@ def asset_upsert(code: str, *, name: str, decimals: int) -> Asset:
     return asset
 
 
+MAX_AMOUNT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)  # what a money column holds
+
+
 def validate_amount(asset: Asset, amount: Decimal) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise ValidationFailed("The amount must be a positive decimal.", code="invalid_amount")
+    if amount >= MAX_AMOUNT:
+        raise ValidationFailed("The amount is too large.", code="invalid_amount")
     if not is_whole_atoms(amount, asset.decimals):
         raise ValidationFailed(
             f"{asset.code} has {asset.decimals} decimals.",

@@ -30,6 +30,7 @@ import http.client
 import json
 import multiprocessing as mp
 import random
+import secrets
 import statistics
 import sys
 import threading
@@ -82,7 +83,7 @@ class Signed:
 def setup_traders(base_url: str, n: int, run_id: str) -> list[Key]:
     keys = []
     for i in range(n):
-        name, password = f"bench{run_id}x{i}", f"bench-Password-{run_id}-{i}"
+        name, password = f"bench{run_id}x{i}", secrets.token_urlsafe(18)
         resp = requests.post(
             f"{base_url}/api/v1/users",
             json={"username": name, "password": password, "email": f"{name}@example.com"},

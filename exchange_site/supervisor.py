@@ -55,6 +55,7 @@ def services(
     return [
         *(Proc(f"matcher-{shard}", (*manage, "run_matcher", "--shard", shard)) for shard in shards),
         Proc("persister", (*manage, "run_persister")),
+        Proc("publisher", (*manage, "run_publisher")),
         Proc(
             "web",
             (

@@ -49,7 +49,9 @@ def _market(symbol: str) -> tuple[int, MarketSpec]:
         return selectors.market(symbol)
     except selectors.UnknownSymbol:
         raise ValidationFailed(
-            f"Unknown symbol {symbol[:32]!r}.", code="unknown_symbol", details={"symbol": symbol[:32]}
+            f"Unknown symbol {symbol[:32]!r}.",
+            code="unknown_symbol",
+            details={"symbol": symbol[:32]},
         ) from None
 
 
@@ -122,7 +124,9 @@ class KlinesApi(PublicApi):
         parameters=[
             SYMBOL,
             OpenApiParameter("interval", OpenApiTypes.STR, required=True),
-            OpenApiParameter("start_time", OpenApiTypes.INT, description="unix ms; alias startTime"),
+            OpenApiParameter(
+                "start_time", OpenApiTypes.INT, description="unix ms; alias startTime"
+            ),
             OpenApiParameter("end_time", OpenApiTypes.INT, description="unix ms; alias endTime"),
             LIMIT,
         ],

@@ -65,7 +65,7 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
     # Fan-out comes from the process hub (marketdata.hub), not from layer groups.
     channel_layer_alias = "marketdata-has-no-channel-layer"
 
-    outbox: Outbox | None = None
+    outbox: Outbox  # set in connect(), which Channels always runs first
 
     async def connect(self) -> None:
         self.hub: Hub = hub_for(settings.REDIS_URL)
@@ -82,7 +82,7 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
-        if self.outbox is not None:
+        if hasattr(self, "outbox"):
             self.outbox.stop()
             for channel in set(self.streams.values()):
                 await self.hub.unsubscribe(channel, self.outbox)
@@ -91,20 +91,19 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
     # --- frames in ------------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        assert self.outbox is not None
         if self.outbox.closing:
             return
         if not self._take_token():
             self._answer(None, error=("too_many_requests", "Too many requests: slow down."))
             if self.tokens < -2 * settings.MARKETDATA_WS_REQUESTS_PER_S:
-                self.outbox.close(CLOSE_TOO_MANY_REQUESTS, "too many requests")
+                self.outbox.close(CLOSE_TOO_MANY_REQUESTS, "too many requests", flush=True)
             return
         if text_data is None:
             self._answer(None, error=("invalid_frame", "Frames must be JSON text, not binary."))
             return
         if len(text_data) > settings.MARKETDATA_WS_MAX_FRAME_BYTES:
             self._answer(None, error=("frame_too_large", "The frame is too large."))
-            self.outbox.close(CLOSE_TOO_LARGE, "frame too large")
+            self.outbox.close(CLOSE_TOO_LARGE, "frame too large", flush=True)
             return
         try:
             frame = json.loads(text_data)
@@ -126,7 +125,7 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
             return
         except AuthFailed as exc:
             self._answer(request_id, error=(exc.code, exc.message))
-            self.outbox.close(CLOSE_AUTH_FAILED, "authentication failed")
+            self.outbox.close(CLOSE_AUTH_FAILED, "authentication failed", flush=True)
             return
         self._answer(request_id, result=result)
 
@@ -141,7 +140,6 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
     def _answer(
         self, request_id: Any, *, result: Any = None, error: tuple[str, str] | None = None
     ) -> None:
-        assert self.outbox is not None
         if error is not None:
             body = {"id": request_id, "error": {"code": error[0], "message": error[1]}}
         else:
@@ -191,7 +189,6 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
                 "too_many_subscriptions",
                 f"At most {settings.MARKETDATA_WS_MAX_SUBSCRIPTIONS} streams per connection.",
             )
-        assert self.outbox is not None
         for stream in streams:
             if stream.name in self.streams:
                 continue
@@ -201,7 +198,6 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
 
     async def _unsubscribe(self, params: Any) -> None:
         streams = await self._streams(params)
-        assert self.outbox is not None
         for stream in streams:
             channel = self.streams.pop(stream.name, None)
             if channel is not None:

@@ -3,13 +3,21 @@
 Why not a channel-layer group per stream: ``group_send`` costs a Redis operation per member and
 each delivery wakes a consumer through the layer (shared/stack-notes.md: 6-9k frames/s per
 process). Here the publisher serializes each frame once, Redis delivers it once per ASGI
-process, and the hub hands the same ``str`` to every local subscriber's outbox.
+process, and the hub hands the same message to every local subscriber's outbox.
 
-Outbox: a bounded queue and one writer task per connection. ``push`` never awaits, so a slow
-client cannot delay anyone: its queue fills and at ``limit`` frames it is closed with 4008
-("too slow"); the socket buffer in front of it is bounded by the server's write high-water mark.
-With ``combined`` (opt-in, ``/ws?combined=1``) the writer sends everything queued as one JSON
-array frame, so a busy client costs fewer frames.
+Outbox: what one connection has not been able to send yet, bounded. ``push`` never awaits, so
+a slow client cannot delay anyone: its queue fills and at ``limit`` frames it is closed with
+4008 ("too slow"). Two ways out:
+
+* Direct (uvicorn's sans-I/O WebSocket protocol, no compression negotiated): a server-to-client
+  frame is the same bytes for every connection (unmasked, uncompressed), so each message is
+  framed once (``Message.frame``) and written straight to each socket's transport; the writer
+  task only runs while a socket is paused (its buffer above the high-water mark). One
+  ``transport.write`` per client per message: no task switch, no per-client framing.
+* ASGI (any other server, the test communicator, permessage-deflate): ``await send(...)`` from
+  the connection's writer task, as Channels would.
+
+With ``combined`` (opt-in, ``/ws?combined=1``) whatever is queued goes out as one JSON array.
 """
 
 from __future__ import annotations
@@ -23,7 +31,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from channels.sessions import InstanceSessionWrapper
 from redis.asyncio.client import PubSub
+
+# The direct path needs uvicorn's sans-I/O protocol (uvicorn[standard] is pinned); any other
+# server gets the ASGI path.
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 log = logging.getLogger(__name__)
 
@@ -32,45 +45,117 @@ CLOSE_UPSTREAM_LOST = 4010
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+def ws_frame(payload: bytes) -> bytes:
+    """An unmasked, final text frame (RFC 6455 5.2) as a server sends it."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x81, n))
+    elif n < 65536:
+        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return head + payload
+
+
+class Message:
+    """One frame's text, and its wire bytes built on first use and shared by every client."""
+
+    __slots__ = ("_frame", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = ws_frame(self.text.encode())
+        return self._frame
+
+
+def direct_protocol(send: Send) -> Any | None:
+    """uvicorn's protocol object behind ``send`` when frames may be written to it directly."""
+    fn: Any = send
+    owner = getattr(fn, "__self__", None)
+    while isinstance(owner, InstanceSessionWrapper):  # Channels' session middleware wrapper
+        fn = owner.real_send
+        owner = getattr(fn, "__self__", None)
+    if not isinstance(owner, WebSocketsSansIOProtocol):
+        return None
+    if owner.conn.extensions:  # permessage-deflate: frames differ per connection
+        return None
+    return owner
+
+
 class Outbox:
     def __init__(self, send: Send, *, limit: int, combined: bool = False) -> None:
         self._send = send
-        self._queue: deque[str] = deque()
+        self._proto = direct_protocol(send)
+        self._queue: deque[Message] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self.limit = limit
         self.combined = combined
         self.closing = False
         self.sent = 0
+        self._close_after: tuple[int, str] | None = None
         self._task = asyncio.get_running_loop().create_task(self._write())
 
-    def push(self, text: str) -> bool:
-        """Queue one frame; False (and the connection closes) when the client is too slow."""
+    @property
+    def direct(self) -> bool:
+        return self._proto is not None
+
+    def push(self, msg: Message) -> bool:
+        """Queue (or write) one frame; False (and the connection closes) if the client is too
+        slow."""
         if self.closing:
             return False
+        proto = self._proto
+        if (
+            proto is not None
+            and not self._queue
+            and proto.writable.is_set()
+            and not proto.close_sent
+            and not proto.disconnected
+        ):
+            proto.transport.write(msg.frame)
+            self.sent += 1
+            return True
         if len(self._queue) >= self.limit:
             self.close(CLOSE_TOO_SLOW, "too slow")
             return False
-        self._queue.append(text)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._queue.append(msg)
+        self._wake()
         return True
 
     def reply(self, text: str) -> None:
         """A control reply: never refused for size (it answers the client's own request)."""
         if not self.closing:
-            self._queue.append(text)
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            self._queue.append(Message(text))
+            self._wake()
 
-    def close(self, code: int, reason: str = "") -> None:
+    def close(self, code: int, reason: str = "", *, flush: bool = False) -> None:
+        """Close with ``code``; with ``flush``, after the frames already queued (a reply that
+        explains the close), else at once, dropping them (a client too slow to read them)."""
         if self.closing:
             return
         self.closing = True
+        if flush:
+            self._close_after = (code, reason)
+            self._wake()
+            return
         self._queue.clear()
         self._task.cancel()
         asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    def stop(self) -> None:
+        self.closing = True
+        self._queue.clear()
+        self._task.cancel()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def _close(self, code: int, reason: str) -> None:
         # A client that stopped reading may never drain its socket: give up after a while
@@ -80,34 +165,43 @@ class Outbox:
                 self._send({"type": "websocket.close", "code": code, "reason": reason}), 5
             )
 
-    def stop(self) -> None:
-        self.closing = True
-        self._queue.clear()
-        self._task.cancel()
+    def _take(self) -> list[Message]:
+        if self.combined:
+            items = list(self._queue)
+            self._queue.clear()
+            self.sent += len(items)
+            return [Message("[" + ",".join(m.text for m in items) + "]")]
+        self.sent += 1
+        return [self._queue.popleft()]
 
     async def _write(self) -> None:
         queue = self._queue
-        send = self._send
         loop = asyncio.get_running_loop()
+        proto = self._proto
         try:
             while True:
                 if not queue:
+                    if self._close_after is not None:
+                        await self._close(*self._close_after)
+                        return
                     self._waiter = loop.create_future()
                     await self._waiter
                     self._waiter = None
                     continue
-                if self.combined and len(queue) > 1:
-                    items = list(queue)
-                    queue.clear()
-                    text = "[" + ",".join(items) + "]"
-                    self.sent += len(items)
-                elif self.combined:
-                    text = "[" + queue.popleft() + "]"
-                    self.sent += 1
+                if proto is not None:
+                    await proto.writable.wait()
+                    if proto.close_sent or proto.disconnected:
+                        return
+                    if self.combined:
+                        frames = [m.frame for m in self._take()]
+                    else:
+                        frames = [m.frame for m in queue]
+                        self.sent += len(frames)
+                        queue.clear()
+                    proto.transport.write(b"".join(frames))
                 else:
-                    text = queue.popleft()
-                    self.sent += 1
-                await send({"type": "websocket.send", "text": text})
+                    for msg in self._take():
+                        await self._send({"type": "websocket.send", "text": msg.text})
         except asyncio.CancelledError:
             pass
         except Exception:  # the client went away mid-send: the consumer's disconnect cleans up
@@ -173,9 +267,9 @@ class Hub:
                 if kind == "message":
                     members = self.subs.get(channel)
                     if members:
-                        text = msg["data"].decode()
+                        message = Message(msg["data"].decode())
                         for box in tuple(members):
-                            box.push(text)
+                            box.push(message)
                 elif kind == "subscribe":
                     fut = self._confirm.pop(channel, None)
                     if fut is not None and not fut.done():

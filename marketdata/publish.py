@@ -163,7 +163,9 @@ class MarketState:
     ticker_sent_ms: int = 0
     best: tuple[int | None, int | None] = (None, None)
 
-    def seed_book(self, last_update_id: int, bids: Sequence[tuple[int, int]], asks: Sequence[tuple[int, int]]) -> None:
+    def seed_book(
+        self, last_update_id: int, bids: Sequence[tuple[int, int]], asks: Sequence[tuple[int, int]]
+    ) -> None:
         self.last_update_id = last_update_id
         self.bids = dict(bids)
         self.asks = dict(asks)
@@ -232,7 +234,7 @@ class PublisherState:
         return {
             ev.symbol
             for ev in events
-            if type(ev) in (BookChanged, TradeExecuted) and ev.symbol not in self.markets
+            if isinstance(ev, BookChanged | TradeExecuted) and ev.symbol not in self.markets
         }
 
     def unknown_orders(self, events: Iterable[Event]) -> set[int]:
@@ -426,15 +428,14 @@ class PublisherState:
 
     def _on_order(self, ev: Event) -> list[Frame]:
         if type(ev) is OrderAccepted:
-            info = self.orders.setdefault(ev.order_id, _info(ev))
-            data = self._order("new", ev.ts, ev.order_id, ev.symbol, "new", 0, 0, info)
+            accepted = self.orders.setdefault(ev.order_id, _info(ev))
+            data = self._order("new", ev.ts, ev.order_id, ev.symbol, "new", 0, 0, accepted)
             return self._private(ev.account, "orders", data)
         if type(ev) is OrderRejected:
             if ev.side is None:
                 return []  # a refused cancel or amend changes no order
-            info = _info(ev)
             data = self._order(
-                "rejected", ev.ts, ev.order_id, ev.symbol, "rejected", 0, 0, info,
+                "rejected", ev.ts, ev.order_id, ev.symbol, "rejected", 0, 0, _info(ev),
                 reason=str(ev.reason),
             )  # fmt: skip
             return self._private(ev.account, "orders", data)
@@ -442,21 +443,20 @@ class PublisherState:
             old = self.orders.get(ev.order_id)
             if old is not None:
                 self.orders[ev.order_id] = old._replace(price=ev.price, quantity=ev.quantity)
-            info = self.orders.get(ev.order_id)
-            data = self._order(
-                "amended", ev.ts, ev.order_id, ev.symbol, "new", 0, 0, info
-            )
+            amended = self.orders.get(ev.order_id)
+            data = self._order("amended", ev.ts, ev.order_id, ev.symbol, "new", 0, 0, amended)
             # The engine does not repeat fills on an amend: leave them unknown rather than 0.
             data["status"] = None
             data["filled_quantity"] = data["filled_quote"] = None
-            if info is None:
+            if amended is None:
                 data["price"], data["quantity"] = (
                     self._order_price(ev.symbol, ev.price),
                     self._order_qty(ev.symbol, ev.quantity),
                 )
             return self._private(ev.account, "orders", data)
-        end = ev  # OrderFilled | OrderCancelled | OrderExpired
-        assert isinstance(end, OrderFilled | OrderCancelled | OrderExpired)
+        if not isinstance(ev, OrderFilled | OrderCancelled | OrderExpired):
+            return []
+        end = ev
         status = _END_STATUS[type(end)]
         info = self.orders.pop(end.order_id, None)
         reason = None if isinstance(end, OrderFilled) else str(end.reason)
@@ -489,7 +489,14 @@ class PublisherState:
         return self._private(ev.account, "balances", data)
 
 
-_ORDER_EVENTS = (OrderAccepted, OrderRejected, OrderAmended, OrderFilled, OrderCancelled, OrderExpired)
+_ORDER_EVENTS = (
+    OrderAccepted,
+    OrderRejected,
+    OrderAmended,
+    OrderFilled,
+    OrderCancelled,
+    OrderExpired,
+)
 _END_STATUS = {OrderFilled: "filled", OrderCancelled: "cancelled", OrderExpired: "expired"}
 
 

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
@@ -75,10 +76,10 @@ class Publisher:
         self.tick_ms = tick_ms
         self.consumer = consumer
         self.stats = {"reads": 0, "events": 0, "frames": 0}
-        self.client: aioredis.Redis | None = None
+        # Connections are opened on first use, inside the running loop.
+        self.client = aioredis.Redis.from_url(redis_url, socket_timeout=None)
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
-        self.client = aioredis.Redis.from_url(self.redis_url, socket_timeout=None)
         tasks = [asyncio.create_task(self._read_loop(s, should_stop)) for s in self.shards]
         tasks.append(asyncio.create_task(self._tick_loop(should_stop)))
         try:
@@ -92,11 +93,10 @@ class Publisher:
             await self.client.aclose()
 
     async def _read_loop(self, shard: str, should_stop: Callable[[], bool]) -> None:
-        assert self.client is not None
         stream = shard_keys(shard).events
         pending = True
         while not should_stop():
-            resp = await self.client.xreadgroup(
+            resp: Any = await self.client.xreadgroup(
                 PUBLISHER_GROUP,
                 self.consumer,
                 {stream: "0" if pending else ">"},
@@ -138,12 +138,13 @@ class Publisher:
         for state in self.state.markets.values():
             if state.needs_book:
                 fresh = await sync_to_async(seed.market_state)(state.symbol)
-                state.seed_book(fresh.last_update_id, list(fresh.bids.items()), list(fresh.asks.items()))
+                state.seed_book(
+                    fresh.last_update_id, list(fresh.bids.items()), list(fresh.asks.items())
+                )
 
     async def _publish(self, frames: list[Frame]) -> None:
         if not frames:
             return
-        assert self.client is not None
         pipe = self.client.pipeline(transaction=False)
         for channel, text in frames:
             pipe.publish(channel, text)

@@ -48,9 +48,7 @@ def verify_auth(params: Any, now_ms: int) -> int:
     if abs(now_ms - int(timestamp)) > settings.API_SIGNATURE_WINDOW_MS:
         raise AuthFailed("stale_timestamp", "The timestamp is outside the allowed window.")
     key = (
-        ApiKey.objects.select_related("user")
-        .filter(key_id=key_id, revoked_at__isnull=True)
-        .first()
+        ApiKey.objects.select_related("user").filter(key_id=key_id, revoked_at__isnull=True).first()
     )
     if key is None or not key.user.is_active:
         raise AuthFailed("invalid_api_key", "Unknown or revoked API key.")
@@ -64,7 +62,7 @@ def verify_auth(params: Any, now_ms: int) -> int:
     return int(key.user_id)
 
 
-class BrowserOriginValidator(OriginValidator):  # type: ignore[misc]
+class BrowserOriginValidator(OriginValidator):
     """Browsers always send Origin: one not in ALLOWED_HOSTS is refused (cross-site WebSocket
     hijacking of the session cookie). Bots send none and authenticate with AUTH, so a missing
     Origin passes (Channels' AllowedHostsOriginValidator would refuse every bot).

@@ -21,6 +21,7 @@ from django.db import transaction
 
 from accounts import ledger
 from marketdata import projections as marketdata_projections
+from matching.errors import RejectReason
 from matching.events import Event, OrderAccepted, OrderRejected
 from matching.transport import PERSISTER_GROUP, EventBatch, EventReader, shard_keys
 from trading import projections
@@ -60,7 +61,7 @@ class Persister:
                 ev for batch in batches for ev in batch.events if ev[0] > checkpoint.last_seq
             ]
             if fresh:
-                ledger.apply_events(fresh)
+                ledger.apply_events(fresh, self.shard)
                 projections.apply_events(fresh)
                 # Candles commit with their trades: klines always agree with Postgres.
                 marketdata_projections.apply_events(fresh)
@@ -79,7 +80,9 @@ class Persister:
         pipe = self.reader.client.pipeline(transaction=False)
         pipe.hset(keys.persisted, mapping={"seq": seq, "cmd_id": batches[-1].cmd_last})
         for ev in fresh:
-            if isinstance(ev, OrderAccepted | OrderRejected):
+            if type(ev) is OrderAccepted or (
+                type(ev) is OrderRejected and ev.reason != RejectReason.DUPLICATE_ORDER_ID
+            ):
                 pipe.hdel(keys.pending(ev.account), str(ev.order_id))
         pipe.xack(keys.events, PERSISTER_GROUP, *[b.entry_id for b in batches])
         pipe.execute()

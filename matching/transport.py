@@ -91,44 +91,68 @@ def stream_id_key(entry_id: bytes | str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def pack_command(cmd: Command) -> bytes:
-    packed: bytes = msgpack.packb(encode_command(cmd), use_bin_type=True)
+# msgpack integers stop at 64 bits; amounts in atoms of an 18-decimal asset do not. Such values
+# travel as an ext type holding their decimal digits. The common case pays nothing: the walk
+# happens only when packing overflowed.
+_BIGINT = 1
+
+
+def _big_ints_to_ext(value: Any) -> Any:
+    if type(value) is int and not -(2**63) <= value < 2**64:
+        return msgpack.ExtType(_BIGINT, str(value).encode())
+    if isinstance(value, list | tuple):
+        return [_big_ints_to_ext(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _big_ints_to_ext(item) for key, item in value.items()}
+    return value
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    if code == _BIGINT:
+        return int(data)
+    raise ValueError(f"unknown msgpack ext type {code}")
+
+
+def packb(value: Any) -> bytes:
+    try:
+        packed: bytes = msgpack.packb(value, use_bin_type=True)
+    except OverflowError:
+        packed = msgpack.packb(_big_ints_to_ext(value), use_bin_type=True)
     return packed
+
+
+def unpackb(payload: bytes) -> Any:
+    return msgpack.unpackb(payload, raw=False, strict_map_key=False, ext_hook=_ext_hook)
+
+
+def pack_command(cmd: Command) -> bytes:
+    return packb(encode_command(cmd))
 
 
 def unpack_command(payload: bytes) -> Command:
     """Decode one command from the wire; anything malformed raises ValueError."""
     try:
-        raw = msgpack.unpackb(payload, raw=False, strict_map_key=True)
+        raw = unpackb(payload)
     except Exception as exc:  # msgpack raises several unrelated types
         raise ValueError(f"undecodable command: {exc}") from exc
     return decode_command(raw)
 
 
 def pack_events(events: Sequence[Event]) -> bytes:
-    packed: bytes = msgpack.packb([encode_event(ev) for ev in events], use_bin_type=True)
-    return packed
+    return packb([encode_event(ev) for ev in events])
 
 
 def pack_depth(depth: Depth) -> bytes:
-    packed: bytes = msgpack.packb(
-        [
-            depth.last_update_id,
-            [list(level) for level in depth.bids],
-            [list(lv) for lv in depth.asks],
-        ],
-        use_bin_type=True,
-    )
-    return packed
+    return packb([depth.last_update_id, depth.bids, depth.asks])
 
 
 def unpack_depth(symbol: str, payload: bytes) -> Depth:
-    last_update_id, bids, asks = msgpack.unpackb(payload, raw=False)
+    last_update_id, bids, asks = unpackb(payload)
     return Depth(symbol, last_update_id, [tuple(lv) for lv in bids], [tuple(lv) for lv in asks])
 
 
 def unpack_events(payload: bytes) -> list[Event]:
-    return [decode_event(item) for item in msgpack.unpackb(payload, raw=False)]
+    return [decode_event(item) for item in unpackb(payload)]
 
 
 def ensure_group(client: redis.Redis, stream: str, group: str, start: str = "0") -> None:
@@ -196,6 +220,10 @@ class CommandLog:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self._submit = client.register_script(_SUBMIT_LUA)
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
 
     def submit(
         self,
@@ -378,13 +406,11 @@ class MatcherTransport:
         raw: Any = self.client.get(self.keys.snapshot)
         if raw is None:
             return None
-        data: dict[str, Any] = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+        data: dict[str, Any] = unpackb(raw)
         return data
 
     def save_snapshot(self, cmd_id: bytes, seq: int, engine_state: dict[str, Any]) -> None:
-        blob = msgpack.packb(
-            {"cmd_id": cmd_id.decode(), "seq": seq, "engine": engine_state}, use_bin_type=True
-        )
+        blob = packb({"cmd_id": cmd_id.decode(), "seq": seq, "engine": engine_state})
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self.keys.snapshot, blob)
         # Commands older than the snapshot are covered by it and all acked: drop them.

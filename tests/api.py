@@ -80,9 +80,7 @@ class Api:
 
         def credited() -> bool:
             got = self.balances()
-            return all(
-                got.get(a, (Decimal(0), 0))[0] >= Decimal(v) for a, v in amounts.items()
-            )
+            return all(got.get(a, (Decimal(0), 0))[0] >= Decimal(v) for a, v in amounts.items())
 
         wait_until(credited, timeout=10, what="deposits credited")
         return self

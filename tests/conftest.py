@@ -57,9 +57,19 @@ def markets(assets: dict[str, Asset]) -> dict[str, Market]:
     return {s: factories.make_market(s) for s in ("SOL_USDC", "BTC_USDC", "ETH_USDC")}
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """PBKDF2's million rounds cost most of a second per user on this machine; tests need none."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def generous_throttles(settings: Any) -> None:
-    """Throttle rates no endpoint test reaches (the throttling tests set their own)."""
+    """Throttle rates no endpoint test reaches (the throttling tests set their own), and no
+    counters left by earlier tests (the cache is Redis db 15, used by tests only)."""
+    from django.core.cache import cache
+
+    cache.clear()
     rates = dict.fromkeys(("anon", "user", "signup", "orders"), "1000000/min")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
@@ -92,4 +102,3 @@ def pipeline(
         yield running
     finally:
         running.stop()
-

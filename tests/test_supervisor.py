@@ -41,6 +41,7 @@ def test_services_include_every_process_when_built_for_two_shards():
         "matcher-s0",
         "matcher-s1",
         "persister",
+        "publisher",
         "web",
         "ws",
         "celery-worker",

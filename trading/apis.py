@@ -66,6 +66,7 @@ class OrderWritesApi(APIView):
 class MarketListApi(APIView):
     """Every market with its spec and status. Public."""
 
+    authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
     @extend_schema(responses=MarketOutputSerializer(many=True), operation_id="markets_list")
@@ -165,7 +166,8 @@ def _time_range(q: dict[str, Any]) -> dict[str, Any]:
     return {
         "symbol": q.get("symbol"),
         "start": ms_to_datetime(q["start_time"]) if "start_time" in q else None,
-        "end": ms_to_datetime(q["end_time"]) if "end_time" in q else None,
+        # end_time is inclusive to the millisecond; rows keep microseconds.
+        "end": ms_to_datetime(q["end_time"] + 1) if "end_time" in q else None,
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from exchange_site.clock import ns_to_datetime
 from matching.arith import atoms_to_amount, lots_to_quantity, ticks_to_price
+from matching.errors import RejectReason
 from matching.events import (
     Event,
     MarketStatusChanged,
@@ -128,8 +129,11 @@ def _on_accepted(batch: _Batch, ev: OrderAccepted) -> None:
 
 
 def _on_rejected(batch: _Batch, ev: OrderRejected) -> None:
-    if ev.side is not None:  # a rejected PlaceOrder; rejected cancels/amends leave no row
-        batch.new[ev.order_id] = _new_order(ev, OrderStatus.REJECTED, str(ev.reason))
+    # A repeated PlaceOrder is refused because its id is taken: that id's row is the original
+    # order, which this rejection must not touch.
+    if ev.reason == RejectReason.DUPLICATE_ORDER_ID:
+        return
+    batch.new[ev.order_id] = _new_order(ev, OrderStatus.REJECTED, str(ev.reason))
 
 
 def _on_market_status(batch: _Batch, ev: MarketStatusChanged) -> None:

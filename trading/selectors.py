@@ -159,6 +159,7 @@ def order_history(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> QuerySet[Order]:
+    """The caller's orders, any status, in [start, end)."""
     own_writes_persisted(user_id)
     rows = Order.objects.filter(user_id=user_id).select_related("market")
     if symbol:
@@ -168,7 +169,7 @@ def order_history(
     if start:
         rows = rows.filter(created_at__gte=start)
     if end:
-        rows = rows.filter(created_at__lte=end)
+        rows = rows.filter(created_at__lt=end)
     return rows
 
 
@@ -192,5 +193,5 @@ def trade_history(
     if start:
         rows = rows.filter(executed_at__gte=start)
     if end:
-        rows = rows.filter(executed_at__lte=end)
+        rows = rows.filter(executed_at__lt=end)
     return rows

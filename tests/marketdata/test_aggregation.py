@@ -49,7 +49,9 @@ MONDAY = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 def test_open_time_is_the_utc_boundary_when_a_trade_falls_inside(interval, expected):
     assert open_time(interval, T) == expected
     assert open_time(interval, expected) == expected
-    assert close_time(interval, expected) + 1 == open_time(interval, close_time(interval, expected) + 1)
+    assert close_time(interval, expected) + 1 == open_time(
+        interval, close_time(interval, expected) + 1
+    )
 
 
 def test_open_time_of_a_week_is_monday_when_the_trade_is_on_sunday_night():
@@ -72,7 +74,10 @@ def test_fold_trades_keeps_first_as_open_and_last_as_close_when_in_one_candle():
 
 def test_fold_trades_splits_candles_when_a_boundary_passes():
     start = open_time("1m", T)
-    trades = [TradePoint("S", start + MINUTE_MS - 1, 5, 1, 5), TradePoint("S", start + MINUTE_MS, 6, 1, 6)]
+    trades = [
+        TradePoint("S", start + MINUTE_MS - 1, 5, 1, 5),
+        TradePoint("S", start + MINUTE_MS, 6, 1, 6),
+    ]
     folded = fold_trades(trades, ["1m", "1h"])
     assert folded[("S", "1m", start)].close == 5
     assert folded[("S", "1m", start + MINUTE_MS)].open == 6
@@ -80,9 +85,7 @@ def test_fold_trades_splits_candles_when_a_boundary_passes():
 
 
 trade_lists = st.lists(
-    st.tuples(
-        st.integers(0, 3 * HOUR_MS), st.integers(1, 10**6), st.integers(1, 10**9)
-    ),
+    st.tuples(st.integers(0, 3 * HOUR_MS), st.integers(1, 10**6), st.integers(1, 10**9)),
     min_size=1,
     max_size=40,
 )
@@ -130,7 +133,13 @@ def test_ticker_from_hours_and_minutes_equals_ticker_from_minutes_when_same_trad
 
 def test_ticker_prices_equal_the_last_price_when_nothing_traded_in_the_window():
     stats = ticker([], T, 1234)
-    assert (stats.open, stats.high, stats.low, stats.last, stats.volume) == (1234, 1234, 1234, 1234, 0)
+    assert (stats.open, stats.high, stats.low, stats.last, stats.volume) == (
+        1234,
+        1234,
+        1234,
+        1234,
+        0,
+    )
     assert stats.change == 0
 
 

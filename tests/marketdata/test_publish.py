@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from marketdata.aggregation import open_time
 from marketdata.formatting import Fmt
 from marketdata.publish import MarketState, PublisherState, coalesce_depth, depth_data
+from matching.errors import EndReason
 from matching.events import (
     BalanceChanged,
     BookChanged,
@@ -19,8 +20,15 @@ from matching.events import (
     OrderCancelled,
     TradeExecuted,
 )
-from matching.types import AssetSpec, BalanceReason, MarketSpec, OrderType, Side, StpMode, TimeInForce
-from matching.errors import EndReason
+from matching.types import (
+    AssetSpec,
+    BalanceReason,
+    MarketSpec,
+    OrderType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 
 SPEC = MarketSpec(
     "SOL_USDC",
@@ -47,7 +55,7 @@ def state(checkpoint=0):
 
 
 def frames_by_channel(frames):
-    out = {}
+    out: dict[str, list] = {}
     for channel, text in frames:
         out.setdefault(channel, []).append(json.loads(text))
     return out
@@ -79,7 +87,7 @@ def test_a_client_following_the_snapshot_rule_holds_the_book_when_diffs_are_coal
 ):
     # The matcher's book after each update id, and the BookChanged stream.
     book: dict[str, dict[int, int]] = {"b": {}, "a": {}}
-    snapshots = [({}, {}, 0)]
+    snapshots: list[tuple[dict[int, int], dict[int, int], int]] = [({}, {}, 0)]
     events = []
     for update_id, (bids, asks) in enumerate(changes, start=1):
         for side, levels_ in (("b", bids), ("a", asks)):
@@ -97,8 +105,8 @@ def test_a_client_following_the_snapshot_rule_holds_the_book_when_diffs_are_coal
         diffs.append(coalesce_depth(events[i : i + n])["SOL_USDC"])
         i += n
     # The client: a REST snapshot taken at some point, then the documented rule.
-    bids, asks, last = snapshots[min(snapshot_at, len(changes))]
-    bids, asks = dict(bids), dict(asks)
+    seeded_bids, seeded_asks, last = snapshots[min(snapshot_at, len(changes))]
+    bids, asks = dict(seeded_bids), dict(seeded_asks)
     applied_first = False
     for diff in diffs:
         if diff.last_id <= last:
@@ -108,12 +116,12 @@ def test_a_client_following_the_snapshot_rule_holds_the_book_when_diffs_are_coal
             applied_first = True
         else:
             assert diff.first_id == last + 1
-        for side, levels_ in ((bids, diff.bids), (asks, diff.asks)):
-            for price, lots in levels_.items():
+        for held, changed in ((bids, diff.bids), (asks, diff.asks)):
+            for price, lots in changed.items():
                 if lots:
-                    side[price] = lots
+                    held[price] = lots
                 else:
-                    side.pop(price, None)
+                    held.pop(price, None)
         last = diff.last_id
     assert (bids, asks) == (book["b"], book["a"])
 
@@ -126,7 +134,9 @@ def trade(seq, trade_id, price, lots, ts=TS, taker_side=Side.BUY):
 
 
 def test_trades_become_one_frame_each_in_order_when_a_read_holds_several():
-    frames = frames_by_channel(state().on_events("s0", [trade(1, 1, 100, 2), trade(2, 2, 101, 1)], 0))
+    frames = frames_by_channel(
+        state().on_events("s0", [trade(1, 1, 100, 2), trade(2, 2, 101, 1)], 0)
+    )
     trades = frames[f"{PREFIX}trade.SOL_USDC"]
     assert [(t["data"]["t"], t["data"]["p"], t["data"]["q"]) for t in trades] == [
         (1, "1.00", "0.02"),
@@ -139,7 +149,9 @@ def test_trades_become_one_frame_each_in_order_when_a_read_holds_several():
 
 def test_kline_frames_cover_all_intervals_when_a_trade_arrives():
     now = TS // 1_000_000
-    frames = frames_by_channel(state().on_events("s0", [trade(1, 1, 100, 2), trade(2, 2, 90, 1)], now))
+    frames = frames_by_channel(
+        state().on_events("s0", [trade(1, 1, 100, 2), trade(2, 2, 90, 1)], now)
+    )
     k = frames[f"{PREFIX}kline.1m.SOL_USDC"][-1]["data"]["k"]
     assert (k["o"], k["h"], k["l"], k["c"], k["v"], k["n"], k["x"]) == (
         "1.00", "1.00", "0.90", "0.90", "0.03", 2, False,
@@ -150,7 +162,9 @@ def test_kline_frames_cover_all_intervals_when_a_trade_arrives():
 
 def test_trades_at_or_below_the_checkpoint_do_not_count_in_candles_when_replayed():
     st_ = state(checkpoint=1)
-    frames = frames_by_channel(st_.on_events("s0", [trade(1, 1, 100, 2), trade(2, 2, 90, 1)], TS // 10**6))
+    frames = frames_by_channel(
+        st_.on_events("s0", [trade(1, 1, 100, 2), trade(2, 2, 90, 1)], TS // 10**6)
+    )
     assert len(frames[f"{PREFIX}trade.SOL_USDC"]) == 2  # still streamed
     assert frames[f"{PREFIX}kline.1m.SOL_USDC"][-1]["data"]["k"]["n"] == 1
 
@@ -207,4 +221,6 @@ def test_private_frames_go_to_the_owner_channel_only_when_orders_and_balances_ch
     other = frames[f"{PREFIX}u:2:orders"]  # the taker of the trade
     assert [m["data"]["order_id"] for m in other] == [11]
     public = [json.loads(t) for c, t in state().on_events("s0", events, 0) if ":u:" not in c]
-    assert all("account" not in json.dumps(p) and "maker_order" not in json.dumps(p) for p in public)
+    assert all(
+        "account" not in json.dumps(p) and "maker_order" not in json.dumps(p) for p in public
+    )

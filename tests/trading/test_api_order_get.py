@@ -21,6 +21,7 @@ def bob_api(pipeline):
 def test_order_is_returned_with_its_maker_fill_when_asked_by_id(alice_api, bob_api):
     resting = alice_api.place(side="sell", price="20", quantity="1").json()
     bob_api.place(side="buy", price="20", quantity="1")
+    bob_api.get("/api/v1/orders")  # bob's read waits for the persister to write his trade
     got = alice_api.get("/api/v1/order", symbol="SOL_USDC", order_id=resting["order_id"])
     assert got.status_code == 200
     order = got.json()

@@ -17,7 +17,13 @@ def alice_api(pipeline):
     api.place(side="buy", price="11", quantity="1")
     api.post(
         "/api/v1/order",
-        {"symbol": "BTC_USDC", "side": "sell", "type": "limit", "price": "90000", "quantity": "0.1"},
+        {
+            "symbol": "BTC_USDC",
+            "side": "sell",
+            "type": "limit",
+            "price": "90000",
+            "quantity": "0.1",
+        },
     )
     return api
 

@@ -19,7 +19,13 @@ def test_open_orders_list_only_new_and_partially_filled_when_asked(alice_api):
     alice_api.delete("/api/v1/order", symbol="SOL_USDC", order_id=b["order_id"])
     c = alice_api.post(
         "/api/v1/order",
-        {"symbol": "BTC_USDC", "side": "sell", "type": "limit", "price": "90000", "quantity": "0.1"},
+        {
+            "symbol": "BTC_USDC",
+            "side": "sell",
+            "type": "limit",
+            "price": "90000",
+            "quantity": "0.1",
+        },
     ).json()
     assert [o["order_id"] for o in alice_api.get("/api/v1/orders").json()] == [
         a["order_id"],

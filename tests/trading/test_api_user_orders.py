@@ -8,12 +8,26 @@ from tests.factories import make_user
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+class History:
+    def __init__(self, api: Api, order_ids: list[int]) -> None:
+        self.api = api
+        self.ids = order_ids
+
+    def get(self, *args, **kwargs):
+        return self.api.get(*args, **kwargs)
+
+    def request(self, *args, **kwargs):
+        return self.api.request(*args, **kwargs)
+
+
 @pytest.fixture
 def alice_api(pipeline):
+    # given five orders of alice, the oldest cancelled
     api = Api.for_user(make_user("alice")).fund(USDC="1000")
-    api.ids = [api.place(side="buy", price=str(p), quantity="1").json()["order_id"] for p in (1, 2, 3, 4, 5)]
-    api.delete("/api/v1/order", symbol="SOL_USDC", order_id=api.ids[0])
-    return api
+    placed = [api.place(side="buy", price=str(p), quantity="1") for p in (1, 2, 3, 4, 5)]
+    order_ids = [resp.json()["order_id"] for resp in placed]
+    api.delete("/api/v1/order", symbol="SOL_USDC", order_id=order_ids[0])
+    return History(api, order_ids)
 
 
 def ids(page):

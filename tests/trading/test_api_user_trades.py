@@ -14,12 +14,16 @@ def test_trades_show_each_side_its_own_fill_when_two_users_trade(pipeline):
     bob = Api.for_user(make_user("bob")).fund(USDC="1000")
     sell = alice.place(side="sell", price="20", quantity="2").json()
     buy = bob.place(side="buy", price="20", quantity="2").json()
-    # when each asks for their trades
-    [mine] = alice.get("/api/v1/user/trades").json()["results"]
+    # when each asks for their trades (bob first: reads wait for the caller's own writes only)
     [theirs] = bob.get("/api/v1/user/trades").json()["results"]
+    [mine] = alice.get("/api/v1/user/trades").json()["results"]
     # then each sees their own order, side, fee and liquidity
     assert mine["trade_id"] == theirs["trade_id"]
-    assert (mine["order_id"], mine["side"], mine["liquidity"]) == (sell["order_id"], "sell", "maker")
+    assert (mine["order_id"], mine["side"], mine["liquidity"]) == (
+        sell["order_id"],
+        "sell",
+        "maker",
+    )
     assert (mine["fee"], mine["fee_asset"], mine["quote_quantity"]) == ("0.04", "USDC", "40")
     assert (theirs["order_id"], theirs["side"], theirs["liquidity"]) == (
         buy["order_id"],

@@ -1,14 +1,16 @@
 import pytest
 from django.urls import reverse
 
-from exchange_site.errors import ValidationFailed
+from exchange_site.errors import Unavailable, ValidationFailed
 from trading.models import Market, MarketStatus
 from trading.services import market_set_status
 
 
-def test_market_is_halted_when_the_status_is_set(sol_usdc):
-    market_set_status(sol_usdc, MarketStatus.HALTED)
-    assert Market.objects.get(pk=sol_usdc.pk).status == "halted"
+@pytest.mark.django_db(transaction=True)
+def test_market_is_halted_by_the_matcher_when_the_status_is_set(pipeline, markets):
+    market_set_status(markets["SOL_USDC"], MarketStatus.HALTED)
+    assert Market.objects.get(symbol="SOL_USDC").status == "halted"
+    assert pipeline.matchers["s0"].engine.market("SOL_USDC").status == "halted"
 
 
 def test_market_status_is_refused_when_unknown(sol_usdc):
@@ -16,8 +18,23 @@ def test_market_status_is_refused_when_unknown(sol_usdc):
         market_set_status(sol_usdc, "closed")
 
 
+def test_market_status_change_is_unavailable_when_no_matcher_answers(sol_usdc, settings, api_env):
+    from matching.client import _local
+
+    settings.ORDER_REPLY_TIMEOUT = 0.05
+    _local.__dict__.pop("client", None)
+    try:
+        with pytest.raises(Unavailable) as refused:
+            market_set_status(sol_usdc, MarketStatus.HALTED)
+    finally:
+        _local.__dict__.pop("client", None)
+    assert refused.value.status == 503
+    assert Market.objects.get(pk=sol_usdc.pk).status == "trading"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_market_is_halted_then_resumed_when_an_operator_uses_the_admin_actions(
-    admin_client, markets
+    admin_client, pipeline, markets
 ):
     # given two trading markets
     url = reverse("admin:trading_market_changelist")

@@ -1,0 +1,56 @@
+"""Throttling: 429 "throttled" with Retry-After once a scope's rate is spent."""
+
+import pytest
+from django.test import Client
+
+from tests.api import Api
+
+pytestmark = pytest.mark.usefixtures("api_env")
+
+
+@pytest.fixture
+def rates(settings):
+    def set_rates(**scopes: str) -> None:
+        base = dict.fromkeys(("anon", "user", "signup", "orders"), "1000/min")
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**base, **scopes},
+        }
+
+    return set_rates
+
+
+def test_user_is_throttled_with_retry_after_when_the_rate_is_spent(alice, rates):
+    rates(user="3/min")
+    api = Api.for_user(alice)
+    codes = [api.get("/api/v1/account").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    resp = api.get("/api/v1/account")
+    assert resp.json()["error"]["code"] == "throttled"
+    assert 1 <= int(resp["Retry-After"]) <= 61
+
+
+def test_order_writes_count_against_the_orders_scope_when_placed(alice, markets, rates):
+    rates(orders="2/min")
+    api = Api.for_user(alice)
+    # (an unlisted market: refused by the view, after the throttle counted it)
+    codes = [api.delete("/api/v1/orders", symbol="NOPE_USDC").status_code for _ in range(3)]
+    assert codes == [400, 400, 429]
+    assert api.get("/api/v1/account").status_code == 200  # reads use the user scope
+
+
+def test_anonymous_requests_are_throttled_per_address_when_the_rate_is_spent(db, rates):
+    rates(anon="2/min")
+    codes = [Client().get("/api/v1/markets").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_signup_is_throttled_when_the_rate_is_spent(db, rates):
+    rates(signup="1/hour")
+    body = {"username": "dora", "password": "a-long-pass-phrase-9", "email": "d@e.com"}
+    first = Client().post("/api/v1/users", body, content_type="application/json")
+    second = Client().post(
+        "/api/v1/users", {**body, "username": "eve"}, content_type="application/json"
+    )
+    assert (first.status_code, second.status_code) == (201, 429)
+    assert int(second["Retry-After"]) > 60
