@@ -7,17 +7,22 @@ structured (field errors, limits) or null.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 API_PREFIX = "/api/"
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -73,6 +78,14 @@ class PayloadTooLarge(drf.APIException):
     default_code = "payload_too_large"
 
 
+class ServiceUnavailable(drf.APIException):
+    status_code = 503
+    default_detail = "A backing service is unavailable; retry shortly."
+    default_code = "unavailable"
+
+
+_OUTAGES = (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)
+
 # DRF's codes where ours are more telling; the rest of DRF's lower_snake codes are kept.
 _RENAMED = {
     "not_authenticated": "authentication_required",
@@ -99,6 +112,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = drf.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):  # Django's own body limit (request.body)
         exc = PayloadTooLarge()
+    elif isinstance(exc, _OUTAGES):  # Redis or the database is down: retry, not a bug
+        log.warning("backing service unavailable: %r", exc)
+        exc = ServiceUnavailable()
     if not isinstance(exc, drf.APIException):
         return None
 

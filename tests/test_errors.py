@@ -4,8 +4,10 @@ import json
 
 import pytest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404
 from django.test import RequestFactory
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework import exceptions as drf
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -35,6 +37,8 @@ FRAMEWORK: list[Case] = [
     (drf.Throttled(wait=3), 429, "throttled"),
     (Http404("No Order matches the given query."), 404, "not_found"),
     (DjangoPermissionDenied(), 403, "permission_denied"),
+    (RedisConnectionError("down"), 503, "unavailable"),
+    (OperationalError("server closed the connection"), 503, "unavailable"),
 ]
 
 

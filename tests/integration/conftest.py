@@ -3,7 +3,9 @@ all on the pytest-django test database and a Redis database of their own.
 
 Test modules here carry ``pytest.mark.django_db`` (a plain, rolled-back transaction): that is
 what makes pytest-django create the test database, and in READ COMMITTED each statement of the
-test still sees what the subprocesses committed. The stack fixture is per module. It resets the exchange's tables (keeping the fee account,
+test still sees what the subprocesses committed.
+
+The stack fixture is per module. It resets the exchange's tables (keeping the fee account,
 assets and markets) and the Redis keys, so every module starts from an empty venue whose
 engine and database agree.
 """
