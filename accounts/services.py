@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import keys
+from accounts import keys, shard_funds
 from accounts.amounts import is_whole_atoms
 from accounts.models import (
     MONEY_DIGITS,
@@ -196,14 +196,12 @@ def withdrawal_request(
     validate_amount(asset, amount)
     if not asset.is_active:
         raise ValidationFailed(f"{asset.code} is not active.", code="asset_inactive")
+    atoms = amount_to_atoms(asset.decimals, amount)
+    # With several shards, funds may sit on another one (orders moved them): bring them back.
+    shard_funds.ensure_available(user.pk, asset.code, atoms, shard_map().funding)
     withdrawal = Withdrawal.objects.create(user=user, asset=asset, amount=amount, address=address)
     cmd = commands.Withdraw(
-        new_command_id(),
-        now_ns(),
-        str(withdrawal.transfer_id),
-        user.pk,
-        asset.code,
-        amount_to_atoms(asset.decimals, amount),
+        new_command_id(), now_ns(), str(withdrawal.transfer_id), user.pk, asset.code, atoms
     )
     sent = matcher().send(shard_map().funding, cmd, user=user.pk)
     if sent.events is None:

@@ -281,7 +281,7 @@ def main() -> None:
     lags = [
         (s["t"], shard.get("persister_lag", 0), shard.get("seq", 0))
         for s in lag
-        for shard in (s.get("shards") or {}).values()
+        for shard in ((s.get("checks") or {}).get("shards") or {}).values()
     ]
     if lags:
         values = [lg for _, lg, _ in lags]

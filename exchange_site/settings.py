@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "accounts.tasks.resend_confirmed_deposits",
         "schedule": 10.0,
     },
+    # Moves of funds between matcher shards interrupted by a crash (several shards only).
+    "resume-shard-moves": {"task": "accounts.tasks.resume_shard_moves", "schedule": 15.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
@@ -255,6 +257,8 @@ MARKETDATA_WS_MAX_SUBSCRIPTIONS = env_int("MARKETDATA_WS_MAX_SUBSCRIPTIONS", 50)
 MARKETDATA_WS_MAX_FRAME_BYTES = env_int("MARKETDATA_WS_MAX_FRAME_BYTES", 4096)
 MARKETDATA_WS_SEND_QUEUE = env_int("MARKETDATA_WS_SEND_QUEUE", 2000)
 MARKETDATA_WS_REQUESTS_PER_S = env_int("MARKETDATA_WS_REQUESTS_PER_S", 10)
+# Write pre-framed messages straight to uvicorn's sockets (marketdata/hub.py); off = plain ASGI.
+MARKETDATA_WS_DIRECT_WRITE = env_bool("MARKETDATA_WS_DIRECT_WRITE", True)
 
 # --- I18N, static, logging --------------------------------------------------------------------
 

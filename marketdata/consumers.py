@@ -78,7 +78,10 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
         combined = query.get("combined", ["0"])[-1] in ("1", "true")
         await self.accept()
         self.outbox = Outbox(
-            self.base_send, limit=settings.MARKETDATA_WS_SEND_QUEUE, combined=combined
+            self.base_send,
+            limit=settings.MARKETDATA_WS_SEND_QUEUE,
+            combined=combined,
+            direct=settings.MARKETDATA_WS_DIRECT_WRITE,
         )
 
     async def disconnect(self, code: int) -> None:

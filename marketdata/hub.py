@@ -11,9 +11,9 @@ a slow client cannot delay anyone: its queue fills and at ``limit`` frames it is
 
 * Direct (uvicorn's sans-I/O WebSocket protocol, no compression negotiated): a server-to-client
   frame is the same bytes for every connection (unmasked, uncompressed), so each message is
-  framed once (``Message.frame``) and written straight to each socket's transport; the writer
-  task only runs while a socket is paused (its buffer above the high-water mark). One
-  ``transport.write`` per client per message: no task switch, no per-client framing.
+  framed once (``Message.frame``) and written straight to each socket's transport, all frames
+  of one pub/sub burst in one write (``_Flusher``); the writer task only runs while a socket is
+  paused (its buffer above the high-water mark). No task switch, no per-client framing.
 * ASGI (any other server, the test communicator, permessage-deflate): ``await send(...)`` from
   the connection's writer task, as Channels would.
 
@@ -87,11 +87,53 @@ def direct_protocol(send: Send) -> Any | None:
     return owner
 
 
+class _Flusher:
+    """Writes every outbox touched during one event-loop pass at the end of that pass.
+
+    The hub reads all pub/sub messages Redis has already sent before it yields, so the frames
+    one client gets from one burst (a publisher read: trades, depth, klines) leave in a single
+    ``transport.write``: one syscall and one TCP segment per client instead of one per message.
+    It adds no delay: the callback runs as soon as the burst is handled.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.dirty: list[Outbox] = []
+
+    def mark(self, box: Outbox) -> None:
+        if not self.dirty:
+            self.loop.call_soon(self.flush)
+        self.dirty.append(box)
+
+    def flush(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for box in dirty:
+            box.flush()
+
+
+_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _flusher() -> _Flusher:
+    loop = asyncio.get_running_loop()
+    flusher = _flushers.get(loop)
+    if flusher is None:
+        flusher = _flushers[loop] = _Flusher(loop)
+    return flusher
+
+
 class Outbox:
-    def __init__(self, send: Send, *, limit: int, combined: bool = False) -> None:
+    def __init__(
+        self, send: Send, *, limit: int, combined: bool = False, direct: bool = True
+    ) -> None:
         self._send = send
-        self._proto = direct_protocol(send)
-        self._queue: deque[Message] = deque()
+        self._proto = direct_protocol(send) if direct else None
+        self._flusher = _flusher()
+        self._pending: list[Message] = []  # direct path: written at the end of this loop pass
+        self._dirty = False
+        self._queue: deque[Message] = deque()  # waiting for the socket (or the ASGI writer)
         self._waiter: asyncio.Future[None] | None = None
         self.limit = limit
         self.combined = combined
@@ -105,50 +147,72 @@ class Outbox:
         return self._proto is not None
 
     def push(self, msg: Message) -> bool:
-        """Queue (or write) one frame; False (and the connection closes) if the client is too
-        slow."""
+        """Queue one frame; False (and the connection closes) if the client is too slow."""
         if self.closing:
             return False
-        proto = self._proto
-        if (
-            proto is not None
-            and not self._queue
-            and proto.writable.is_set()
-            and not proto.close_sent
-            and not proto.disconnected
-        ):
-            proto.transport.write(msg.frame)
-            self.sent += 1
-            return True
-        if len(self._queue) >= self.limit:
+        if len(self._queue) + len(self._pending) >= self.limit:
             self.close(CLOSE_TOO_SLOW, "too slow")
             return False
-        self._queue.append(msg)
-        self._wake()
+        self._add(msg)
         return True
 
     def reply(self, text: str) -> None:
         """A control reply: never refused for size (it answers the client's own request)."""
         if not self.closing:
-            self._queue.append(Message(text))
+            self._add(Message(text))
+
+    def _add(self, msg: Message) -> None:
+        if self._proto is not None:
+            self._pending.append(msg)
+            if not self._dirty:
+                self._dirty = True
+                self._flusher.mark(self)
+        else:
+            self._queue.append(msg)
             self._wake()
+
+    def flush(self) -> None:
+        """Direct path: write what this loop pass produced, or hand it to the writer task if
+        the socket is paused (or earlier frames still wait)."""
+        self._dirty = False
+        pending, self._pending = self._pending, []
+        proto = self._proto
+        if self.closing or not pending or proto is None:
+            return
+        if not self._queue and proto.writable.is_set() and not proto.close_sent:
+            if proto.disconnected:
+                return
+            if self.combined:
+                proto.transport.write(_combined(pending).frame)
+            elif len(pending) == 1:
+                proto.transport.write(pending[0].frame)
+            else:
+                proto.transport.write(b"".join([m.frame for m in pending]))
+            self.sent += len(pending)
+            return
+        self._queue.extend(pending)
+        self._wake()
 
     def close(self, code: int, reason: str = "", *, flush: bool = False) -> None:
         """Close with ``code``; with ``flush``, after the frames already queued (a reply that
         explains the close), else at once, dropping them (a client too slow to read them)."""
         if self.closing:
             return
-        self.closing = True
         if flush:
+            self.flush()
+            self.closing = True
             self._close_after = (code, reason)
             self._wake()
             return
+        self.closing = True
+        self._pending.clear()
         self._queue.clear()
         self._task.cancel()
         asyncio.get_running_loop().create_task(self._close(code, reason))
 
     def stop(self) -> None:
         self.closing = True
+        self._pending.clear()
         self._queue.clear()
         self._task.cancel()
 
@@ -166,11 +230,12 @@ class Outbox:
             )
 
     def _take(self) -> list[Message]:
+        """What the writer sends next: one message, or everything queued if combined."""
         if self.combined:
             items = list(self._queue)
             self._queue.clear()
             self.sent += len(items)
-            return [Message("[" + ",".join(m.text for m in items) + "]")]
+            return [_combined(items)]
         self.sent += 1
         return [self._queue.popleft()]
 
@@ -188,17 +253,15 @@ class Outbox:
                     await self._waiter
                     self._waiter = None
                     continue
-                if proto is not None:
+                if proto is not None:  # the socket was paused: write the backlog in one go
                     await proto.writable.wait()
                     if proto.close_sent or proto.disconnected:
                         return
-                    if self.combined:
-                        frames = [m.frame for m in self._take()]
-                    else:
-                        frames = [m.frame for m in queue]
-                        self.sent += len(frames)
+                    items = self._take() if self.combined else list(queue)
+                    if not self.combined:
+                        self.sent += len(items)
                         queue.clear()
-                    proto.transport.write(b"".join(frames))
+                    proto.transport.write(b"".join([m.frame for m in items]))
                 else:
                     for msg in self._take():
                         await self._send({"type": "websocket.send", "text": msg.text})
@@ -207,6 +270,10 @@ class Outbox:
         except Exception:  # the client went away mid-send: the consumer's disconnect cleans up
             self.closing = True
             queue.clear()
+
+
+def _combined(items: list[Message]) -> Message:
+    return Message("[" + ",".join([m.text for m in items]) + "]")
 
 
 class Hub:

@@ -5,7 +5,7 @@ batch's candles commit together with its Trade rows and the checkpoint: klines a
 the trades in Postgres, and a redelivered batch (skipped by the checkpoint) never counts twice.
 
 Cost: the batch is folded in memory first (``aggregation.fold_trades``), then one SELECT of the
-touched candles, one bulk INSERT of new ones and one bulk UPDATE of the others, however many
+touched candles and one INSERT ... ON CONFLICT DO UPDATE of the merged values, however many
 trades the batch holds. All arithmetic is on integers (ticks, lots, atoms); no SQL arithmetic,
 so SQLite and Postgres behave the same.
 """
@@ -67,7 +67,12 @@ def apply_events(events: Sequence[Event]) -> None:
 
 
 def upsert(folded: dict[CandleKey, Candle]) -> None:
-    """Merge a batch's candles into the stored ones: one SELECT, one INSERT, one UPDATE."""
+    """Merge a batch's candles into the stored ones: one SELECT, one INSERT ... ON CONFLICT.
+
+    The merge is done here on integers; the database only stores the result (no SQL arithmetic,
+    so SQLite and Postgres agree). ``bulk_update`` would build a CASE per field and row: it cost
+    ~20 ms per batch, ten times this.
+    """
     markets = {symbol: cached_market(symbol) for symbol, _, _ in folded}
     existing = Kline.objects.filter(
         market_id__in={m[0] for m in markets.values()},
@@ -75,28 +80,26 @@ def upsert(folded: dict[CandleKey, Candle]) -> None:
         open_time__in={ms_to_datetime(open_ms) for _, _, open_ms in folded},
     )
     stored = {(row.market_id, row.interval, datetime_to_ms(row.open_time)): row for row in existing}
-    new: list[Kline] = []
-    changed: list[Kline] = []
+    rows: list[Kline] = []
     for (symbol, interval, open_ms), batch in folded.items():
         market_id, spec, _, _ = markets[symbol]
-        row = stored.get((market_id, interval, open_ms))
-        if row is None:
-            row = Kline(
-                market_id=market_id,
-                interval=interval,
-                open_time=ms_to_datetime(open_ms),
-                close_time=ms_to_datetime(close_time(interval, open_ms)),
-            )
-            _write(row, batch, spec)
-            new.append(row)
+        old = stored.get((market_id, interval, open_ms))
+        if old is None:
+            candle = batch
         else:
-            candle = candle_of(row, spec)
+            candle = candle_of(old, spec)
             candle.merge_later(batch)
-            _write(row, candle, spec)
-            changed.append(row)
-    if new:
-        Kline.objects.bulk_create(new)
-    if changed:
-        Kline.objects.bulk_update(
-            changed, ["high", "low", "close", "volume", "quote_volume", "trade_count"]
+        row = Kline(
+            market_id=market_id,
+            interval=interval,
+            open_time=ms_to_datetime(open_ms),
+            close_time=ms_to_datetime(close_time(interval, open_ms)),
         )
+        _write(row, candle, spec)
+        rows.append(row)
+    Kline.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["market", "interval", "open_time"],
+        update_fields=["high", "low", "close", "volume", "quote_volume", "trade_count"],
+    )

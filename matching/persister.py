@@ -30,6 +30,10 @@ from trading.models import EventCheckpoint
 log = logging.getLogger(__name__)
 
 
+class PersisterError(RuntimeError):
+    """The database and the event log disagree; running on would lose events silently."""
+
+
 @dataclass(slots=True)
 class PersisterStats:
     batches: int = 0
@@ -49,7 +53,16 @@ class Persister:
 
     def setup(self) -> None:
         self.reader.setup()
-        EventCheckpoint.objects.get_or_create(stream=self.shard)
+        checkpoint, _ = EventCheckpoint.objects.get_or_create(stream=self.shard)
+        produced = int(self.reader.client.hget(shard_keys(self.shard).progress, "seq") or 0)
+        if checkpoint.last_seq > produced:
+            # Redis lost the matcher's log (or this is another venue's database): every new
+            # event would look already applied and be skipped. Refuse rather than drop them.
+            raise PersisterError(
+                f"checkpoint of {self.shard} is at seq {checkpoint.last_seq} but the matcher is"
+                f" at {produced}: the command log and the database are from different histories"
+            )
+        self.stats.last_seq = checkpoint.last_seq
 
     def apply(self, batches: Sequence[EventBatch]) -> int:
         """Write a list of stream entries in one transaction; returns events applied."""

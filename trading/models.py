@@ -162,6 +162,8 @@ class Order(models.Model):
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
     )
     reject_reason = models.CharField(max_length=64, blank=True)
+    # Why a cancelled or expired order ended (matching.errors.EndReason), e.g. ioc_unfilled.
+    expire_reason = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(default=timezone.now)  # the command's time
     updated_at = models.DateTimeField(default=timezone.now)  # the last event's time
     last_event_seq = models.BigIntegerField(default=0)

@@ -169,8 +169,7 @@ def row_order(order: Order, symbol: str, fills: Iterable[Trade] = ()) -> dict[st
         "filled_quote": plain(order.filled_quote),
         "status": order.status,
         "reject_reason": order.reject_reason or None,
-        # Not projected: the row keeps how an order ended, not why (the POST reply says).
-        "expire_reason": None,
+        "expire_reason": order.expire_reason or None,
         "fills": [row_fill(trade, order.id) for trade in fills],
         "created_at": datetime_to_ms(order.created_at),
         "updated_at": datetime_to_ms(order.updated_at),

@@ -169,6 +169,7 @@ def _on_end(batch: _Batch, ev: OrderFilled | OrderCancelled | OrderExpired) -> N
     batch.set(
         ev.order_id,
         status=_END_STATUS[type(ev)],
+        expire_reason="" if type(ev) is OrderFilled else str(ev.reason),  # type: ignore[union-attr]
         updated_at=ns_to_datetime(ev.ts),
         last_event_seq=ev.seq,
         **_fills(spec, ev.filled_quantity, ev.filled_quote),

@@ -16,14 +16,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from accounts import shard_funds
 from accounts.models import Asset
 from exchange_site.errors import DomainError, NotFound, Unavailable, ValidationFailed
 from matching.arith import (
     MarketUnits,
     OffGrid,
     amount_to_atoms,
+    base_atoms,
     compile_market,
     notional_atoms,
+    order_hold,
     price_to_ticks,
     quantity_to_lots,
 )
@@ -195,6 +198,32 @@ def _check_combination(req: OrderRequest) -> None:
         raise ValidationFailed(problem, code="invalid_request")
 
 
+def _fund_shard(
+    user_id: int,
+    spec: MarketSpec,
+    units: MarketUnits,
+    req: OrderRequest,
+    shard: str,
+    amounts: tuple[int | None, int | None, int | None],
+) -> None:
+    """With several matcher shards, bring what the order will hold to its market's shard
+    (deposits land on the funding shard). A no-op, without any I/O, with one shard."""
+    if len(shard_map().shards) == 1:
+        return
+    ticks, lots, quote = amounts
+    is_buy = req.side is Side.BUY
+    if ticks is not None and lots is not None:
+        atoms = order_hold(units, is_buy, ticks, lots)
+    elif not is_buy and lots is not None:
+        atoms = base_atoms(units, lots)
+    elif quote is not None:
+        atoms = quote
+    else:
+        return  # a market buy by base quantity holds nothing; it spends what the shard has
+    asset = spec.quote.code if is_buy else spec.base.code
+    shard_funds.ensure_available(user_id, asset, atoms, shard)
+
+
 def order_place(user_id: int, req: OrderRequest) -> tuple[dict[str, Any], bool]:
     """Validate, assign an id, send, and return (the order, whether the matcher answered).
 
@@ -221,6 +250,9 @@ def order_place(user_id: int, req: OrderRequest) -> tuple[dict[str, Any], bool]:
             details={"min_notional": str(spec.min_notional)},
         )
 
+    shard = _shard(req.symbol)
+    _fund_shard(user_id, spec, units, req, shard, (ticks, lots, quote))
+
     order_id = next_order_id()
     ts = now_ns()
     order = placed_order(req, spec, order_id, ts, (ticks, lots, quote))
@@ -241,9 +273,7 @@ def order_place(user_id: int, req: OrderRequest) -> tuple[dict[str, Any], bool]:
         req.client_order_id,
     )
     placeholder = json.dumps(order, separators=(",", ":")).encode()
-    sent = matcher().send(
-        _shard(req.symbol), cmd, user=user_id, pending_order=(order_id, placeholder)
-    )
+    sent = matcher().send(shard, cmd, user=user_id, pending_order=(order_id, placeholder))
     if sent.events is None:
         return order, False
     reason = rejection(sent.events, order_id)

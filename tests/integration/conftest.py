@@ -41,6 +41,7 @@ _names = itertools.count(1)
 _RESET_TABLES = (
     "accounts_ledgerentry",
     "accounts_balance",
+    "accounts_shardbalance",
     "trading_trade",
     "trading_order",
     "accounts_deposit",
@@ -49,6 +50,11 @@ _RESET_TABLES = (
     "marketdata_kline",
     "trading_eventcheckpoint",
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Real-process tests run last: the fast suites fail first, and nothing runs after a stack."""
+    items.sort(key=lambda item: "tests/integration/" in str(item.path))
 
 
 def reset_venue() -> None:
@@ -234,4 +240,11 @@ def stack(
         try:
             yield running
         finally:
-            running.stop_all()
+            stop_stack(running)
+
+
+def stop_stack(stack: Stack) -> None:
+    """Stop every process, then leave the venue empty: these rows were committed, and tests
+    after this module must not see them."""
+    stack.stop_all()
+    reset_venue()

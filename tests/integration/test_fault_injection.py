@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from accounts.selectors import fee_account_id
 from matching.arith import atoms_to_amount, lots_to_quantity
 from matching.transport import MatcherTransport, connect
 from matching.worker import Matcher
-from tests.integration.conftest import Stack, Trader, start_stack
+from tests.integration.conftest import Stack, Trader, start_stack, stop_stack
 from tests.support.waiting import wait_until
 from trading.models import Order, OrderStatus, Trade
 from trading.specs import cached_market
@@ -45,7 +46,7 @@ def stack(
         try:
             yield running
         finally:
-            running.stop_all()
+            stop_stack(running)
 
 
 def _order_flow(trader: Trader, seed: int, acked: dict[int, dict[str, Any]], errors: list[str]):
@@ -99,7 +100,7 @@ def test_every_acknowledged_order_survives_when_matcher_and_persister_are_killed
     killed_during_flow = 0
     for n, victim in enumerate(victims, start=1):
         target = total * n // (len(victims) + 2)
-        wait_until(lambda t=target: len(acked) >= t, timeout=120, what=f"{target} orders acked")
+        wait_until(partial(_at_least, acked, target), timeout=120, what=f"{target} acked")
         time.sleep(rng.uniform(0.0, 0.2))  # a random moment within the flow
         killed_during_flow += any(flow.is_alive() for flow in flows)
         stack.kill_and_restart(victim)
@@ -174,3 +175,7 @@ def _assert_conserved() -> None:
             asset__code=code, status=WithdrawalStatus.COMPLETED
         ).aggregate(s=Sum("amount"))["s"] or Decimal(0)
         assert held["s"] + held["l"] == deposited - withdrawn, code
+
+
+def _at_least(acked: dict[int, Any], count: int) -> bool:
+    return len(acked) >= count

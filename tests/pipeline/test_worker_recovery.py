@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 
 from matching.commands import Deposit, PlaceOrder
 from matching.engine import MatchingEngine
+from matching.events import Event
 from matching.transport import CommandLog, MatcherTransport, parse_event_entry, unpack_command
 from matching.types import OrderType, Side, StpMode, TimeInForce
 from matching.worker import Matcher, RecoveryError
@@ -55,9 +58,10 @@ def _funded(rds: redis.Redis) -> tuple[Matcher, CommandLog]:
     return matcher, log
 
 
-def _all_events(rds: redis.Redis) -> list[tuple[object, ...]]:
-    events = []
-    for entry_id, fields in rds.xrange("ex:{t0}:events"):
+def _all_events(rds: redis.Redis) -> list[Event]:
+    events: list[Event] = []
+    entries: Any = rds.xrange("ex:{t0}:events")
+    for entry_id, fields in entries:
         events.extend(parse_event_entry(entry_id, fields).events)
     return events
 
@@ -65,7 +69,8 @@ def _all_events(rds: redis.Redis) -> list[tuple[object, ...]]:
 def _straight_run(rds: redis.Redis) -> MatchingEngine:
     """The same commands applied in one go, from the log, with no crash."""
     engine = MatchingEngine(FEE)
-    for _entry_id, fields in rds.xrange("ex:{t0}:commands"):
+    entries: Any = rds.xrange("ex:{t0}:commands")
+    for _entry_id, fields in entries:
         engine.apply(unpack_command(fields[b"c"]))
     return engine
 
