@@ -177,11 +177,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
-# Throttle counters only: cheap to lose, so the default cache lives in the same Redis.
+# Throttle counters only: cheap to lose. Django's RedisCache.clear() is FLUSHDB, so in
+# production point CACHE_REDIS_URL at a Redis database of its own (never the one holding the
+# command log); the default shares REDIS_URL for a zero-setup development run, and nothing
+# here ever calls cache.clear().
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "").strip() or REDIS_URL
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_REDIS_URL,
         "KEY_PREFIX": "cache",
         "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
     }

@@ -104,13 +104,14 @@ class MarketDataConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             self._answer(None, error=("invalid_frame", "Frames must be JSON text, not binary."))
             return
-        if len(text_data) > settings.MARKETDATA_WS_MAX_FRAME_BYTES:
+        limit = settings.MARKETDATA_WS_MAX_FRAME_BYTES
+        if len(text_data) > limit or len(text_data.encode()) > limit:
             self._answer(None, error=("frame_too_large", "The frame is too large."))
             self.outbox.close(CLOSE_TOO_LARGE, "frame too large", flush=True)
             return
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             self._answer(None, error=("invalid_json", "The frame is not valid JSON."))
             return
         if not isinstance(frame, dict):

@@ -222,8 +222,14 @@ class Outbox:
             waiter.set_result(None)
 
     async def _close(self, code: int, reason: str) -> None:
-        # A client that stopped reading may never drain its socket: give up after a while
-        # (the server's ping timeout then drops the TCP connection).
+        proto = self._proto
+        if proto is not None and not proto.writable.is_set():
+            # The client stopped reading: uvicorn's send() would wait for the socket to drain
+            # before writing the close frame, maybe forever. Let the frame join the transport's
+            # buffer now; the client reads it after the data already there, and uvicorn's close
+            # timeout drops the connection if it never answers.
+            proto.writable.set()
+        # Other servers: give up after a while (the ping timeout then drops the connection).
         with contextlib.suppress(Exception):
             await asyncio.wait_for(
                 self._send({"type": "websocket.close", "code": code, "reason": reason}), 5

@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from websockets.sync.client import connect as ws_connect
 
 from exchange_site.clock import datetime_to_ms
 from marketdata.aggregation import open_time
-from tests.integration.conftest import Stack, Trader, start_stack
-from tests.support.processes import free_port, manage
+from marketdata.groups import prefix_for
+from tests.integration.conftest import Stack, Trader, start_stack, stop_stack
+from tests.support.processes import Proc, free_port, manage
 from tests.support.waiting import wait_until
 from trading.models import Market, Order, Trade
 
@@ -111,7 +113,7 @@ def md(
             wait_until(ws_up, timeout=30, what="uvicorn up")
             yield stack, f"ws://127.0.0.1:{port}/ws"
         finally:
-            stack.stop_all()
+            stop_stack(stack)
 
 
 def get(stack: Stack, path: str, **params: Any) -> Any:
@@ -390,3 +392,54 @@ def test_candles_and_ticker_stay_exact_when_the_publisher_is_killed_and_restarte
     seen = [m["t"] for m in feed.stream(f"trade.{SYMBOL}")]
     assert set(seen) >= {t.trade_id for t in trades if t.trade_id > min(seen)}
     feed.close()
+
+
+def test_a_client_that_stops_reading_is_closed_4008_and_never_delays_others(
+    md: tuple[Stack, str],
+) -> None:
+    stack, _ = md
+    # a second server with a tiny per-client queue, on the same Redis
+    port = free_port()
+    env = {**stack.env, "MARKETDATA_WS_SEND_QUEUE": "20"}
+    argv = [
+        str(Path(sys.executable).parent / "uvicorn"), "exchange_site.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off",
+    ]  # fmt: skip
+    server = Proc("ws-small-queue", argv, env, stack.log_dir).start()
+    try:
+        url = f"ws://127.0.0.1:{port}/ws"
+
+        def up() -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/", timeout=1).status_code > 0
+            except requests.RequestException:
+                return False
+
+        wait_until(up, timeout=30, what="second uvicorn")
+        stalled = ws_connect(url, compression=None, max_size=None)
+        stalled.send(json.dumps({"method": "SUBSCRIBE", "params": [f"trade.{SYMBOL}"], "id": 1}))
+        assert json.loads(stalled.recv(10))["result"] is None
+        reader = Feed(url, [f"trade.{SYMBOL}"])
+        # then publish big frames the stalled client never reads: 24 MB, more than the loopback
+        # socket buffers can absorb
+        client = redis.Redis.from_url(stack.env["REDIS_URL"])
+        channel = f"{prefix_for(stack.env['REDIS_URL'])}trade.{SYMBOL}"
+        pad = "x" * 60_000
+        started = time.monotonic()
+        for i in range(400):
+            client.publish(
+                channel, json.dumps({"stream": f"trade.{SYMBOL}", "data": {"t": i, "pad": pad}})
+            )
+        wait_until(
+            lambda: len(reader.stream(f"trade.{SYMBOL}")) == 400, timeout=30, what="reader got all"
+        )
+        assert time.monotonic() - started < 10  # the stalled client held nobody up
+        assert [m["t"] for m in reader.stream(f"trade.{SYMBOL}")] == list(range(400))
+        # and the stalled client, once it reads, finds the 4008 close after what was buffered
+        with contextlib.suppress(Exception):
+            while True:
+                stalled.recv(10)
+        assert stalled.close_code == 4008
+        reader.close()
+    finally:
+        server.stop()

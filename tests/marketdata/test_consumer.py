@@ -85,6 +85,7 @@ def test_subscribe_then_messages_arrive_when_the_publisher_sends(market):
     ("frame", "code"),
     [
         ("not json", "invalid_json"),
+        ("[" * 3000, "invalid_json"),
         ("[1, 2]", "invalid_frame"),
         ('{"method": "FLY", "id": 1}', "unknown_method"),
         ('{"method": "SUBSCRIBE", "params": "trade.SOL_USDC", "id": 1}', "invalid_params"),

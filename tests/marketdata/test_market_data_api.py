@@ -194,3 +194,15 @@ def test_public_endpoints_ignore_a_bad_signature_when_reading(client, sol_usdc):
         "/api/v1/trades", {"symbol": "SOL_USDC"}, HTTP_X_API_KEY="nope", HTTP_X_SIGNATURE="bad"
     )
     assert response.status_code == 200
+
+
+def test_public_market_data_is_throttled_per_address_when_the_anon_rate_is_spent(
+    client, sol_usdc, settings
+):
+    rates = dict.fromkeys(("anon", "user", "signup", "orders"), "1000/min")
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "anon": "2/min"},
+    }
+    codes = [client.get("/api/v1/depth", {"symbol": "SOL_USDC"}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]

@@ -92,6 +92,10 @@ class InProcessPipeline:
         self.stop_event.set()
         for thread in self.threads:
             thread.join(timeout=10)
+        alive = [thread.name for thread in self.threads if thread.is_alive()]
+        if alive:
+            # A consumer left running would share the next test's streams: fail here instead.
+            raise AssertionError(f"pipeline threads did not stop: {alive}")
         if self.errors:
             raise self.errors[0]
 
