@@ -128,7 +128,7 @@ def order_body(rng: random.Random) -> dict[str, Any]:
         "side": side,
         "type": "limit",
         "price": price,
-        "quantity": f"{rng.randint(1, 20) / 100:.2f}",
+        "quantity": f"{rng.randint(2, 20) / 100:.2f}",  # >= the 1 USDC minimum notional
         "time_in_force": "IOC" if rng.random() < 0.1 else "GTC",
     }
 
@@ -167,11 +167,11 @@ def closed_loop(args: tuple[str, list[Key], str, float, int, Any]) -> dict[str, 
     return {"results": results}
 
 
-def open_loop(args: tuple[str, list[Key], float, float, int, Any]) -> dict[str, Any]:
-    base_url, keys, rate, duration, seed, start_at = args
+def open_loop(args: tuple[str, list[Key], float, float, int, int, Any]) -> dict[str, Any]:
+    base_url, keys, rate, duration, all_clients, seed, start_at = args
     results: list[tuple[int, float]] = []
     lock = threading.Lock()
-    per_thread = rate / len(keys)
+    per_thread = rate / all_clients  # the offered rate is shared by every client of every process
 
     def worker(key: Key, n: int) -> None:
         rng = random.Random(seed * 7919 + n)
@@ -254,7 +254,7 @@ def main() -> None:
         sampler = threading.Thread(target=sample_lag, args=(args.base_url, stop, lag))
         sampler.start()
         sustained = run_phase(
-            pool, open_loop, keys, args.procs, (args.base_url, args.rate, args.sustain)
+            pool, open_loop, keys, args.procs, (args.base_url, args.rate, args.sustain, len(keys))
         )
         stop.set()
         sampler.join()

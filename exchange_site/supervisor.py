@@ -91,6 +91,12 @@ def services(
                 "--lifespan",
                 "off",  # Django has no lifespan handlers; "auto" only logs a warning
                 "--no-server-header",
+                # Market-data frames are written once for all clients (marketdata/hub.py);
+                # per-message compression would force a per-client path.
+                "--ws-per-message-deflate",
+                "false",
+                "--ws-max-size",
+                "65536",  # refuse oversized client frames at the server (default 16 MiB)
             ),
         ),
         Proc("celery-worker", (*celery, "worker", "--loglevel=INFO", "--concurrency=1")),
