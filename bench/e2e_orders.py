@@ -243,9 +243,11 @@ def main() -> None:
     keys = setup_traders(args.base_url, args.clients, run_id)
     ctx = mp.get_context("fork")
     with ctx.Pool(args.procs) as pool:
+        print("phase: trivial", flush=True)
         trivial = run_phase(
             pool, closed_loop, keys, args.procs, (args.base_url, "trivial", args.duration)
         )
+        print("phase: orders", flush=True)
         orders = run_phase(
             pool, closed_loop, keys, args.procs, (args.base_url, "orders", args.duration)
         )
@@ -253,6 +255,7 @@ def main() -> None:
         stop = threading.Event()
         sampler = threading.Thread(target=sample_lag, args=(args.base_url, stop, lag))
         sampler.start()
+        print("phase: sustained", flush=True)
         sustained = run_phase(
             pool, open_loop, keys, args.procs, (args.base_url, args.rate, args.sustain, len(keys))
         )

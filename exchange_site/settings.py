@@ -117,7 +117,10 @@ DATABASES = {
         DATABASE_URL,
         # 0 under ASGI: Django's per-request threads there would leak persistent connections.
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
-        conn_health_checks=True,
+        # A health check is a SELECT 1 round trip at the start of every request that reuses a
+        # connection; the WSGI server turns it off (exchange_site/wsgi.py) and relies on Django
+        # dropping a connection that failed during a request.
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -73,8 +73,9 @@ def services(
                 "16",  # a thread waits on the matcher's reply (<= ORDER_REPLY_TIMEOUT)
                 "--timeout",
                 "30",
-                "--access-logfile",
-                "-",
+                # No access log by default: a line per request costs the web process and the
+                # supervisor CPU on the order path; ACCESS_LOG=1 turns it on.
+                *(("--access-logfile", "-") if os.environ.get("ACCESS_LOG") == "1" else ()),
             ),
         ),
         Proc(

@@ -76,7 +76,12 @@ def _incr(key: str, period: int) -> int:
         backend.add(key, 0, period + 1)
         return int(backend.incr(key))
     full = backend.make_and_validate_key(key)
-    pipe = client_of(full, write=True).pipeline(transaction=False)
+    # Django builds a new redis.Redis (with ~170 callbacks) on every get_client(); the client
+    # is thread-safe over its pool, so keep one per cache backend instance.
+    client = getattr(backend._cache, "_throttle_client", None)
+    if client is None:
+        client = backend._cache._throttle_client = client_of(full, write=True)
+    pipe = client.pipeline(transaction=False)
     pipe.incr(full)
     pipe.expire(full, period + 1, nx=True)
     count, _ = pipe.execute()
