@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +17,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.authentication import key_permissions
+from accounts.authentication import PasswordAuthentication, key_permissions
 from accounts.permissions import caller
 from accounts.serializers import (
     AccountOutputSerializer,
@@ -81,7 +81,7 @@ class UserCreateApi(APIView):
 
 # Key management: HTTP Basic (username + password) or the web session; never an API key. Basic
 # comes first so an unauthenticated request gets 401 (with a Basic challenge), not 403.
-PASSWORD_OR_SESSION = [BasicAuthentication, SessionAuthentication]
+PASSWORD_OR_SESSION = [PasswordAuthentication, SessionAuthentication]
 
 
 class ApiKeyListCreateApi(APIView):

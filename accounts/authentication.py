@@ -1,4 +1,4 @@
-"""Signed API-key authentication.
+"""Signed API-key authentication, and password authentication with a failure limit.
 
 A request carries ``X-API-KEY`` (the key id), ``X-TIMESTAMP`` (unix ms) and ``X-SIGNATURE``, the
 hex HMAC-SHA256 of ``timestamp + METHOD + path-with-query + body`` under the key's secret. One
@@ -11,20 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
-from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.authentication import BaseAuthentication, BasicAuthentication
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 
 from accounts import keys
 from accounts.models import ApiKey, User
 from exchange_site.errors import PayloadTooLarge
+
+log = logging.getLogger(__name__)
 
 SCHEME = "X-API-KEY"
 LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not an audit log
@@ -105,3 +110,45 @@ def key_permissions(auth: Any) -> list[str]:
     if isinstance(auth, ApiKey):
         return auth.permissions
     return list(ApiKey.PERMISSIONS)
+
+
+class PasswordAuthentication(BasicAuthentication):
+    """HTTP Basic (username + password), with failed attempts limited.
+
+    Failures are counted per username and per client address for LOGIN_FAILURE_WINDOW_S; past
+    LOGIN_FAILURES_PER_USER (or _PER_IP) every attempt, even with the right password, answers
+    429 until the window ends, so a password cannot be guessed through the API. A cache outage
+    lets attempts through (fail open, like the throttles) rather than locking everyone out.
+    """
+
+    def authenticate_credentials(
+        self, userid: str, password: str, request: Any = None
+    ) -> tuple[Any, None]:
+        keys = _login_failure_keys(userid, request)
+        limits = (settings.LOGIN_FAILURES_PER_USER, settings.LOGIN_FAILURES_PER_IP)
+        try:
+            counts = cache.get_many(keys)
+        except Exception:  # fail open, see the docstring
+            counts = {}
+        if any(int(counts.get(key, 0)) >= limit for key, limit in zip(keys, limits, strict=True)):
+            raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW_S)
+        try:
+            return super().authenticate_credentials(userid, password, request)
+        except AuthenticationFailed:
+            _record_login_failure(keys)
+            raise
+
+
+def _login_failure_keys(userid: str, request: Any) -> list[str]:
+    who = hashlib.sha256(userid.lower().encode()).hexdigest()[:32]
+    address = BaseThrottle().get_ident(request) if request is not None else "-"
+    return [f"login-fail:u:{who}", f"login-fail:ip:{address}"]
+
+
+def _record_login_failure(keys: list[str]) -> None:
+    try:
+        for key in keys:
+            cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW_S)
+            cache.incr(key)
+    except Exception:
+        log.warning("could not record a failed login", exc_info=True)

@@ -135,10 +135,8 @@ def order_body(rng: random.Random) -> dict[str, Any]:
 
 def closed_loop(args: tuple[str, list[Key], str, float, int, Any]) -> dict[str, Any]:
     base_url, keys, kind, duration, seed, start_at = args
-    results: list[tuple[int, float]] = []
-    lock = threading.Lock()
 
-    def worker(key: Key, n: int) -> None:
+    def worker(key: Key, n: int) -> list[tuple[int, float]]:
         rng = random.Random(seed * 1000 + n)
         client = Signed(base_url, key)
         local: list[tuple[int, float]] = []
@@ -156,24 +154,31 @@ def closed_loop(args: tuple[str, list[Key], str, float, int, Any]) -> dict[str, 
                 if sent % 50 == 0:
                     client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
             local.append((status, time.perf_counter() - t0))
-        with lock:
-            results.extend(local)
+        return local
 
-    threads = [threading.Thread(target=worker, args=(k, i)) for i, k in enumerate(keys)]
+    return {"results": _in_threads(keys, worker)}
+
+
+def _in_threads(keys: list[Key], worker: Any) -> list[tuple[int, float]]:
+    """One thread per client key; their (status, latency) rows, concatenated."""
+    rows: list[list[tuple[int, float]]] = [[] for _ in keys]
+
+    def run(n: int, key: Key) -> None:
+        rows[n] = worker(key, n)
+
+    threads = [threading.Thread(target=run, args=(n, k)) for n, k in enumerate(keys)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return {"results": results}
+    return [row for part in rows for row in part]
 
 
 def open_loop(args: tuple[str, list[Key], float, float, int, int, Any]) -> dict[str, Any]:
     base_url, keys, rate, duration, all_clients, seed, start_at = args
-    results: list[tuple[int, float]] = []
-    lock = threading.Lock()
     per_thread = rate / all_clients  # the offered rate is shared by every client of every process
 
-    def worker(key: Key, n: int) -> None:
+    def worker(key: Key, n: int) -> list[tuple[int, float]]:
         rng = random.Random(seed * 7919 + n)
         client = Signed(base_url, key)
         local: list[tuple[int, float]] = []
@@ -191,15 +196,9 @@ def open_loop(args: tuple[str, list[Key], float, float, int, int, Any]) -> dict[
             if sent % 50 == 0:
                 client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
             scheduled += interval
-        with lock:
-            results.extend(local)
+        return local
 
-    threads = [threading.Thread(target=worker, args=(k, i)) for i, k in enumerate(keys)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return {"results": results}
+    return {"results": _in_threads(keys, worker)}
 
 
 def run_phase(pool: Any, fn: Any, keys: list[Key], procs: int, extra: tuple[Any, ...]) -> list:

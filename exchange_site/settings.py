@@ -245,6 +245,11 @@ FEE_ACCOUNT_USERNAME = "fees"
 # key invalidates every API key.
 API_KEY_SECRET_KEY = os.environ.get("API_KEY_SECRET_KEY", "").strip() or SECRET_KEY
 API_SIGNATURE_WINDOW_MS = env_int("API_SIGNATURE_WINDOW_MS", 5000)
+# Failed HTTP Basic logins (POST /api/v1/api-keys): past these counts within the window, every
+# attempt answers 429 until the window ends (accounts.authentication.PasswordAuthentication).
+LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 10)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 100)
+LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 900)
 ORDER_REPLY_TIMEOUT = env_float("ORDER_REPLY_TIMEOUT", 2.0)  # seconds, then 202 "pending"
 # Matcher shards: "s0=SOL_USDC,BTC_USDC;s1=ETH_USDC"; "*" takes every market not named elsewhere.
 MATCHER_SHARDS = os.environ.get("MATCHER_SHARDS", "").strip() or "s0=*"

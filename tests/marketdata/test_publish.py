@@ -4,7 +4,6 @@ trade/kline/ticker frames, private frames to their owner only."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,25 +20,15 @@ from matching.events import (
     TradeExecuted,
 )
 from matching.types import (
-    AssetSpec,
     BalanceReason,
-    MarketSpec,
     OrderType,
     Side,
     StpMode,
     TimeInForce,
 )
+from tests.support.specs import SOL_USDC
 
-SPEC = MarketSpec(
-    "SOL_USDC",
-    AssetSpec("SOL", 9),
-    AssetSpec("USDC", 6),
-    Decimal("0.01"),
-    Decimal("0.01"),
-    Decimal("1"),
-    Decimal("0.001"),
-    Decimal("0.002"),
-)
+SPEC = SOL_USDC
 FMT = Fmt.of(SPEC)
 TS = 1_704_277_062_123 * 1_000_000
 PREFIX = "mdT:"

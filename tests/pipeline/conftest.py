@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 
 import pytest
 import redis
 from django.conf import settings
 
 from matching.transport import MatcherTransport, connect
-from matching.types import AssetSpec, MarketSpec
 from tests.support.pipeline import flush_exchange_keys
-
-SOL_USDC = MarketSpec(
-    "SOL_USDC",
-    AssetSpec("SOL", 9),
-    AssetSpec("USDC", 6),
-    Decimal("0.01"),
-    Decimal("0.01"),
-    Decimal("1"),
-    Decimal("0.001"),
-    Decimal("0.002"),
-)
 
 
 @pytest.fixture

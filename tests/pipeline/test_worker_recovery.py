@@ -12,7 +12,7 @@ from matching.events import Event
 from matching.transport import CommandLog, MatcherTransport, parse_event_entry, unpack_command
 from matching.types import OrderType, Side, StpMode, TimeInForce
 from matching.worker import Matcher, RecoveryError
-from tests.pipeline.conftest import SOL_USDC
+from tests.support.specs import SOL_USDC
 
 FEE = 1
 
