@@ -377,16 +377,18 @@ class MatcherTransport:
         pipe = self.client.pipeline(transaction=True)
         for depth in depths:
             pipe.set(self.keys.depth(depth.symbol), pack_depth(depth))
-        if events:
-            pipe.xadd(
-                self.keys.events,
-                {
-                    "e": pack_events(events),
-                    "first_seq": events[0][0],
-                    "last_seq": events[-1][0],
-                    "cmd_last": cmd_last,
-                },
-            )
+        # An entry even for a batch without events (a cancel-all with nothing open, a repeated
+        # transfer): the persister's marker must pass every acked command, or a reader waiting
+        # for its own write would wait for the next unrelated event.
+        pipe.xadd(
+            self.keys.events,
+            {
+                "e": pack_events(events),
+                "first_seq": events[0][0] if events else seq + 1,
+                "last_seq": events[-1][0] if events else seq,
+                "cmd_last": cmd_last,
+            },
+        )
         for command_id, payload in replies:
             key = self.keys.reply(command_id)
             pipe.rpush(key, payload)

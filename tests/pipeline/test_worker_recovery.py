@@ -137,3 +137,24 @@ def test_replies_reach_the_waiting_caller_when_the_matcher_answers(rds: redis.Re
     replied = rds.blpop(["ex:{t0}:reply:d3"], timeout=1)
     assert replied is not None
     assert entry
+
+
+def test_a_batch_without_events_still_moves_the_marker_when_the_command_was_a_no_op(
+    rds: redis.Redis,
+) -> None:
+    # given a deposit applied once
+    matcher, log = _funded(rds)
+    before = rds.xlen("ex:{t0}:events")
+
+    # when the same transfer is sent again (a pure no-op: no events at all)
+    entry_id, _ = log.submit("t0", Deposit("d9", 9, "t1", 10, "USDC", 10**12), wait_s=0)
+    _drain(matcher)
+
+    # then an (empty) events entry still covers it, so a reader waiting for this write is freed
+    assert rds.xlen("ex:{t0}:events") == before + 1
+    newest: Any = rds.xrevrange("ex:{t0}:events", count=1)
+    last_id, fields = newest[0]
+    batch = parse_event_entry(last_id, fields)
+    assert batch.events == []
+    assert batch.cmd_last.decode() == entry_id
+    assert batch.last_seq == matcher.engine.seq
