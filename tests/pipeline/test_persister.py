@@ -72,14 +72,19 @@ def _run_matcher(rds: redis.Redis, market: Market, alice: User, bob: User) -> Ma
     return matcher
 
 
+def _persister(rds: redis.Redis) -> tuple[Persister, EventReader]:
+    reader = EventReader(rds, "t0", PERSISTER_GROUP, "persister")
+    persister = Persister(reader)
+    persister.setup()
+    return persister, reader
+
+
 def test_a_redelivered_batch_changes_nothing_when_it_was_already_committed(
     rds: redis.Redis, market: Market, alice: User, bob: User
 ) -> None:
     # given the events of a trade, persisted once
     matcher = _run_matcher(rds, market, alice, bob)
-    reader = EventReader(rds, "t0", PERSISTER_GROUP, "persister")
-    persister = Persister(reader)
-    persister.setup()
+    persister, reader = _persister(rds)
     batches = reader.read(100, 10)
     persister.apply(batches)
     counts = (Order.objects.count(), Trade.objects.count(), LedgerEntry.objects.count())
@@ -98,9 +103,7 @@ def test_projections_equal_the_engine_when_a_trade_was_persisted(
     rds: redis.Redis, market: Market, alice: User, bob: User
 ) -> None:
     matcher = _run_matcher(rds, market, alice, bob)
-    reader = EventReader(rds, "t0", PERSISTER_GROUP, "persister")
-    persister = Persister(reader)
-    persister.setup()
+    persister, reader = _persister(rds)
     persister.apply(reader.read(100, 10))
 
     assert Order.objects.get(pk=500).status == OrderStatus.FILLED
