@@ -70,7 +70,8 @@ def services(
                 "--workers",
                 str(web_workers),
                 "--threads",
-                "16",  # a thread waits on the matcher's reply (<= ORDER_REPLY_TIMEOUT)
+                # a thread waits on the matcher's reply (<= ORDER_REPLY_TIMEOUT)
+                os.environ.get("WEB_THREADS", "16"),
                 "--timeout",
                 "30",
                 # No access log by default: a line per request costs the web process and the
