@@ -121,3 +121,21 @@ def test_projections_equal_the_engine_when_a_trade_was_persisted(
     # every BalanceChanged became one ledger entry
     assert LedgerEntry.objects.filter(user=alice).count() >= 3
     assert factories  # personas come from tests/conftest.py
+
+
+def test_a_lingering_persister_gathers_every_waiting_entry_into_one_write(
+    rds: redis.Redis, market: Market, alice: User, bob: User
+) -> None:
+    # given several event entries waiting (the matcher ran batches of two commands)
+    _run_matcher(rds, market, alice, bob)
+    waiting = rds.xlen("ex:{t0}:events")
+    assert waiting >= 3
+    persister = Persister(EventReader(rds, "t0", PERSISTER_GROUP, "persister"), linger_ms=20)
+    persister.setup()
+
+    # when it gathers a batch
+    gathered = persister._gather()
+
+    # then it took all of them for one transaction
+    assert len(gathered) == waiting
+    assert persister.apply(gathered) > 0

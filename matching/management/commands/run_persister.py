@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -22,6 +23,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--shard", action="append", help="shard(s) to persist (default all)")
         parser.add_argument("--batch-entries", type=int, default=200)
+        parser.add_argument(
+            "--linger-ms",
+            type=int,
+            default=int(os.environ.get("PERSISTER_LINGER_MS", "0")),
+            help="wait this long for more events before a write (env PERSISTER_LINGER_MS)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         setup_logging(options["verbosity"])
@@ -34,7 +41,7 @@ class Command(BaseCommand):
         threads = [
             threading.Thread(
                 target=self._run_one,
-                args=(shard, options["batch_entries"], stop, failed),
+                args=(shard, options["batch_entries"], options["linger_ms"], stop, failed),
                 name=shard,
             )
             for shard in shards
@@ -48,10 +55,12 @@ class Command(BaseCommand):
             raise CommandError(f"persister failed for shard(s) {failed}")
 
     @staticmethod
-    def _run_one(shard: str, batch_entries: int, stop: StopFlag, failed: list[str]) -> None:
+    def _run_one(
+        shard: str, batch_entries: int, linger_ms: int, stop: StopFlag, failed: list[str]
+    ) -> None:
         try:
             reader = EventReader(connect(settings.REDIS_URL), shard, PERSISTER_GROUP, "persister")
-            Persister(reader, batch_entries=batch_entries).run(stop)
+            Persister(reader, batch_entries=batch_entries, linger_ms=linger_ms).run(stop)
         except BaseException:
             logging.getLogger("matching.run_persister").exception("persister %s died", shard)
             failed.append(shard)
