@@ -159,11 +159,9 @@ class Stack:
                 base = f"ex:{{{shard}}}"
                 produced = client.hget(f"{base}:progress", "seq")
                 persisted = client.hget(f"{base}:persisted", "seq")
-                backlog = client.xlen(f"{base}:commands")
                 pending = client.xpending(f"{base}:commands", "matcher")["pending"]
                 if pending or (produced or b"0") != (persisted or b"0"):
                     return False
-                del backlog
             return True
 
         wait_until(settled, timeout=timeout, what="persister caught up")
