@@ -38,6 +38,9 @@ class Command(BaseCommand):
             else:
                 run.log("using REDIS_URL from the environment")
             run.log("using " + ("DATABASE_URL" if os.environ.get("DATABASE_URL") else "SQLite"))
+            # Local state (Celery beat's schedule, logs) lives in var/, git-ignored: a fresh
+            # clone run against Postgres and Redis has no other reason to create it.
+            settings.VAR_DIR.mkdir(exist_ok=True)
             for step in sv.setup_steps(python, seed=settings.DEBUG):
                 run.run_step(step)
             if not settings.DEBUG:
