@@ -1,9 +1,10 @@
 """Balance, ledger and transfer projections, written only by the persister.
 
 ``apply_events`` runs inside the persister's transaction, together with its checkpoint. Balances
-move by the events' exact deltas (computed in Python with Decimals, never in SQL, so SQLite stays
-exact too); with several matcher shards each shard's persister adds its own deltas to the same
-row under a row lock, so the row is the user's total over all shards.
+move by the events' exact deltas, summed per row in Python with Decimals and added in one upsert
+on PostgreSQL (numeric arithmetic is exact there; on SQLite, whose arithmetic is not, the new
+values are computed in Python). With several matcher shards each shard's persister adds its own
+deltas to the same row under its row lock, so the row is the user's total over all shards.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from django.db import connection
 
 from accounts.models import (
     Asset,
@@ -24,6 +27,7 @@ from accounts.models import (
     Withdrawal,
     WithdrawalStatus,
 )
+from exchange_site import bulk
 from exchange_site.clock import ns_to_datetime
 from matching.arith import atoms_to_amount
 from matching.client import shard_map
@@ -57,8 +61,22 @@ def apply_events(events: Sequence[Event], shard: str | None = None) -> None:
             _transfer_rejected(ev)
 
 
+_LEDGER_COLUMNS = (
+    "user_id",
+    "asset_id",
+    "reason",
+    "cause",
+    "delta_available",
+    "delta_locked",
+    "available_after",
+    "locked_after",
+    "event_seq",
+    "created_at",
+)
+
+
 def _apply_balance_moves(moves: Sequence[BalanceChanged]) -> None:
-    entries: list[LedgerEntry] = []
+    entries: list[tuple[object, ...]] = []
     deltas: dict[tuple[int, int], list[Decimal]] = {}
     last: dict[tuple[int, int], BalanceChanged] = {}
     for ev in moves:
@@ -67,17 +85,17 @@ def _apply_balance_moves(moves: Sequence[BalanceChanged]) -> None:
         delta_available = atoms_to_amount(d, ev.delta_available)
         delta_locked = atoms_to_amount(d, ev.delta_locked)
         entries.append(
-            LedgerEntry(
-                user_id=ev.account,
-                asset_id=ref.id,
-                reason=str(ev.reason),
-                cause=ev.cause,
-                delta_available=delta_available,
-                delta_locked=delta_locked,
-                available_after=atoms_to_amount(d, ev.available),
-                locked_after=atoms_to_amount(d, ev.locked),
-                event_seq=ev.seq,
-                created_at=ns_to_datetime(ev.ts),
+            (
+                ev.account,
+                ref.id,
+                str(ev.reason),
+                ev.cause,
+                delta_available,
+                delta_locked,
+                atoms_to_amount(d, ev.available),
+                atoms_to_amount(d, ev.locked),
+                ev.seq,
+                ns_to_datetime(ev.ts),
             )
         )
         key = (ev.account, ref.id)
@@ -85,8 +103,60 @@ def _apply_balance_moves(moves: Sequence[BalanceChanged]) -> None:
         acc[0] += delta_available
         acc[1] += delta_locked
         last[key] = ev
-    LedgerEntry.objects.bulk_create(entries)
+    bulk.insert_rows(LedgerEntry, _LEDGER_COLUMNS, entries)
+    if connection.vendor == "postgresql":
+        _add_to_balances_pg(deltas, last)
+    else:
+        _add_to_balances(deltas, last)
 
+
+def _add_to_balances_pg(
+    deltas: dict[tuple[int, int], list[Decimal]], last: dict[tuple[int, int], BalanceChanged]
+) -> None:
+    """Lock the existing rows in (user, asset) order, the order every persister locks them in
+    (no deadlock between shards), add the deltas in SQL (PostgreSQL's numeric arithmetic is
+    exact), insert the rows that did not exist. Not an upsert: PostgreSQL checks the proposed
+    row (a negative delta) against ``available >= 0`` before it finds the conflict."""
+    table = Balance._meta.db_table
+    keys = sorted(deltas)
+    pairs = ", ".join(["(%s, %s)"] * len(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT user_id, asset_id FROM "{table}" WHERE (user_id, asset_id) IN ({pairs})'  # noqa: S608
+            " ORDER BY user_id, asset_id FOR UPDATE",
+            [part for key in keys for part in key],
+        )
+        existing = {(user, asset) for user, asset in cursor.fetchall()}
+    updates: list[tuple[Any, ...]] = []
+    inserts: list[tuple[Any, ...]] = []
+    for key in keys:
+        d_avail, d_locked = deltas[key]
+        ev = last[key]
+        row = (key[0], key[1], d_avail, d_locked, ns_to_datetime(ev.ts), ev.seq)
+        (updates if key in existing else inserts).append(row)
+    if updates:
+        values = ", ".join(
+            ["(%s, %s, %s::numeric, %s::numeric, %s::timestamptz, %s)"] * len(updates)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" AS b SET available = b.available + v.da,'  # noqa: S608
+                " locked = b.locked + v.dl, updated_at = v.at, last_event_seq = v.seq"
+                f" FROM (VALUES {values}) AS v(u, a, da, dl, at, seq)"
+                " WHERE b.user_id = v.u AND b.asset_id = v.a",
+                [value for row in updates for value in row],
+            )
+    bulk.insert_rows(
+        Balance,
+        ("user_id", "asset_id", "available", "locked", "updated_at", "last_event_seq"),
+        inserts,
+    )
+
+
+def _add_to_balances(
+    deltas: dict[tuple[int, int], list[Decimal]], last: dict[tuple[int, int], BalanceChanged]
+) -> None:
+    """Other databases (SQLite in development): read, add in Python, write back."""
     users = {user for user, _ in deltas}
     assets = {asset for _, asset in deltas}
     existing = {

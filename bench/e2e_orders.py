@@ -235,31 +235,47 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="closed-loop seconds")
     parser.add_argument("--rate", type=float, default=500.0, help="open-loop orders/s")
     parser.add_argument("--sustain", type=float, default=60.0, help="open-loop seconds")
+    parser.add_argument(
+        "--only",
+        choices=("trivial", "orders", "sustained"),
+        help="run one phase (for profiling); the ratio needs both closed-loop phases",
+    )
     args = parser.parse_args()
 
     run_id = str(int(time.time()))
     print(f"setting up {args.clients} funded traders ...", flush=True)
     keys = setup_traders(args.base_url, args.clients, run_id)
     ctx = mp.get_context("fork")
+    wanted = {args.only} if args.only else {"trivial", "orders", "sustained"}
+    trivial: list[tuple[int, float]] = []
+    orders: list[tuple[int, float]] = []
+    sustained: list[tuple[int, float]] = []
+    lag: list[dict[str, Any]] = []
     with ctx.Pool(args.procs) as pool:
-        print("phase: trivial", flush=True)
-        trivial = run_phase(
-            pool, closed_loop, keys, args.procs, (args.base_url, "trivial", args.duration)
-        )
-        print("phase: orders", flush=True)
-        orders = run_phase(
-            pool, closed_loop, keys, args.procs, (args.base_url, "orders", args.duration)
-        )
-        lag: list[dict[str, Any]] = []
-        stop = threading.Event()
-        sampler = threading.Thread(target=sample_lag, args=(args.base_url, stop, lag))
-        sampler.start()
-        print("phase: sustained", flush=True)
-        sustained = run_phase(
-            pool, open_loop, keys, args.procs, (args.base_url, args.rate, args.sustain, len(keys))
-        )
-        stop.set()
-        sampler.join()
+        if "trivial" in wanted:
+            print("phase: trivial", flush=True)
+            trivial = run_phase(
+                pool, closed_loop, keys, args.procs, (args.base_url, "trivial", args.duration)
+            )
+        if "orders" in wanted:
+            print("phase: orders", flush=True)
+            orders = run_phase(
+                pool, closed_loop, keys, args.procs, (args.base_url, "orders", args.duration)
+            )
+        if "sustained" in wanted:
+            stop = threading.Event()
+            sampler = threading.Thread(target=sample_lag, args=(args.base_url, stop, lag))
+            sampler.start()
+            print("phase: sustained", flush=True)
+            sustained = run_phase(
+                pool,
+                open_loop,
+                keys,
+                args.procs,
+                (args.base_url, args.rate, args.sustain, len(keys)),
+            )
+            stop.set()
+            sampler.join()
 
     def summary(name: str, rows: list[tuple[int, float]], seconds: float, ok: int = 200) -> float:
         good = [lat for status, lat in rows if status == ok]
@@ -275,9 +291,12 @@ def main() -> None:
         return rate
 
     print(f"\nclients {args.clients} in {args.procs} processes; closed loop {args.duration:.0f} s")
-    t_rate = summary("trivial", trivial, args.duration, 200)
-    o_rate = summary("orders", orders, args.duration, 201)
-    print(f"ratio orders/trivial: {o_rate / t_rate:.2f} (target >= 0.5)")
+    t_rate = summary("trivial", trivial, args.duration, 200) if trivial else 0.0
+    o_rate = summary("orders", orders, args.duration, 201) if orders else 0.0
+    if t_rate and o_rate:
+        print(f"ratio orders/trivial: {o_rate / t_rate:.2f} (target >= 0.5)")
+    if not sustained:
+        return
     print(f"\nopen loop: {args.rate:.0f} orders/s offered for {args.sustain:.0f} s")
     summary("sustained", sustained, args.sustain, 201)
     lags = [

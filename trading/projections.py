@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from exchange_site import bulk
 from exchange_site.clock import ns_to_datetime
 from matching.arith import atoms_to_amount, lots_to_quantity, ticks_to_price
 from matching.errors import RejectReason
@@ -29,18 +30,61 @@ from matching.types import MarketSpec
 from trading.models import Market, Order, OrderStatus, Trade
 from trading.specs import cached_market
 
+_ORDER_COLUMNS = (
+    "id",
+    "client_order_id",
+    "user_id",
+    "market_id",
+    "side",
+    "type",
+    "time_in_force",
+    "post_only",
+    "stp_mode",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "filled_quantity",
+    "filled_quote",
+    "status",
+    "reject_reason",
+    "expire_reason",
+    "created_at",
+    "updated_at",
+    "last_event_seq",
+)
+
+_TRADE_COLUMNS = (
+    "market_id",
+    "trade_id",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "maker_order_id",
+    "taker_order_id",
+    "maker_user_id",
+    "taker_user_id",
+    "taker_side",
+    "maker_fee",
+    "maker_fee_asset_id",
+    "taker_fee",
+    "taker_fee_asset_id",
+    "executed_at",
+)
+
 
 class _Batch:
+    """Rows as plain dicts of column values (no model instances: the ORM's per-instance cost
+    was most of the persister's CPU, see exchange_site/bulk.py)."""
+
     def __init__(self) -> None:
-        self.new: dict[int, Order] = {}
+        self.new: dict[int, dict[str, Any]] = {}
         self.changes: dict[int, dict[str, Any]] = {}
-        self.trades: list[Trade] = []
+        self.trades: list[tuple[Any, ...]] = []
 
     def set(self, order_id: int, **fields: Any) -> None:
         order = self.new.get(order_id)
         if order is not None:
-            for name, value in fields.items():
-                setattr(order, name, value)
+            order.update(fields)
         else:
             self.changes.setdefault(order_id, {}).update(fields)
 
@@ -64,54 +108,55 @@ def _fills(spec: MarketSpec, lots: int, quote_atoms: int) -> dict[str, Any]:
     }
 
 
-def _new_order(ev: OrderAccepted | OrderRejected, status: str, reason: str) -> Order:
+def _new_order(ev: OrderAccepted | OrderRejected, status: str, reason: str) -> dict[str, Any]:
     market_id, spec, _, _ = cached_market(ev.symbol)
     when = ns_to_datetime(ev.ts)
-    return Order(
-        id=ev.order_id,
-        client_order_id=ev.client_order_id,
-        user_id=ev.account,
-        market_id=market_id,
-        side=str(ev.side),
-        type=str(ev.type),
-        time_in_force=str(ev.time_in_force),
-        post_only=ev.post_only,
-        stp_mode=str(ev.stp_mode),
-        price=_price(spec, ev.price),
-        quantity=_qty(spec, ev.quantity),
-        quote_quantity=_quote(spec, ev.quote_quantity),
-        filled_quantity=Decimal(0),
-        filled_quote=Decimal(0),
-        status=status,
-        reject_reason=reason,
-        created_at=when,
-        updated_at=when,
-        last_event_seq=ev.seq,
-    )
+    return {
+        "id": ev.order_id,
+        "client_order_id": ev.client_order_id,
+        "user_id": ev.account,
+        "market_id": market_id,
+        "side": str(ev.side),
+        "type": str(ev.type),
+        "time_in_force": str(ev.time_in_force),
+        "post_only": ev.post_only,
+        "stp_mode": str(ev.stp_mode),
+        "price": _price(spec, ev.price),
+        "quantity": _qty(spec, ev.quantity),
+        "quote_quantity": _quote(spec, ev.quote_quantity),
+        "filled_quantity": Decimal(0),
+        "filled_quote": Decimal(0),
+        "status": status,
+        "reject_reason": reason,
+        "expire_reason": "",
+        "created_at": when,
+        "updated_at": when,
+        "last_event_seq": ev.seq,
+    }
 
 
-def _trade(ev: TradeExecuted) -> Trade:
+def _trade(ev: TradeExecuted) -> tuple[Any, ...]:
     market_id, spec, base_id, quote_id = cached_market(ev.symbol)
     asset_ids = {spec.base.code: (base_id, spec.base.decimals)}
     asset_ids[spec.quote.code] = (quote_id, spec.quote.decimals)
     maker_asset, maker_dec = asset_ids[ev.maker_fee_asset]
     taker_asset, taker_dec = asset_ids[ev.taker_fee_asset]
-    return Trade(
-        market_id=market_id,
-        trade_id=ev.trade_id,
-        price=ticks_to_price(spec, ev.price),
-        quantity=lots_to_quantity(spec, ev.quantity),
-        quote_quantity=atoms_to_amount(spec.quote.decimals, ev.quote_amount),
-        maker_order_id=ev.maker_order_id,
-        taker_order_id=ev.taker_order_id,
-        maker_user_id=ev.maker_account,
-        taker_user_id=ev.taker_account,
-        taker_side=str(ev.taker_side),
-        maker_fee=atoms_to_amount(maker_dec, ev.maker_fee),
-        maker_fee_asset_id=maker_asset,
-        taker_fee=atoms_to_amount(taker_dec, ev.taker_fee),
-        taker_fee_asset_id=taker_asset,
-        executed_at=ns_to_datetime(ev.ts),
+    return (  # in _TRADE_COLUMNS order
+        market_id,
+        ev.trade_id,
+        ticks_to_price(spec, ev.price),
+        lots_to_quantity(spec, ev.quantity),
+        atoms_to_amount(spec.quote.decimals, ev.quote_amount),
+        ev.maker_order_id,
+        ev.taker_order_id,
+        ev.maker_account,
+        ev.taker_account,
+        str(ev.taker_side),
+        atoms_to_amount(maker_dec, ev.maker_fee),
+        maker_asset,
+        atoms_to_amount(taker_dec, ev.taker_fee),
+        taker_asset,
+        ns_to_datetime(ev.ts),
     )
 
 
@@ -200,13 +245,17 @@ _HANDLERS: dict[type, Callable[[_Batch, Any], None]] = {
 
 
 def _flush(batch: _Batch) -> None:
+    # Orders before trades: a trade refers to both of its orders.
     if batch.new:
-        Order.objects.bulk_create(batch.new.values())
-    if batch.trades:
-        Trade.objects.bulk_create(batch.trades)
-    by_fields: dict[tuple[str, ...], list[Order]] = {}
+        bulk.insert_rows(
+            Order,
+            _ORDER_COLUMNS,
+            [tuple(row[name] for name in _ORDER_COLUMNS) for row in batch.new.values()],
+        )
+    bulk.insert_rows(Trade, _TRADE_COLUMNS, batch.trades)
+    by_fields: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for order_id, fields in batch.changes.items():
         names = tuple(sorted(fields))
-        by_fields.setdefault(names, []).append(Order(id=order_id, **fields))
-    for names, orders in by_fields.items():
-        Order.objects.bulk_update(orders, list(names))
+        by_fields.setdefault(names, []).append((order_id, *(fields[n] for n in names)))
+    for names, rows in by_fields.items():
+        bulk.update_rows(Order, "id", names, rows)
