@@ -119,12 +119,12 @@ def _add_to_balances_pg(
     row (a negative delta) against ``available >= 0`` before it finds the conflict."""
     table = Balance._meta.db_table
     keys = sorted(deltas)
-    pairs = ", ".join(["(%s, %s)"] * len(keys))
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT user_id, asset_id FROM "{table}" WHERE (user_id, asset_id) IN ({pairs})'  # noqa: S608
+            f'SELECT user_id, asset_id FROM "{table}" WHERE (user_id, asset_id) IN'  # noqa: S608
+            " (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"
             " ORDER BY user_id, asset_id FOR UPDATE",
-            [part for key in keys for part in key],
+            [[user for user, _ in keys], [asset for _, asset in keys]],
         )
         existing = {(user, asset) for user, asset in cursor.fetchall()}
     updates: list[tuple[Any, ...]] = []
@@ -135,16 +135,14 @@ def _add_to_balances_pg(
         row = (key[0], key[1], d_avail, d_locked, ns_to_datetime(ev.ts), ev.seq)
         (updates if key in existing else inserts).append(row)
     if updates:
-        values = ", ".join(
-            ["(%s, %s, %s::numeric, %s::numeric, %s::timestamptz, %s)"] * len(updates)
-        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f'UPDATE "{table}" AS b SET available = b.available + v.da,'  # noqa: S608
                 " locked = b.locked + v.dl, updated_at = v.at, last_event_seq = v.seq"
-                f" FROM (VALUES {values}) AS v(u, a, da, dl, at, seq)"
+                " FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[],"
+                " %s::timestamptz[], %s::bigint[]) AS v(u, a, da, dl, at, seq)"
                 " WHERE b.user_id = v.u AND b.asset_id = v.a",
-                [value for row in updates for value in row],
+                [list(column) for column in zip(*updates, strict=True)],
             )
     bulk.insert_rows(
         Balance,
