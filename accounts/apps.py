@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 
 
 def ensure_fee_account(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
@@ -19,11 +19,21 @@ def ensure_fee_account(sender: AppConfig, using: str = "default", **kwargs: Any)
     )
 
 
+def user_saved(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A deactivated user's keys must stop working in every process at once."""
+    from accounts import key_cache
+
+    if not instance.is_active:
+        key_cache.mark_user_off(instance.pk)
+
+
 class AccountsConfig(AppConfig):
     name = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         from accounts import schema  # noqa: F401 - registers the OpenAPI auth extension
+        from accounts.models import User
 
         post_migrate.connect(ensure_fee_account, sender=self)
+        post_save.connect(user_saved, sender=User, dispatch_uid="accounts.user_saved")

@@ -1,33 +1,31 @@
 """Signed API-key authentication, and password authentication with a failure limit.
 
 A request carries ``X-API-KEY`` (the key id), ``X-TIMESTAMP`` (unix ms) and ``X-SIGNATURE``, the
-hex HMAC-SHA256 of ``timestamp + METHOD + path-with-query + body`` under the key's secret. One
-indexed query per request (key + user, written in SQL: see ``_find_key``); no cache, so a
-revoked key is refused at once. The signature is checked before revocation and freshness are
+hex HMAC-SHA256 of ``timestamp + METHOD + path-with-query + body`` under the key's secret.
+The key and its user come from a per-process cache that sees revocation at once
+(accounts/key_cache.py). The signature is checked before revocation and freshness are
 reported, so an outsider learns nothing about a key id but whether it exists.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection, models
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from accounts import keys
+from accounts import key_cache, keys
 from accounts.models import ApiKey, User
 from exchange_site.errors import PayloadTooLarge
 
@@ -53,7 +51,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         key_id = meta.get("HTTP_X_API_KEY")
         if key_id is None:
             return None  # not an API request: the next authenticator (session) decides
-        api_key = _find_key(key_id[:64]) if key_id else None
+        api_key = key_cache.find_key(key_id[:64]) if key_id else None
         if api_key is None or not api_key.user.is_active:
             raise _fail("invalid_api_key", "Unknown API key.")
 
@@ -95,49 +93,21 @@ class ApiKeyAuthentication(BaseAuthentication):
         return f'{SCHEME} realm="api"'
 
 
-def _columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
-    fields = list(model._meta.concrete_fields)
-    names = [f.attname for f in fields]
-    return names, ", ".join(f'{alias}."{f.column}"' for f in fields)
-
-
-@functools.cache
-def _key_query() -> tuple[str, list[str], list[str]]:
-    key_names, key_cols = _columns(ApiKey, "k")
-    user_names, user_cols = _columns(User, "u")
-    # Only names from the models' metadata are interpolated; the key id is a parameter.
-    sql = (
-        f"SELECT {key_cols}, {user_cols} "  # noqa: S608
-        f'FROM "{ApiKey._meta.db_table}" k JOIN "{User._meta.db_table}" u '
-        f'ON u."{User._meta.pk.column}" = k."{ApiKey._meta.get_field("user").column}" '
-        f'WHERE k."{ApiKey._meta.get_field("key_id").column}" = %s'
-    )
-    return sql, key_names, user_names
-
-
-def _find_key(key_id: str) -> ApiKey | None:
-    """The key and its user in one query, written out: this runs on every API request, and the
-    ORM's compilation of the same ``select_related`` query was half the CPU of a request (a
-    py-spy profile of the order endpoint, docs/performance.md). No cache: revocation must take
-    effect at once."""
-    sql, key_names, user_names = _key_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    n = len(key_names)
-    api_key = ApiKey.from_db(connection.alias, key_names, row[:n])
-    api_key.user = User.from_db(connection.alias, user_names, row[n:])
-    return api_key
+_touched: dict[str, datetime] = {}  # key id -> when this process last wrote last_used_at
 
 
 def _touch(api_key: ApiKey) -> None:
-    """Record use at most once a minute per key: no write on the hot path otherwise."""
+    """Record use at most once a minute per key and process: no write on the hot path
+    otherwise. The key row may come from the cache (older than the last write), hence the
+    process's own note of its last write."""
     now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_EVERY:
+    seen = [t for t in (api_key.last_used_at, _touched.get(api_key.key_id)) if t is not None]
+    if not seen or now - max(seen) >= LAST_USED_EVERY:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+        if len(_touched) >= 50_000:
+            _touched.clear()
+        _touched[api_key.key_id] = now
 
 
 def key_permissions(auth: Any) -> list[str]:

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import keys, shard_funds
+from accounts import key_cache, keys, shard_funds
 from accounts.amounts import is_whole_atoms
 from accounts.models import (
     MONEY_DIGITS,
@@ -319,6 +319,7 @@ def api_key_revoke_by_id(user: User, key_id: str) -> ApiKey:
 
 def api_key_revoke(api_key: ApiKey) -> ApiKey:
     """Revoke once; revoking again keeps the first time (idempotent)."""
+    key_cache.mark_key_off(api_key.key_id)
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     api_key.refresh_from_db(fields=["revoked_at"])
     return api_key

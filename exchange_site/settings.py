@@ -245,6 +245,9 @@ FEE_ACCOUNT_USERNAME = "fees"
 # key invalidates every API key.
 API_KEY_SECRET_KEY = os.environ.get("API_KEY_SECRET_KEY", "").strip() or SECRET_KEY
 API_SIGNATURE_WINDOW_MS = env_int("API_SIGNATURE_WINDOW_MS", 5000)
+# How long a web process trusts an API key row it read; revocation is seen at once anyway
+# (Redis markers, accounts/key_cache.py). 0 reads the database on every request.
+API_KEY_CACHE_TTL_S = env_int("API_KEY_CACHE_TTL_S", 30)
 # Failed HTTP Basic logins (POST /api/v1/api-keys): past these counts within the window, every
 # attempt answers 429 until the window ends (accounts.authentication.PasswordAuthentication).
 LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 10)

@@ -2,6 +2,7 @@
 
 import time
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -165,13 +166,48 @@ def test_last_used_is_written_at_most_once_a_minute_when_a_key_is_used(
     api.get(WHO)
     first = ApiKey.objects.get(pk=api.api_key.pk).last_used_at
     assert first is not None
-    # when it is used again within the minute: one query (the key), no write
-    with django_assert_num_queries(1):
+    # when it is used again within the minute: no query at all (the key is cached), no write
+    with django_assert_num_queries(0):
         api.get(WHO)
     assert ApiKey.objects.get(pk=api.api_key.pk).last_used_at == first
     # and once the minute has passed, it is written again
-    ApiKey.objects.filter(pk=api.api_key.pk).update(last_used_at=first - timedelta(minutes=2))
+    later = timezone.now() + timedelta(minutes=2)
+    with mock.patch("accounts.authentication.timezone.now", return_value=later):
+        api.get(WHO)
+    assert ApiKey.objects.get(pk=api.api_key.pk).last_used_at == later
+
+
+def test_request_is_refused_with_invalid_api_key_when_the_user_was_deactivated(api):
+    # given a key this process has cached
+    assert api.get(WHO).status_code == 200
+    # when its user is deactivated (the admin saves the user)
+    user = api.api_key.user
+    user.is_active = False
+    user.save()
+    # then the very next request is refused
+    resp = api.get(WHO)
+    assert (resp.status_code, code(resp)) == (401, "invalid_api_key")
+
+
+def test_key_is_read_from_the_database_when_the_markers_cannot_be_read(
+    api, settings, django_assert_num_queries
+):
+    from accounts import key_cache
+
+    assert api.get(WHO).status_code == 200  # cached
+    settings.CACHE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    key_cache._redis.cache_clear()
+    try:
+        with django_assert_num_queries(1):  # the key, from the database
+            assert api.get(WHO).status_code == 200
+    finally:
+        key_cache._redis.cache_clear()
+
+
+def test_key_is_read_on_every_request_when_the_cache_ttl_is_zero(
+    api, settings, django_assert_num_queries
+):
+    settings.API_KEY_CACHE_TTL_S = 0
     api.get(WHO)
-    again = ApiKey.objects.get(pk=api.api_key.pk).last_used_at
-    assert again is not None
-    assert first - timedelta(seconds=1) < again <= timezone.now()
+    with django_assert_num_queries(1):
+        api.get(WHO)
