@@ -227,6 +227,10 @@ class PublisherState:
         self.skip_accounts = frozenset(skip_accounts)
         self.ticker_every_ms = ticker_every_ms
         self.orders: dict[int, OrderInfo] = {}
+        # Private channels someone listens to, as asked of Redis just before this read's
+        # frames are built (None: unknown, build them all). Most traders have no stream
+        # open; their frames would be encoded and published to nobody.
+        self.listening: set[str] | None = None
 
     # --- what the runner must load before on_events ---------------------------------------
 
@@ -324,10 +328,30 @@ class PublisherState:
     def _public(self, stream: str, data: dict[str, Any]) -> Frame:
         return groups.public_channel(self.prefix, stream), dumps(stream, data)
 
+    def private_channels(self, events: Iterable[Event]) -> list[str]:
+        """Every private channel these events could publish to."""
+        accounts: set[int] = set()
+        for ev in events:
+            if type(ev) is TradeExecuted:
+                accounts.add(ev.maker_account)
+                accounts.add(ev.taker_account)
+            else:
+                account = getattr(ev, "account", None)
+                if account is not None:
+                    accounts.add(account)
+        return [
+            groups.private_channel(self.prefix, user, stream)
+            for user in sorted(accounts - self.skip_accounts)
+            for stream in sorted(groups.PRIVATE_STREAMS)
+        ]
+
     def _private(self, user: int, stream: str, data: dict[str, Any]) -> list[Frame]:
         if user in self.skip_accounts:
             return []
-        return [(groups.private_channel(self.prefix, user, stream), dumps(stream, data))]
+        channel = groups.private_channel(self.prefix, user, stream)
+        if self.listening is not None and channel not in self.listening:
+            return []
+        return [(channel, dumps(stream, data))]
 
     def _on_trade(
         self, ev: TradeExecuted, count: bool, touched: dict[str, set[tuple[str, int]]]

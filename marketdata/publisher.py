@@ -2,9 +2,10 @@
 
 One reader task per shard consumes ``ex:{s}:events`` with the ``publisher`` consumer group
 (entries delivered before a crash and never acked first, then new ones), turns each read into
-frames (``marketdata.publish``) and PUBLISHes them in one pipelined round trip, then acks. A
-timer task emits candle closes and tickers. Nothing here waits on Postgres except the rare
-lookup of an order or market this process has not seen yet.
+frames (``marketdata.publish``) and PUBLISHes them in one pipelined round trip that ends with
+the XACK. Private frames are built only for channels someone listens to (PUBSUB NUMSUB, one
+round trip per read). A timer task emits candle closes and tickers. Nothing here waits on
+Postgres except the rare lookup of an order or market this process has not seen yet.
 
 Delivery is at-most-once towards clients with one exception: a crash between PUBLISH and XACK
 republishes that read after the restart; clients drop the repeat by ``u`` (depth) and ``t``
@@ -110,9 +111,10 @@ class Publisher:
             batches = [parse_event_entry(eid, fields) for eid, fields in entries]
             events = [ev for b in batches for ev in b.events]
             await self._prepare(events)
-            await self._publish(self.state.on_events(shard, events, now_ms()))
+            self.state.listening = await self._listening(events)
+            frames = self.state.on_events(shard, events, now_ms())
             await self._reseed_books()
-            await self.client.xack(stream, PUBLISHER_GROUP, *[b.entry_id for b in batches])
+            await self._publish(frames, ack=(stream, [b.entry_id for b in batches]))
             self.stats["reads"] += 1
             self.stats["events"] += len(events)
 
@@ -142,11 +144,29 @@ class Publisher:
                     fresh.last_update_id, list(fresh.bids.items()), list(fresh.asks.items())
                 )
 
-    async def _publish(self, frames: list[Frame]) -> None:
-        if not frames:
+    async def _listening(self, events: list[Event]) -> set[str]:
+        """The private channels of these events' accounts that have a subscriber now.
+
+        A hub confirms a subscription to its client only once Redis has it, so a client that
+        subscribed before acting is counted here for the events its action caused."""
+        channels = self.state.private_channels(events)
+        if not channels:
+            return set()
+        counts: Any = await self.client.pubsub_numsub(*channels)
+        return {
+            (name.decode() if isinstance(name, bytes) else name) for name, count in counts if count
+        }
+
+    async def _publish(
+        self, frames: list[Frame], ack: tuple[str, list[bytes]] | None = None
+    ) -> None:
+        """PUBLISH the frames and, in the same round trip after them, XACK the entries."""
+        if not frames and ack is None:
             return
         pipe = self.client.pipeline(transaction=False)
         for channel, text in frames:
             pipe.publish(channel, text)
+        if ack is not None:
+            pipe.xack(ack[0], PUBLISHER_GROUP, *ack[1])
         await pipe.execute()
         self.stats["frames"] += len(frames)

@@ -213,3 +213,25 @@ def test_private_frames_go_to_the_owner_channel_only_when_orders_and_balances_ch
     assert all(
         "account" not in json.dumps(p) and "maker_order" not in json.dumps(p) for p in public
     )
+
+
+def test_private_frames_are_built_only_for_channels_someone_listens_to():
+    events = [
+        accepted(10, 1),
+        BalanceChanged(2, "c", TS, 1, "USDC", 900, 100, -100, 100, BalanceReason.HOLD, "o:10"),
+        trade(3, 1, 100, 2),
+    ]
+    publisher = state()
+    # every channel these events could reach: both private streams of the owner and the taker
+    assert publisher.private_channels(events) == [
+        f"{PREFIX}u:1:balances",
+        f"{PREFIX}u:1:orders",
+        f"{PREFIX}u:2:balances",
+        f"{PREFIX}u:2:orders",
+    ]
+    # when only user 2's orders stream has a subscriber
+    publisher.listening = {f"{PREFIX}u:2:orders"}
+    channels = {channel for channel, _ in publisher.on_events("s0", events, 0)}
+    # then no other private frame is built; public ones are unaffected
+    assert {c for c in channels if ":u:" in c} == {f"{PREFIX}u:2:orders"}
+    assert f"{PREFIX}trade.SOL_USDC" in channels
