@@ -211,6 +211,8 @@ REST_FRAMEWORK = {
     # for GET, trade otherwise). A public endpoint says so with permission_classes = [AllowAny].
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasKeyPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # One renderer, no Accept header to parse (exchange_site/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "exchange_site.negotiation.SingleRendererFirst",
     "DEFAULT_PARSER_CLASSES": ["exchange_site.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     # Fixed-window counters in Redis, one round trip per check (exchange_site/throttling.py).

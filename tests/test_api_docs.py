@@ -12,3 +12,16 @@ def test_api_docs_page_uses_local_assets_when_opened(client, db):
     html = response.content.decode()
     assert "swagger-ui" in html
     assert "cdn." not in html  # served from drf-spectacular-sidecar: works offline
+
+
+def test_api_answers_json_whatever_the_accept_header_when_the_view_has_one_renderer(client, db):
+    response = client.get("/api/v1/markets", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert isinstance(response.json(), list)
+
+
+def test_schema_still_negotiates_yaml_or_json_when_asked(client, db):
+    assert client.get("/api/schema")["Content-Type"].startswith("application/vnd.oai.openapi")
+    as_json = client.get("/api/schema", {"format": "json"})
+    assert as_json["Content-Type"].startswith("application/vnd.oai.openapi+json")
