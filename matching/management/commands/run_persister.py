@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--linger-ms",
             type=int,
-            default=int(os.environ.get("PERSISTER_LINGER_MS", "0")),
+            default=int(os.environ.get("PERSISTER_LINGER_MS", "5")),
             help="wait this long for more events before a write (env PERSISTER_LINGER_MS)",
         )
 
