@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, models
 
 from accounts.models import ApiKey, User
+from matching.wire import Wire
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,11 @@ def _redis() -> redis.Redis:
     return redis.Redis.from_url(
         settings.CACHE_REDIS_URL, socket_timeout=2, socket_connect_timeout=2
     )
+
+
+@functools.cache
+def _wire() -> Wire:
+    return Wire(settings.CACHE_REDIS_URL)
 
 
 def _columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
@@ -84,7 +90,8 @@ def _load(key_id: str) -> tuple[Any, ...] | None:
 def _switched_off(key_id: str, user_id: int) -> bool:
     """True if a marker says so, or if Redis cannot tell (then the database decides)."""
     try:
-        return any(_redis().mget([_key_marker(key_id), _user_marker(user_id)]))
+        [found] = _wire().call(("MGET", _key_marker(key_id), _user_marker(user_id)))
+        return not isinstance(found, list) or any(found)
     except redis.RedisError:
         log.warning("API key markers unavailable; reading keys from the database")
         return True

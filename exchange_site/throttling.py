@@ -9,14 +9,19 @@ through: the throttle protects the service, it must not be the reason it is down
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from matching.wire import Wire
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
     from rest_framework.views import APIView
@@ -71,21 +76,21 @@ class WindowThrottle(BaseThrottle):
 
 def _incr(key: str, period: int) -> int:
     backend: Any = cache
-    client_of = getattr(getattr(backend, "_cache", None), "get_client", None)
-    if client_of is None:  # not the Redis backend (a test may swap it): add + incr
+    if not isinstance(backend, RedisCache):  # a test may swap the backend: add + incr
         backend.add(key, 0, period + 1)
         return int(backend.incr(key))
+    # One round trip on the hot-path client (matching/wire.py); Django's cache API would
+    # build a new redis.Redis on every get_client() and pickle the counter.
     full = backend.make_and_validate_key(key)
-    # Django builds a new redis.Redis (with ~170 callbacks) on every get_client(); the client
-    # is thread-safe over its pool, so keep one per cache backend instance.
-    client = getattr(backend._cache, "_throttle_client", None)
-    if client is None:
-        client = backend._cache._throttle_client = client_of(full, write=True)
-    pipe = client.pipeline(transaction=False)
-    pipe.incr(full)
-    pipe.expire(full, period + 1, nx=True)
-    count, _ = pipe.execute()
+    count, _ = _wire().call(("INCR", full), ("EXPIRE", full, period + 1, "NX"))
+    if isinstance(count, Exception):
+        raise count
     return int(count)
+
+
+@functools.cache
+def _wire() -> Wire:
+    return Wire(settings.CACHE_REDIS_URL)
 
 
 class AnonThrottle(WindowThrottle):

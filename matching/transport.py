@@ -33,6 +33,7 @@ from matching.codec import decode_command, decode_event, encode_command, encode_
 from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
+from matching.wire import Wire
 
 MATCHER_GROUP = "matcher"
 PERSISTER_GROUP = "persister"
@@ -217,8 +218,9 @@ return id
 class CommandLog:
     """What a sender uses: append a command and, optionally, wait for its events."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, wire: Wire | None = None) -> None:
         self._client = client
+        self._wire = wire  # the lean client for submit, when the caller has one (web)
 
     @property
     def client(self) -> redis.Redis:
@@ -239,12 +241,9 @@ class CommandLog:
         or None when the matcher did not answer in time.
         """
         keys = shard_keys(shard)
-        pipe = self._client.pipeline(transaction=False)
         order_id, order_json = pending_order if pending_order else ("", b"")
-        # EVAL with the script's text, not redis-py's Script object: in a pipeline that one
-        # sends SCRIPT EXISTS first, a whole extra round trip per order. Redis caches the
-        # compiled script by its digest, so the text costs a few hundred bytes, nothing more.
-        pipe.eval(
+        submit = (
+            "EVAL",
             _SUBMIT_LUA,
             3,
             keys.commands,
@@ -256,9 +255,22 @@ class CommandLog:
             order_id,
             order_json,
         )
-        if wait_s > 0:
-            pipe.blpop([keys.reply(cmd.command_id)], timeout=wait_s)
-        results = pipe.execute()
+        # EVAL with the script's text, not redis-py's Script object: in a pipeline that one
+        # sends SCRIPT EXISTS first, a whole extra round trip per order. Redis caches the
+        # compiled script by its digest, so the text costs a few hundred bytes, nothing more.
+        wait = ("BLPOP", keys.reply(cmd.command_id), wait_s)
+        commands = (submit, wait) if wait_s > 0 else (submit,)
+        if self._wire is not None:
+            results = self._wire.call(*commands, timeout_s=max(wait_s, 0) + 2.0)
+            for result in results:
+                if isinstance(result, Exception):
+                    raise redis.ResponseError(str(result))
+        else:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.eval(*submit[1:])
+            if wait_s > 0:
+                pipe.blpop([keys.reply(cmd.command_id)], timeout=wait_s)
+            results = pipe.execute()
         entry_id = results[0].decode()
         if wait_s <= 0 or results[-1] is None:
             return entry_id, None

@@ -1,0 +1,131 @@
+"""A minimal Redis client for the web request's hot path: one socket per thread, hiredis.
+
+An order request talks to Redis three times (API-key markers, the throttle counter, the
+command with its reply). Through redis-py each round trip cost about 0.1 ms of CPU in the web
+process (connection pool, retry wrapper, command objects and response callbacks), a fifth of
+the request's own work (py-spy and cProfile with a CPU clock, docs/performance.md). Here a
+round trip is: pack with hiredis, one ``sendall``, parse with hiredis. Nothing else.
+
+Everything else (the matcher, the persister, admin pages) keeps using redis-py.
+
+Failure handling: any socket or protocol error closes the thread's connection and raises
+:class:`WireError` (a ``redis.ConnectionError``, so callers that handle redis-py's errors
+handle these too). A call on a connection that had been idle in the pool is retried once on a
+fresh one when the error came before any reply: after a Redis restart the first use of an old
+socket fails that way. Commands sent here are safe to repeat (MGET, INCR within a counting
+window, and an order submit whose order id the engine refuses twice).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import hiredis
+import redis
+
+
+class WireError(redis.ConnectionError):
+    pass
+
+
+class _Conn:
+    __slots__ = ("reader", "sock", "used")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.reader = hiredis.Reader()
+        self.used = False
+
+
+class Wire:
+    def __init__(self, url: str, timeout_s: float = 2.0) -> None:
+        parts = urlparse(url)
+        if parts.scheme not in ("redis", ""):
+            raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r} (redis:// only)")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 6379
+        self.db = int(parts.path.strip("/") or 0)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.timeout_s = timeout_s
+        self._local = threading.local()
+
+    def _connect(self) -> _Conn:
+        sock = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = _Conn(sock)
+        setup: list[tuple[Any, ...]] = []
+        if self.password is not None:
+            setup.append(
+                ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
+            )
+        if self.db:
+            setup.append(("SELECT", self.db))
+        if setup:
+            for reply in self._roundtrip(conn, setup, self.timeout_s):
+                if isinstance(reply, hiredis.ReplyError):
+                    conn.sock.close()
+                    raise WireError(f"Redis refused the connection set-up: {reply}")
+        return conn
+
+    def call(self, *commands: tuple[Any, ...], timeout_s: float | None = None) -> list[Any]:
+        """Send ``commands`` in one write and return their replies in order. A reply that is
+        a Redis error is returned as a ``hiredis.ReplyError`` instance, not raised."""
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        for attempt in (1, 2):
+            conn: _Conn | None = getattr(self._local, "conn", None)
+            fresh = conn is None
+            try:
+                if conn is None:
+                    conn = self._local.conn = self._connect()
+                return self._roundtrip(conn, commands, timeout)
+            except _Retryable:
+                if conn is not None:
+                    self._drop(conn)
+                if fresh or attempt == 2:
+                    raise WireError("Redis connection lost before any reply") from None
+            except (OSError, hiredis.ProtocolError) as exc:
+                if conn is not None:
+                    self._drop(conn)
+                raise WireError(str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    def _roundtrip(self, conn: _Conn, commands: Any, timeout: float) -> list[Any]:
+        payload = b"".join([hiredis.pack_command(tuple(cmd)) for cmd in commands])
+        sock = conn.sock
+        sock.settimeout(timeout)
+        replies: list[Any] = []
+        try:
+            sock.sendall(payload)
+            reader = conn.reader
+            while len(replies) < len(commands):
+                reply = reader.gets()
+                if reply is False:
+                    data = sock.recv(65536)
+                    if not data:
+                        raise ConnectionResetError("Redis closed the connection")
+                    reader.feed(data)
+                    continue
+                replies.append(reply)
+        except TimeoutError:
+            raise  # Redis may still apply the commands: never send them twice
+        except OSError:
+            if not replies and conn.used:
+                raise _Retryable() from None
+            raise
+        conn.used = True
+        return replies
+
+    def _drop(self, conn: _Conn) -> None:
+        self._local.conn = None
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+
+
+class _Retryable(Exception):
+    """A reused connection failed before any reply: try once more on a new one."""
