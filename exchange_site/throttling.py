@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -75,7 +75,7 @@ class WindowThrottle(BaseThrottle):
 
 
 def _incr(key: str, period: int) -> int:
-    backend: Any = cache
+    backend: Any = caches["default"]  # the backend itself (``cache`` is a proxy to it)
     if not isinstance(backend, RedisCache):  # a test may swap the backend: add + incr
         backend.add(key, 0, period + 1)
         return int(backend.incr(key))
