@@ -4,8 +4,11 @@ from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import urls as accounts_urls
 from exchange_site import errors
 from exchange_site.health import HealthApi
+from marketdata import urls as marketdata_urls
+from trading import urls as trading_urls
 from trading import views as trading_views
 
 admin.site.site_header = "Exchange operations"
@@ -15,9 +18,14 @@ urlpatterns = [
     path("", trading_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/health", HealthApi.as_view(), name="health"),
-    path("api/v1/", include("accounts.urls")),
-    path("api/v1/", include("trading.urls")),
-    path("api/v1/", include("marketdata.urls")),
+    # One resolver for the whole API, trading first: each include that does not match raises
+    # Resolver404 and records what it tried, which was a tenth of an order request's CPU.
+    path(
+        "api/v1/",
+        include(
+            [*trading_urls.urlpatterns, *accounts_urls.urlpatterns, *marketdata_urls.urlpatterns]
+        ),
+    ),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Unknown /api/ paths answer JSON even with DEBUG on (where handler404 is not used).
