@@ -4,15 +4,18 @@
 batch's candles commit together with its Trade rows and the checkpoint: klines always agree with
 the trades in Postgres, and a redelivered batch (skipped by the checkpoint) never counts twice.
 
-Cost: the batch is folded in memory first (``aggregation.fold_trades``), then one SELECT of the
-touched candles and one INSERT ... ON CONFLICT DO UPDATE of the merged values, however many
-trades the batch holds. All arithmetic is on integers (ticks, lots, atoms); no SQL arithmetic,
-so SQLite and Postgres behave the same.
+Cost: the batch is folded in memory first (``aggregation.fold_trades``, on integers), then
+PostgreSQL merges it into the stored candles in one INSERT ... ON CONFLICT DO UPDATE, however
+many trades the batch holds. On SQLite (development), whose arithmetic is not exact, the merge
+is done in Python after one SELECT.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
 
 from exchange_site.clock import datetime_to_ms, ms_to_datetime
 from marketdata.aggregation import Candle, CandleKey, TradePoint, close_time, fold_trades
@@ -27,7 +30,7 @@ from matching.arith import (
 )
 from matching.events import Event, TradeExecuted
 from matching.types import MarketSpec
-from trading.specs import cached_market
+from trading.specs import cached_market, cached_scales
 
 NS_PER_MS = 1_000_000
 
@@ -67,7 +70,61 @@ def apply_events(events: Sequence[Event]) -> None:
 
 
 def upsert(folded: dict[CandleKey, Candle]) -> None:
-    """Merge a batch's candles into the stored ones: one SELECT, one INSERT ... ON CONFLICT.
+    if connection.vendor == "postgresql":
+        _upsert_pg(folded)
+    else:
+        _upsert_merged(folded)
+
+
+def _upsert_pg(folded: dict[CandleKey, Candle]) -> None:
+    """One statement for the whole batch, merged by PostgreSQL (its numeric arithmetic is
+    exact): a new candle is inserted as the batch folded it; a stored one keeps its open, takes
+    the higher high, the lower low, the batch's close, and adds volumes and counts. The text
+    never changes (one array per column), so it is parsed once; through the ORM (a SELECT
+    and a bulk upsert of model instances) this was a seventh of the persister's CPU."""
+    columns: list[list[Any]] = [[] for _ in range(11)]
+    for (symbol, interval, open_ms), candle in sorted(folded.items()):
+        market_id, _, _, _ = cached_market(symbol)
+        scales = cached_scales(symbol)
+        row = (
+            market_id,
+            interval,
+            ms_to_datetime(open_ms),
+            ms_to_datetime(close_time(interval, open_ms)),
+            scales.price(candle.open),
+            scales.price(candle.high),
+            scales.price(candle.low),
+            scales.price(candle.close),
+            scales.quantity(candle.volume),
+            scales.quote(candle.quote_volume),
+            candle.trades,
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_PG, columns)
+
+
+_UPSERT_PG = f"""
+INSERT INTO "{Kline._meta.db_table}" AS k
+    (market_id, "interval", open_time, close_time, open, high, low, close, volume,
+     quote_volume, trade_count)
+SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[],
+    %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[],
+    %s::integer[])
+ON CONFLICT (market_id, "interval", open_time) DO UPDATE SET
+    high = GREATEST(k.high, EXCLUDED.high),
+    low = LEAST(k.low, EXCLUDED.low),
+    close = EXCLUDED.close,
+    volume = k.volume + EXCLUDED.volume,
+    quote_volume = k.quote_volume + EXCLUDED.quote_volume,
+    trade_count = k.trade_count + EXCLUDED.trade_count
+"""  # noqa: S608 - the table name comes from the model
+
+
+def _upsert_merged(folded: dict[CandleKey, Candle]) -> None:
+    """Other databases (SQLite in development): merge a batch's candles into the stored ones
+    in Python: one SELECT, one INSERT ... ON CONFLICT.
 
     The merge is done here on integers; the database only stores the result (no SQL arithmetic,
     so SQLite and Postgres agree). ``bulk_update`` would build a CASE per field and row: it

@@ -13,7 +13,7 @@ from typing import Any
 
 from exchange_site import bulk
 from exchange_site.clock import ns_to_datetime
-from matching.arith import atoms_to_amount, lots_to_quantity, ticks_to_price
+from matching.arith import atoms_to_amount
 from matching.errors import RejectReason
 from matching.events import (
     Event,
@@ -28,7 +28,7 @@ from matching.events import (
 )
 from matching.types import MarketSpec
 from trading.models import Market, Order, OrderStatus, Trade
-from trading.specs import cached_market
+from trading.specs import cached_market, cached_scales
 
 _ORDER_COLUMNS = (
     "id",
@@ -90,11 +90,11 @@ class _Batch:
 
 
 def _price(spec: MarketSpec, ticks: int | None) -> Decimal | None:
-    return None if ticks is None else ticks_to_price(spec, ticks)
+    return None if ticks is None else cached_scales(spec.symbol).price(ticks)
 
 
 def _qty(spec: MarketSpec, lots: int | None) -> Decimal | None:
-    return None if lots is None else lots_to_quantity(spec, lots)
+    return None if lots is None else cached_scales(spec.symbol).quantity(lots)
 
 
 def _quote(spec: MarketSpec, atoms: int | None) -> Decimal | None:
@@ -103,7 +103,7 @@ def _quote(spec: MarketSpec, atoms: int | None) -> Decimal | None:
 
 def _fills(spec: MarketSpec, lots: int, quote_atoms: int) -> dict[str, Any]:
     return {
-        "filled_quantity": lots_to_quantity(spec, lots),
+        "filled_quantity": cached_scales(spec.symbol).quantity(lots),
         "filled_quote": atoms_to_amount(spec.quote.decimals, quote_atoms),
     }
 
@@ -144,8 +144,8 @@ def _trade(ev: TradeExecuted) -> tuple[Any, ...]:
     return (  # in _TRADE_COLUMNS order
         market_id,
         ev.trade_id,
-        ticks_to_price(spec, ev.price),
-        lots_to_quantity(spec, ev.quantity),
+        cached_scales(spec.symbol).price(ev.price),
+        cached_scales(spec.symbol).quantity(ev.quantity),
         atoms_to_amount(spec.quote.decimals, ev.quote_amount),
         ev.maker_order_id,
         ev.taker_order_id,
@@ -225,8 +225,8 @@ def _on_amend(batch: _Batch, ev: OrderAmended) -> None:
     _, spec, _, _ = cached_market(ev.symbol)
     batch.set(
         ev.order_id,
-        price=ticks_to_price(spec, ev.price),
-        quantity=lots_to_quantity(spec, ev.quantity),
+        price=cached_scales(spec.symbol).price(ev.price),
+        quantity=cached_scales(spec.symbol).quantity(ev.quantity),
         updated_at=ns_to_datetime(ev.ts),
         last_event_seq=ev.seq,
     )
