@@ -21,11 +21,14 @@ import functools
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import connection, models
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import ApiKey, User
 from matching.wire import Wire
@@ -77,6 +80,12 @@ def _key_query() -> tuple[str, list[str], list[str]]:
     return sql, key_names, user_names
 
 
+@functools.cache
+def _datetime_columns() -> tuple[int, ...]:
+    fields = [*ApiKey._meta.concrete_fields, *User._meta.concrete_fields]
+    return tuple(i for i, f in enumerate(fields) if isinstance(f, models.DateTimeField))
+
+
 def _load(key_id: str) -> tuple[Any, ...] | None:
     """The key's and its user's columns, in one query written out (the ORM's compilation of
     the same ``select_related`` cost more than the query itself)."""
@@ -84,7 +93,21 @@ def _load(key_id: str) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [key_id])
         row = cursor.fetchone()
-    return None if row is None else tuple(row)
+    if row is None:
+        return None
+    if connection.vendor == "postgresql":
+        return tuple(row)  # psycopg returns aware datetimes already
+    # Elsewhere (SQLite) the raw cursor returns what the ORM's converters would have turned
+    # into aware datetimes: naive UTC values, or text.
+    values = list(row)
+    for i in _datetime_columns():
+        value = values[i]
+        if isinstance(value, str):
+            value = parse_datetime(value)
+        if isinstance(value, datetime) and timezone.is_naive(value):
+            value = value.replace(tzinfo=UTC)
+        values[i] = value
+    return tuple(values)
 
 
 def _switched_off(key_id: str, user_id: int) -> bool:
