@@ -777,6 +777,8 @@ class MatchingEngine:
         by_id = self.open_orders_by_id
         by_account = self.open_by_account
         trade_id = m.trade_id
+        tf = o.filled  # the taker's cumulative fill, kept in locals until the loop ends
+        tfq = o.filled_quote
         changed: dict[int, None] = {}
         end: EndReason | str | None = None
         append = ev.append
@@ -805,9 +807,8 @@ class MatchingEngine:
                 mrem = mk.quantity - mk.filled
                 q = want if want < mrem else mrem
                 if mode:
-                    afford = (
-                        taker_pay.available if mode == _BUY_BASE else budget - o.filled_quote
-                    ) // (best * ntl)
+                    spendable = taker_pay.available if mode == _BUY_BASE else budget - tfq
+                    afford = spendable // (best * ntl)
                     if afford < q:
                         q = afford
                         if not q:
@@ -820,10 +821,10 @@ class MatchingEngine:
                 buyer_fee = -(-base_amt * buyer_ppm // PPM)
                 seller_fee = -(-quote_amt * seller_ppm // PPM)
                 trade_id += 1
-                o.filled += q
-                o.filled_quote += quote_amt
-                mk.filled += q
-                mk.filled_quote += quote_amt
+                tf += q
+                tfq += quote_amt
+                mk.filled = mf = mk.filled + q
+                mk.filled_quote = mfq = mk.filled_quote + quote_amt
                 maker_acct = mk.account
                 if is_buy:
                     maker_fee, taker_fee = seller_fee, buyer_fee
@@ -832,8 +833,7 @@ class MatchingEngine:
                 s += 1
                 append(_new(TradeExecuted, (s, cmd_id, ts, symbol, trade_id, best, q, quote_amt,
                         side, mk.order_id, oid, maker_acct, acct, maker_fee, maker_fee_asset,
-                        taker_fee, taker_fee_asset, mk.filled, mk.filled_quote, o.filled,
-                        o.filled_quote)))  # fmt: skip
+                        taker_fee, taker_fee_asset, mf, mfq, tf, tfq)))  # fmt: skip
                 cause = f"t:{symbol}:{trade_id}"
                 maker_assets = accounts[maker_acct]  # the maker holds funds: it exists
                 maker_pay = maker_assets[maker_pay_asset]
@@ -933,13 +933,15 @@ class MatchingEngine:
                     if mk.client_order_id is not None:
                         del self.open_by_client_id[maker_acct][mk.client_order_id]
                     s += 1
-                    append(_new(OrderFilled, (s, cmd_id, ts, moid, maker_acct, symbol,
-                            mk.filled, mk.filled_quote)))  # fmt: skip
+                    append(_new(OrderFilled, (s, cmd_id, ts, moid, maker_acct, symbol, mf,
+                            mfq)))  # fmt: skip
                 if not want:
                     break
                 mk = nxt
             if end is not None:
                 break
+        o.filled = tf
+        o.filled_quote = tfq
         m.trade_id = trade_id
         self.seq = s
         return end, changed
