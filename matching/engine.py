@@ -356,13 +356,6 @@ class MatchingEngine:
             )
         ]
 
-    def _forget(self, o: Order) -> None:
-        """Drop a finished order from the indexes (it is already out of the book)."""
-        del self.open_orders_by_id[o.order_id]
-        del self.open_by_account[o.account][o.order_id]
-        if o.client_order_id is not None:
-            del self.open_by_client_id[o.account][o.client_order_id]
-
     def _remember_client_id(self, o: Order) -> None:
         if o.client_order_id is not None:
             by_cid = self.open_by_client_id.get(o.account)
@@ -826,34 +819,35 @@ class MatchingEngine:
                 mk.filled = mf = mk.filled + q
                 mk.filled_quote = mfq = mk.filled_quote + quote_amt
                 maker_acct = mk.account
-                if is_buy:
-                    maker_fee, taker_fee = seller_fee, buyer_fee
-                else:
-                    maker_fee, taker_fee = buyer_fee, seller_fee
-                s += 1
-                append(_new(TradeExecuted, (s, cmd_id, ts, symbol, trade_id, best, q, quote_amt,
-                        side, mk.order_id, oid, maker_acct, acct, maker_fee, maker_fee_asset,
-                        taker_fee, taker_fee_asset, mf, mfq, tf, tfq)))  # fmt: skip
+                moid = mk.order_id
                 cause = f"t:{symbol}:{trade_id}"
                 maker_assets = accounts[maker_acct]  # the maker holds funds: it exists
                 maker_pay = maker_assets[maker_pay_asset]
                 maker_get = maker_assets.get(maker_get_asset)
                 if maker_get is None:
                     maker_get = bal_get(maker_acct, maker_get_asset)
+                # Every BalanceChanged shows its balance right after its own movement. The
+                # movements grouped under one ``ev += (...)`` below touch different balances
+                # (the maker is never the taker, thanks to STP, and the assets differ), so a
+                # group's events are built after all of its updates and added at once: one
+                # list extension and one seq bump instead of an append and a bump per event.
+                # fmt: off
                 if is_buy:
-                    # taker pays quote
-                    if mode == _BUY_BASE:
+                    trade = _new(TradeExecuted, (s + 1, cmd_id, ts, symbol, trade_id, best, q,
+                            quote_amt, side, moid, oid, maker_acct, acct, seller_fee,
+                            maker_fee_asset, buyer_fee, taker_fee_asset, mf, mfq, tf, tfq))
+                    if mode == _BUY_BASE:  # the taker pays quote from available
                         taker_pay.available -= quote_amt
-                        s += 1
-                        append(_new(BalanceChanged, (s, cmd_id, ts, acct, quote,
+                        ev += (trade, _new(BalanceChanged, (s + 2, cmd_id, ts, acct, quote,
                                 taker_pay.available, taker_pay.locked, -quote_amt, 0, R_TRADE,
-                                cause)))  # fmt: skip
-                    else:
+                                cause)))
+                        s += 2
+                    else:  # the taker pays quote from its hold
                         taker_pay.locked -= quote_amt
-                        s += 1
-                        append(_new(BalanceChanged, (s, cmd_id, ts, acct, quote,
+                        ev += (trade, _new(BalanceChanged, (s + 2, cmd_id, ts, acct, quote,
                                 taker_pay.available, taker_pay.locked, 0, -quote_amt, R_TRADE,
-                                cause)))  # fmt: skip
+                                cause)))
+                        s += 2
                         if mode == _BY_LOTS and best < limit:  # price improvement
                             rel = (limit - best) * q * ntl
                             taker_pay.locked -= rel
@@ -861,44 +855,48 @@ class MatchingEngine:
                             s += 1
                             append(_new(BalanceChanged, (s, cmd_id, ts, acct, quote,
                                     taker_pay.available, taker_pay.locked, rel, -rel, R_RELEASE,
-                                    cause)))  # fmt: skip
-                    got = base_amt - buyer_fee
-                    taker_get.available += got
-                    s += 1
-                    append(_new(BalanceChanged, (s, cmd_id, ts, acct, base, taker_get.available,
-                            taker_get.locked, got, 0, R_TRADE, cause)))  # fmt: skip
+                                    cause)))
+                    taker_got = base_amt - buyer_fee
+                    maker_got = quote_amt - seller_fee
+                    taker_get.available += taker_got
                     maker_pay.locked -= base_amt
-                    s += 1
-                    append(_new(BalanceChanged, (s, cmd_id, ts, maker_acct, base,
-                            maker_pay.available, maker_pay.locked, 0, -base_amt, R_TRADE,
-                            cause)))  # fmt: skip
-                    got = quote_amt - seller_fee
-                    maker_get.available += got
-                    s += 1
-                    append(_new(BalanceChanged, (s, cmd_id, ts, maker_acct, quote,
-                            maker_get.available, maker_get.locked, got, 0, R_TRADE,
-                            cause)))  # fmt: skip
+                    maker_get.available += maker_got
+                    ev += (
+                        _new(BalanceChanged, (s + 1, cmd_id, ts, acct, base, taker_get.available,
+                                taker_get.locked, taker_got, 0, R_TRADE, cause)),
+                        _new(BalanceChanged, (s + 2, cmd_id, ts, maker_acct, base,
+                                maker_pay.available, maker_pay.locked, 0, -base_amt, R_TRADE,
+                                cause)),
+                        _new(BalanceChanged, (s + 3, cmd_id, ts, maker_acct, quote,
+                                maker_get.available, maker_get.locked, maker_got, 0, R_TRADE,
+                                cause)),
+                    )
+                    s += 3
                 else:
+                    taker_got = quote_amt - seller_fee
+                    maker_got = base_amt - buyer_fee
                     taker_pay.locked -= base_amt
-                    s += 1
-                    append(_new(BalanceChanged, (s, cmd_id, ts, acct, base, taker_pay.available,
-                            taker_pay.locked, 0, -base_amt, R_TRADE, cause)))  # fmt: skip
-                    got = quote_amt - seller_fee
-                    taker_get.available += got
-                    s += 1
-                    append(_new(BalanceChanged, (s, cmd_id, ts, acct, quote, taker_get.available,
-                            taker_get.locked, got, 0, R_TRADE, cause)))  # fmt: skip
+                    taker_get.available += taker_got
                     maker_pay.locked -= quote_amt
-                    s += 1
-                    append(_new(BalanceChanged, (s, cmd_id, ts, maker_acct, quote,
-                            maker_pay.available, maker_pay.locked, 0, -quote_amt, R_TRADE,
-                            cause)))  # fmt: skip
-                    got = base_amt - buyer_fee
-                    maker_get.available += got
-                    s += 1
-                    append(_new(BalanceChanged, (s, cmd_id, ts, maker_acct, base,
-                            maker_get.available, maker_get.locked, got, 0, R_TRADE,
-                            cause)))  # fmt: skip
+                    maker_get.available += maker_got
+                    ev += (
+                        _new(TradeExecuted, (s + 1, cmd_id, ts, symbol, trade_id, best, q,
+                                quote_amt, side, moid, oid, maker_acct, acct, buyer_fee,
+                                maker_fee_asset, seller_fee, taker_fee_asset, mf, mfq, tf, tfq)),
+                        _new(BalanceChanged, (s + 2, cmd_id, ts, acct, base, taker_pay.available,
+                                taker_pay.locked, 0, -base_amt, R_TRADE, cause)),
+                        _new(BalanceChanged, (s + 3, cmd_id, ts, acct, quote,
+                                taker_get.available, taker_get.locked, taker_got, 0, R_TRADE,
+                                cause)),
+                        _new(BalanceChanged, (s + 4, cmd_id, ts, maker_acct, quote,
+                                maker_pay.available, maker_pay.locked, 0, -quote_amt, R_TRADE,
+                                cause)),
+                        _new(BalanceChanged, (s + 5, cmd_id, ts, maker_acct, base,
+                                maker_get.available, maker_get.locked, maker_got, 0, R_TRADE,
+                                cause)),
+                    )
+                    s += 5
+                # fmt: on
                 if buyer_fee:
                     fee_base.available += buyer_fee
                     s += 1
@@ -914,7 +912,7 @@ class MatchingEngine:
                 level.total -= q
                 want -= q
                 changed[best] = None
-                if q == mrem:  # maker done: Book.unlink and _forget inlined
+                if q == mrem:  # maker done: Book.unlink and the index removal inlined
                     prev = mk.prev
                     if prev is None:
                         level.head = nxt
@@ -927,7 +925,6 @@ class MatchingEngine:
                     mk.prev = mk.next = None
                     if level.head is None:
                         book.drop_level(best, not is_buy)
-                    moid = mk.order_id
                     del by_id[moid]
                     del by_account[maker_acct][moid]
                     if mk.client_order_id is not None:
