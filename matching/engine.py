@@ -474,6 +474,17 @@ class MatchingEngine:
         if client_id is not None and client_id in self.used_client_ids.get(acct, ()):
             return self._order_rejected(c, RejectReason.DUPLICATE_CLIENT_ORDER_ID)
         is_buy = side is BUY
+        # (the checks that answer invalid_order come first, in any order: same reason code)
+        if (
+            (not is_buy and side is not SELL)
+            or (stp is not EXPIRE_TAKER and stp is not EXPIRE_MAKER and stp is not EXPIRE_BOTH)
+            or (client_id is not None and not 0 < len(client_id) <= MAX_CLIENT_ORDER_ID)
+        ):
+            return self._order_rejected(c, RejectReason.INVALID_ORDER)
+        u = m.units
+        book = m.book
+        pay_asset = u.quote if is_buy else u.base
+        # hold: what the order locks up front, in the asset it pays with
         if typ is LIMIT:
             if (
                 price is None
@@ -483,6 +494,17 @@ class MatchingEngine:
                 or (post_only and tif is not GTC)
             ):
                 return self._order_rejected(c, RejectReason.INVALID_ORDER)
+            if not 0 < price <= MAX_PRICE_TICKS:
+                return self._order_rejected(c, RejectReason.INVALID_PRICE)
+            if not 0 < qty <= MAX_QUANTITY_LOTS:
+                return self._order_rejected(c, RejectReason.INVALID_QUANTITY)
+            lots = qty
+            budget = 0
+            notional = price * lots * u.notional_atoms_per_tick_lot  # arith.notional_atoms
+            if notional < u.min_notional_atoms:
+                return self._order_rejected(c, RejectReason.BELOW_MIN_NOTIONAL)
+            hold = notional if is_buy else lots * u.lot_atoms  # arith.base_atoms
+            mode = _BY_LOTS
         elif typ is MARKET:
             if price is not None or post_only:
                 return self._order_rejected(c, RejectReason.INVALID_ORDER)
@@ -491,40 +513,22 @@ class MatchingEngine:
                     return self._order_rejected(c, RejectReason.INVALID_ORDER)
             elif qty is None or qq is not None:
                 return self._order_rejected(c, RejectReason.INVALID_ORDER)
+            if qty is not None and not 0 < qty <= MAX_QUANTITY_LOTS:
+                return self._order_rejected(c, RejectReason.INVALID_QUANTITY)
+            if qq is not None and not 0 < qq <= MAX_AMOUNT_ATOMS:
+                return self._order_rejected(c, RejectReason.INVALID_QUANTITY)
+            lots = qty or 0  # None only for a market buy by quote
+            budget = qq or 0
+            if qq is not None:
+                if budget < u.min_notional_atoms:
+                    return self._order_rejected(c, RejectReason.BELOW_MIN_NOTIONAL)
+                hold = budget
+                mode = _BUY_QUOTE
+            else:
+                hold = 0 if is_buy else lots * u.lot_atoms
+                mode = _BUY_BASE if is_buy else _BY_LOTS
         else:
             return self._order_rejected(c, RejectReason.INVALID_ORDER)
-        if (
-            (not is_buy and side is not SELL)
-            or (stp is not EXPIRE_TAKER and stp is not EXPIRE_MAKER and stp is not EXPIRE_BOTH)
-            or (client_id is not None and not 0 < len(client_id) <= MAX_CLIENT_ORDER_ID)
-        ):
-            return self._order_rejected(c, RejectReason.INVALID_ORDER)
-        if price is not None and not 0 < price <= MAX_PRICE_TICKS:
-            return self._order_rejected(c, RejectReason.INVALID_PRICE)
-        if qty is not None and not 0 < qty <= MAX_QUANTITY_LOTS:
-            return self._order_rejected(c, RejectReason.INVALID_QUANTITY)
-        if qq is not None and not 0 < qq <= MAX_AMOUNT_ATOMS:
-            return self._order_rejected(c, RejectReason.INVALID_QUANTITY)
-        u = m.units
-        book = m.book
-        lots = qty or 0  # None only for a market buy by quote
-        budget = qq or 0
-        pay_asset = u.quote if is_buy else u.base
-        # hold: what the order locks up front, in the asset it pays with
-        if price is not None:
-            notional = price * lots * u.notional_atoms_per_tick_lot  # arith.notional_atoms
-            if notional < u.min_notional_atoms:
-                return self._order_rejected(c, RejectReason.BELOW_MIN_NOTIONAL)
-            hold = notional if is_buy else lots * u.lot_atoms  # arith.base_atoms
-            mode = _BY_LOTS
-        elif qq is not None:
-            if budget < u.min_notional_atoms:
-                return self._order_rejected(c, RejectReason.BELOW_MIN_NOTIONAL)
-            hold = budget
-            mode = _BUY_QUOTE
-        else:
-            hold = 0 if is_buy else lots * u.lot_atoms
-            mode = _BUY_BASE if is_buy else _BY_LOTS
         assets = self.balances_book.accounts.get(acct)
         pay = None if assets is None else assets.get(pay_asset)
         if pay is None:
