@@ -188,19 +188,42 @@ class OrderView(NamedTuple):
     client_order_id: str | None
 
 
+# What the fill loop needs for a taker of one side, precomputed per market (``Market.takers``):
+# (maker levels, symbol, base, quote, quote atoms per tick-lot, base atoms per lot,
+#  asset the maker pays = the taker's fee asset, asset the maker gets = the maker's fee asset,
+#  buyer's fee ppm, seller's fee ppm)
+_TakerSide = tuple[dict[int, Level], str, str, str, int, int, str, str, int, int]
+
+
+def _taker_sides(book: Book, u: MarketUnits) -> tuple[_TakerSide, _TakerSide]:
+    """``[False]``: for a sell taker (the makers are bids); ``[True]``: for a buy taker."""
+    ntl = u.notional_atoms_per_tick_lot
+    return (
+        (book.bids, u.symbol, u.base, u.quote, ntl, u.lot_atoms, u.quote, u.base,
+         u.maker_fee_ppm, u.taker_fee_ppm),
+        (book.asks, u.symbol, u.base, u.quote, ntl, u.lot_atoms, u.base, u.quote,
+         u.taker_fee_ppm, u.maker_fee_ppm),
+    )  # fmt: skip
+
+
 class Market:
     """A market's spec, its integer units, its book and its counters."""
 
-    __slots__ = ("book", "fee_bals", "halted", "spec", "trade_id", "units", "update_id")
+    __slots__ = ("book", "fee_bals", "halted", "spec", "takers", "trade_id", "units", "update_id")
 
     def __init__(self, spec: MarketSpec, units: MarketUnits) -> None:
         self.spec = spec
-        self.units = units
         self.book = Book(spec.symbol)
+        self.set_units(units)
         self.trade_id = 0
         self.update_id = 0
         self.halted = spec.status is MarketStatus.HALTED
         self.fee_bals: tuple[Bal, Bal] | None = None  # fee account's (base, quote), cached
+
+    def set_units(self, u: MarketUnits) -> None:
+        """Set the integer units and what the fill loop derives from them, once per change."""
+        self.units = u
+        self.takers = _taker_sides(self.book, u)
 
 
 def _book_changes(
@@ -621,9 +644,9 @@ class MatchingEngine:
                     pay.locked, -hold, hold, R_HOLD, f"o:{oid}")))  # fmt: skip
         self.seq = s
         if crosses:
-            end, changed = self._match(m, o, is_buy, mode, budget, pay, ev, cmd_id, ts)
+            end, walked = self._match(m, o, is_buy, mode, budget, pay, ev, cmd_id, ts)
         else:
-            end, changed = None, {}
+            end, walked = None, ()
         s = self.seq
         rested: tuple[tuple[int, int], ...] = ()
         # ---- the taker's outcome
@@ -665,12 +688,7 @@ class MatchingEngine:
             s += 1
             ev.append(_new(BalanceChanged, (s, cmd_id, ts, acct, pay_asset, pay.available,
                     pay.locked, left, -left, R_RELEASE, f"o:{oid}")))  # fmt: skip
-        if changed or rested:
-            # the maker side was walked best first, so ``changed`` is already in book order
-            levels = book.asks if is_buy else book.bids
-            walked = tuple(
-                [(p, lv.total if (lv := levels.get(p)) is not None else 0) for p in changed]
-            )
+        if walked or rested:
             m.update_id = update_id = m.update_id + 1
             s += 1
             ev.append(
@@ -734,20 +752,29 @@ class MatchingEngine:
         ev: list[Event],
         cmd_id: str,
         ts: int,
-    ) -> tuple[EndReason | str | None, dict[int, None]]:
-        """Fill ``o`` against the other side; return (why it stopped early, changed prices).
+    ) -> tuple[EndReason | str | None, tuple[tuple[int, int], ...]]:
+        """Fill ``o`` against the other side; return (why it stopped early, changed levels).
+
+        The changed levels are ``(price, new total)`` (0: the level is gone), best price first,
+        as BookChanged carries them.
 
         ``end`` is None when the taker ran out of quantity, the book, or its limit; an
         EndReason for STP or (market buy by base) insufficient funds; "budget" when a market
         buy by quote cannot afford the next lot.
         """
-        u = m.units
         book = m.book
-        symbol = u.symbol
-        base = u.base
-        quote = u.quote
-        ntl = u.notional_atoms_per_tick_lot
-        levels = book.asks if is_buy else book.bids
+        (
+            levels,
+            symbol,
+            base,
+            quote,
+            ntl,
+            lot_atoms,
+            maker_pay_asset,
+            maker_get_asset,
+            buyer_ppm,
+            seller_ppm,
+        ) = m.takers[is_buy]
         limit = o.price
         acct = o.account
         oid = o.order_id
@@ -756,27 +783,18 @@ class MatchingEngine:
         fee_account = self.fee_account
         bal_get = self.balances_book.get
         accounts = self.balances_book.accounts
-        maker_pay_asset = base if is_buy else quote
-        maker_get_asset = quote if is_buy else base
-        taker_get = bal_get(acct, base if is_buy else quote)
+        taker_get = bal_get(acct, maker_pay_asset)
         fee_bals = m.fee_bals
         if fee_bals is None:
             fee_bals = m.fee_bals = (bal_get(fee_account, base), bal_get(fee_account, quote))
         fee_base, fee_quote = fee_bals
-        maker_fee_asset = quote if is_buy else base
-        taker_fee_asset = base if is_buy else quote
         want = MAX_QUANTITY_LOTS if mode == _BUY_QUOTE else o.quantity
-        lot_atoms = u.lot_atoms
-        if is_buy:
-            buyer_ppm, seller_ppm = u.taker_fee_ppm, u.maker_fee_ppm
-        else:
-            buyer_ppm, seller_ppm = u.maker_fee_ppm, u.taker_fee_ppm
         by_id = self.open_orders_by_id
         by_account = self.open_by_account
         trade_id = m.trade_id
         tf = o.filled  # the taker's cumulative fill, kept in locals until the loop ends
         tfq = o.filled_quote
-        changed: dict[int, None] = {}
+        walked: list[tuple[int, int]] = []
         end: EndReason | str | None = None
         append = ev.append
         s = self.seq
@@ -785,17 +803,18 @@ class MatchingEngine:
             if (best > limit) if is_buy else (best < limit):
                 break
             level: Level = levels[best]
+            total_before = level.total
             mk = level.head
             while mk is not None:
                 nxt = mk.next
-                if mk.account == acct:  # self-trade prevention (taker's mode)
+                maker_acct = mk.account
+                if maker_acct == acct:  # self-trade prevention (taker's mode)
                     if stp is EXPIRE_TAKER:
                         end = E_STP
                         break
                     self.seq = s
                     self._end_resting(m, mk, OrderExpired, E_STP, ev, cmd_id, ts)
                     s = self.seq
-                    changed[best] = None
                     if stp is EXPIRE_BOTH:
                         end = E_STP
                         break
@@ -822,7 +841,6 @@ class MatchingEngine:
                 tfq += quote_amt
                 mk.filled = mf = mk.filled + q
                 mk.filled_quote = mfq = mk.filled_quote + quote_amt
-                maker_acct = mk.account
                 moid = mk.order_id
                 cause = f"t:{symbol}:{trade_id}"
                 maker_assets = accounts[maker_acct]  # the maker holds funds: it exists
@@ -839,7 +857,7 @@ class MatchingEngine:
                 if is_buy:
                     trade = _new(TradeExecuted, (s + 1, cmd_id, ts, symbol, trade_id, best, q,
                             quote_amt, side, moid, oid, maker_acct, acct, seller_fee,
-                            maker_fee_asset, buyer_fee, taker_fee_asset, mf, mfq, tf, tfq))
+                            maker_get_asset, buyer_fee, maker_pay_asset, mf, mfq, tf, tfq))
                     if mode == _BUY_BASE:  # the taker pays quote from available
                         taker_pay.available -= quote_amt
                         ev += (trade, _new(BalanceChanged, (s + 2, cmd_id, ts, acct, quote,
@@ -886,7 +904,7 @@ class MatchingEngine:
                     ev += (
                         _new(TradeExecuted, (s + 1, cmd_id, ts, symbol, trade_id, best, q,
                                 quote_amt, side, moid, oid, maker_acct, acct, buyer_fee,
-                                maker_fee_asset, seller_fee, taker_fee_asset, mf, mfq, tf, tfq)),
+                                maker_get_asset, seller_fee, maker_pay_asset, mf, mfq, tf, tfq)),
                         _new(BalanceChanged, (s + 2, cmd_id, ts, acct, base, taker_pay.available,
                                 taker_pay.locked, 0, -base_amt, R_TRADE, cause)),
                         _new(BalanceChanged, (s + 3, cmd_id, ts, acct, quote,
@@ -915,20 +933,16 @@ class MatchingEngine:
                             cause)))  # fmt: skip
                 level.total -= q
                 want -= q
-                changed[best] = None
                 if q == mrem:  # maker done: Book.unlink and the index removal inlined
-                    prev = mk.prev
-                    if prev is None:
-                        level.head = nxt
-                    else:
-                        prev.next = nxt
+                    # The maker is the level's head: every order before it at this level has
+                    # just filled or expired. Its own links are left as they are: nothing
+                    # refers to it any more.
+                    level.head = nxt
                     if nxt is None:
-                        level.tail = prev
-                    else:
-                        nxt.prev = prev
-                    mk.prev = mk.next = None
-                    if level.head is None:
+                        level.tail = None
                         book.drop_level(best, not is_buy)
+                    else:
+                        nxt.prev = None
                     del by_id[moid]
                     del by_account[maker_acct][moid]
                     if mk.client_order_id is not None:
@@ -939,13 +953,15 @@ class MatchingEngine:
                 if not want:
                     break
                 mk = nxt
+            if level.total != total_before:  # any fill or expiry lowers it: the level changed
+                walked.append((best, level.total))  # 0 if it was emptied (and dropped)
             if end is not None:
                 break
         o.filled = tf
         o.filled_quote = tfq
         m.trade_id = trade_id
         self.seq = s
-        return end, changed
+        return end, tuple(walked)
 
     def _cancel(self, c: CancelOrder) -> list[Event]:
         cmd_id, ts, account, symbol, order_id, client_id = c
@@ -1285,7 +1301,7 @@ class MatchingEngine:
         ):
             return self._rejected(c, RejectReason.MARKET_NOT_EMPTY)
         m.spec = spec
-        m.units = units
+        m.set_units(units)
         m.halted = spec.status is MarketStatus.HALTED
         self.seq = s = self.seq + 1
         return [
@@ -1331,6 +1347,8 @@ class MatchingEngine:
         for symbol, m in self.markets_by_symbol.items():
             if m.spec.symbol != symbol or m.units.symbol != symbol:
                 raise EngineInvariantError(f"{symbol}: market key mismatch")
+            if m.takers != _taker_sides(m.book, m.units):
+                raise EngineInvariantError(f"{symbol}: stale taker constants (use set_units)")
             resting += m.book.validate()
             u = m.units
             for is_buy in (True, False):
