@@ -783,7 +783,7 @@ class MatchingEngine:
         fee_account = self.fee_account
         bal_get = self.balances_book.get
         accounts = self.balances_book.accounts
-        taker_get = bal_get(acct, maker_pay_asset)
+        taker_get = bal_get(acct, maker_pay_asset)  # the taker receives what the maker pays
         fee_bals = m.fee_bals
         if fee_bals is None:
             fee_bals = m.fee_bals = (bal_get(fee_account, base), bal_get(fee_account, quote))
