@@ -1,6 +1,7 @@
 """Matching engine benchmark: prints figures; not a test.
 
     .venv/bin/python bench/engine_bench.py [--commands 300000] [--resting 1000000] [--seed 1]
+                                           [--skip-memory] [--floor]
 
 1. A seeded, realistic single-market stream (BTC-USDT): ~50 % resting limits, ~20 % crossing
    limits, ~5 % market orders, ~25 % cancels of live orders; a few thousand live orders over a
@@ -10,7 +11,8 @@
 2. Throughput: one pass over the stream on a fresh engine, ``time.perf_counter_ns`` around the
    whole loop. Latency: a second pass on another fresh engine with ``perf_counter_ns`` around
    each ``apply``; p50 / p99 per command kind.
-3. Memory per resting order: tracemalloc's traced bytes before and after placing N
+3. ``--floor``: the cost of building the stream's events alone (see ``event_floor``).
+4. Memory per resting order: tracemalloc's traced bytes before and after placing N
    non-crossing limit orders (no client order ids; another run with client ids), divided by N.
 """
 
@@ -250,6 +252,36 @@ def latencies(setup: list[Command], cmds: list[Command], kinds: list[str]) -> di
     return out
 
 
+def event_floor(setup: list[Command], cmds: list[Command]) -> tuple[float, float]:
+    """What building the stream's events alone costs: (ns per command, ns per event).
+
+    Every event of the stream is recorded as (class, field values); the timed loop then builds
+    each command's list of events again with ``tuple.__new__`` (as the engine does) and drops
+    it, minus the same loop building plain lists of the recorded field tuples. Any engine that
+    emits these events pays at least this; it does not include computing the field values.
+    """
+    engine = MatchingEngine(FEE_ACCOUNT)
+    for c in setup:
+        engine.apply(c)
+    per_cmd = [[(type(ev), tuple(ev)) for ev in engine.apply(c)] for c in cmds]
+    n_events = sum(map(len, per_cmd))
+    new = tuple.__new__
+
+    def timed(build: bool) -> int:
+        t0 = time.perf_counter_ns()
+        if build:
+            for evs in per_cmd:
+                [new(cls, fields) for cls, fields in evs]
+        else:
+            for evs in per_cmd:
+                [fields for cls, fields in evs]
+        return time.perf_counter_ns() - t0
+
+    gc.collect()
+    net = min(timed(True) for _ in range(3)) - min(timed(False) for _ in range(3))
+    return net / len(cmds), net / n_events
+
+
 def pct(values: list[int], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(p * len(s)))] / 1000
@@ -302,6 +334,9 @@ def main() -> None:
     ap.add_argument("--resting", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument(
+        "--floor", action="store_true", help="also time building the events alone (no engine)"
+    )
     args = ap.parse_args()
     print(
         f"python {platform.python_version()} ({platform.python_implementation()}), "
@@ -331,6 +366,12 @@ def main() -> None:
                 f"{pct(v, 0.999):7.2f}  {sum(v) / len(v) / 1000:7.2f}  {len(v):7,}"
                 f"  {sum(v) / total:6.1%}"
             )
+    if args.floor:
+        per_cmd, per_event = event_floor(setup, cmds)
+        print(
+            f"event floor: building the same events alone takes {per_cmd:,.0f} ns per command "
+            f"({per_event:,.0f} ns per event, tuple.__new__ and drop)"
+        )
     if not args.skip_memory:
         for with_ids in (False, True):
             per, resting = memory_per_order(args.resting, with_ids)

@@ -64,3 +64,34 @@ def test_validate_raises_when_book_is_crossed() -> None:
     book.append(_order(2, Side.SELL, 100, 2), False)
     with pytest.raises(EngineInvariantError):
         book.validate()
+
+
+@pytest.mark.parametrize("side", [Side.BUY, Side.SELL])
+def test_price_index_stays_sorted_when_levels_come_and_go_anywhere(side: Side) -> None:
+    # the price index is a plain sorted list with the best price last: emptying the best level
+    # pops it, any other level is found by bisection; both must leave the index exact
+    is_buy = side is Side.BUY
+    book = Book("S")
+    prices = [100, 97, 103, 99, 101, 98, 102]
+    orders = {p: _order(p, side, p, 1) for p in prices}
+    for p in prices:
+        book.append(orders[p], is_buy)
+    ranked = sorted(prices, reverse=is_buy)  # best first
+    assert book.depth(3) == (([(p, 1) for p in ranked[:3]], []) if is_buy
+                             else ([], [(p, 1) for p in ranked[:3]]))  # fmt: skip
+    assert book.depth(0) == ([], [])
+    for p in (ranked[3], ranked[0], ranked[-1], ranked[1]):  # middle, best, worst, new best
+        level = (book.bids if is_buy else book.asks)[p]
+        level.total -= 1
+        book.unlink(orders[p], level)
+        ranked.remove(p)
+        assert [lv.price for lv in book.levels(is_buy)] == ranked
+        assert (book.best_bid if is_buy else book.best_ask) == ranked[0]
+        assert book.validate() == len(ranked)
+    for p in list(ranked):
+        level = (book.bids if is_buy else book.asks)[p]
+        level.total -= 1
+        book.unlink(orders[p], level)
+    assert (book.best_bid, book.best_ask) == (NO_BID, NO_ASK)
+    assert book.bid_prices == [] and book.ask_prices == []
+    assert book.validate() == 0

@@ -13,11 +13,15 @@ from matching.events import (
     MarketAdded,
     MarketStatusChanged,
     MarketUpdated,
+    TradeExecuted,
 )
 from matching.types import AssetSpec, MarketStatus, Side
 from tests.matching.builders import (
     ALICE,
+    BOB,
+    BTC,
     FEE_ACCOUNT,
+    LOT,
     SPEC,
     SYM,
     USD,
@@ -62,6 +66,20 @@ def test_update_market_changes_fees_when_book_is_not_empty() -> None:
     events = run(engine, update_market(cheaper))
     assert only(events, MarketUpdated)[0].spec == cheaper
     assert engine.market(SYM) == cheaper
+
+
+def test_trades_use_the_new_fee_rates_when_fees_were_updated_on_a_non_empty_book() -> None:
+    # the fill loop works from per-market constants derived from the units: an update must
+    # reach them (given: a resting buy; when: fees change, then a sell takes it)
+    engine = new_engine((ALICE, USD, 100_000), (BOB, BTC, 10 * LOT))
+    run(engine, limit(1, ALICE, Side.BUY, 1_000, 5))
+    new_fees = replace(SPEC, maker_fee_rate=Decimal("0.004"), taker_fee_rate=Decimal("0.003"))
+    run(engine, update_market(new_fees))
+    trade = only(run(engine, limit(2, BOB, Side.SELL, 1_000, 5)), TradeExecuted)[0]
+    # the buyer (maker) pays 0.4 % of 5 lots in BTC, the seller (taker) 0.3 % of 5,000 cents
+    assert (trade.maker_fee, trade.maker_fee_asset) == (5 * LOT * 4 // 1000, BTC)
+    assert (trade.taker_fee, trade.taker_fee_asset) == (15, USD)
+    engine.validate()
 
 
 def test_update_market_is_refused_when_tick_changes_on_a_non_empty_book() -> None:
