@@ -118,7 +118,9 @@ class MatcherClient:
         writes). Polls with a short backoff; False if ``timeout_s`` passed first."""
         names = shards or shard_map().shards
         deadline = time.monotonic() + timeout_s
-        delay = 0.002
+        # The persister commits every few ms under load (PERSISTER_LINGER_MS): poll at that
+        # pace. A 50 ms cap made a read wait up to twice as long as the persister took.
+        delay = 0.001
         while True:
             behind = self.log.unseen_writes(names, user)
             if not behind:
@@ -127,7 +129,7 @@ class MatcherClient:
                 return False
             names = behind
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.005)
 
     def status(self) -> dict[str, dict[str, int | bool]]:
         """Per shard: matcher alive (heartbeat), its last seq, the persister's, and the lag."""

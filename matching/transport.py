@@ -278,12 +278,18 @@ class CommandLog:
 
     def unseen_writes(self, shards: Sequence[str], user: int) -> list[str]:
         """Shards where ``user`` has a write the persister has not committed yet."""
-        pipe = self._client.pipeline(transaction=False)
+        commands: list[tuple[str, ...]] = []
         for shard in shards:
             keys = shard_keys(shard)
-            pipe.hget(keys.writes(user), "last")
-            pipe.hget(keys.persisted, "cmd_id")
-        got = pipe.execute()
+            commands.append(("HGET", keys.writes(user), "last"))
+            commands.append(("HGET", keys.persisted, "cmd_id"))
+        if self._wire is not None:
+            got = self._wire.call(*commands)
+        else:
+            pipe = self._client.pipeline(transaction=False)
+            for command in commands:
+                pipe.hget(command[1], command[2])
+            got = pipe.execute()
         behind = []
         for i, shard in enumerate(shards):
             wrote, persisted = got[2 * i], got[2 * i + 1]
