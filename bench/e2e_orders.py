@@ -42,6 +42,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 SYMBOL = "SOL_USDC"
+CANCEL_ALL = 10_000  # added to a cancel-all's status in the open loop's rows
 
 
 @dataclass
@@ -244,7 +245,9 @@ def open_loop(args: tuple[str, list[Key], float, float, int, int, Any]) -> dict[
             local.append((status, time.time() - scheduled))  # from the scheduled time
             sent += 1
             if sent % 50 == 0:
-                client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
+                t0 = time.time()
+                status, _ = client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
+                local.append((CANCEL_ALL + status, time.time() - t0))
             scheduled += interval
         return local
 
@@ -348,7 +351,11 @@ def main() -> None:
     if not sustained:
         return
     print(f"\nopen loop: {args.rate:.0f} orders/s offered for {args.sustain:.0f} s")
-    summary("sustained", sustained, args.sustain, 201)
+    summary("sustained", [r for r in sustained if r[0] < CANCEL_ALL], args.sustain, 201)
+    # Every 50th order a client cancels all its orders (a read-your-writes call) before its
+    # next order: that wait delays the next order, and shows in its latency.
+    cancels = [(status - CANCEL_ALL, lat) for status, lat in sustained if status >= CANCEL_ALL]
+    summary("cancel-all", cancels, args.sustain, 200)
     lags = [
         (s["t"], shard.get("persister_lag", 0), shard.get("seq", 0))
         for s in lag
