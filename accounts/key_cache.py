@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import ApiKey, User
+from matching import wire
 from matching.wire import Wire
 
 log = logging.getLogger(__name__)
@@ -48,16 +49,8 @@ def _user_marker(user_id: int) -> str:
     return f"auth:off:u:{user_id}"
 
 
-@functools.cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.CACHE_REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-    )
-
-
-@functools.cache
 def _wire() -> Wire:
-    return Wire(settings.CACHE_REDIS_URL)
+    return wire.shared(settings.CACHE_REDIS_URL)
 
 
 def _columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
@@ -67,7 +60,7 @@ def _columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
 
 
 @functools.cache
-def _key_query() -> tuple[str, list[str], list[str]]:
+def _key_query() -> tuple[str, list[str], list[str], int]:
     key_names, key_cols = _columns(ApiKey, "k")
     user_names, user_cols = _columns(User, "u")
     # Only names from the models' metadata are interpolated; the key id is a parameter.
@@ -77,7 +70,7 @@ def _key_query() -> tuple[str, list[str], list[str]]:
         f'ON u."{User._meta.pk.column}" = k."{ApiKey._meta.get_field("user").column}" '
         f'WHERE k."{ApiKey._meta.get_field("key_id").column}" = %s'
     )
-    return sql, key_names, user_names
+    return sql, key_names, user_names, key_names.index("user_id")
 
 
 @functools.cache
@@ -89,7 +82,7 @@ def _datetime_columns() -> tuple[int, ...]:
 def _load(key_id: str) -> tuple[Any, ...] | None:
     """The key's and its user's columns, in one query written out (the ORM's compilation of
     the same ``select_related`` cost more than the query itself)."""
-    sql, _, _ = _key_query()
+    sql, _, _, _ = _key_query()
     with connection.cursor() as cursor:
         cursor.execute(sql, [key_id])
         row = cursor.fetchone()
@@ -122,14 +115,13 @@ def _switched_off(key_id: str, user_id: int) -> bool:
 
 def find_key(key_id: str) -> ApiKey | None:
     """The key ``key_id`` with its user attached (fresh instances), or None if unknown."""
-    _, key_names, user_names = _key_query()
+    _, key_names, user_names, user_at = _key_query()
     now = time.monotonic()
     hit = _rows.get(key_id)
     row: tuple[Any, ...] | None
     if hit is not None and now - hit[0] < settings.API_KEY_CACHE_TTL_S:
         row = hit[1]
-        user_id = row[key_names.index("user_id")]
-        if _switched_off(key_id, user_id):
+        if _switched_off(key_id, row[user_at]):
             row = _load(key_id)  # the database has the final word on a changed key
     else:
         row = _load(key_id)
@@ -146,16 +138,12 @@ def find_key(key_id: str) -> ApiKey | None:
     return api_key
 
 
-def forget_all() -> None:
-    """Empty this process's cache (tests)."""
-    with _lock:
-        _rows.clear()
-
-
 def _mark(name: str) -> None:
     ttl = max(1, 2 * int(settings.API_KEY_CACHE_TTL_S) + 1)
     try:
-        _redis().set(name, b"1", ex=ttl)
+        [reply] = _wire().call(("SET", name, b"1", "EX", ttl))
+        if isinstance(reply, Exception):
+            raise redis.ResponseError(str(reply))
     except redis.RedisError:
         # Without the marker another process may accept the key until its entry expires
         # (API_KEY_CACHE_TTL_S). Say so loudly; the change itself goes ahead.

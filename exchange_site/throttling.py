@@ -9,7 +9,6 @@ through: the throttle protects the service, it must not be the reason it is down
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from matching.wire import Wire
+from matching import wire
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
     from rest_framework.views import APIView
@@ -82,15 +81,12 @@ def _incr(key: str, period: int) -> int:
     # One round trip on the hot-path client (matching/wire.py); Django's cache API would
     # build a new redis.Redis on every get_client() and pickle the counter.
     full = backend.make_and_validate_key(key)
-    count, _ = _wire().call(("INCR", full), ("EXPIRE", full, period + 1, "NX"))
+    count, _ = wire.shared(settings.CACHE_REDIS_URL).call(
+        ("INCR", full), ("EXPIRE", full, period + 1, "NX")
+    )
     if isinstance(count, Exception):
         raise count
     return int(count)
-
-
-@functools.cache
-def _wire() -> Wire:
-    return Wire(settings.CACHE_REDIS_URL)
 
 
 class AnonThrottle(WindowThrottle):

@@ -10,19 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from matching.types import MarketSpec
-
-
-def _places(unit: Decimal) -> int:
-    exponent = unit.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def _scaled(unit: Decimal, places: int) -> int:
-    """``unit * 10**places``, a whole number when ``places`` is at least the unit's places."""
-    value = unit.scaleb(places)
-    if value != value.to_integral_value():
-        raise ValueError(f"{unit} has more than {places} decimal places")
-    return int(value)
+from trading.specs import unit_scale
 
 
 def fixed(units: int, places: int) -> str:
@@ -49,15 +37,10 @@ class Fmt:
 
     @classmethod
     def of(cls, spec: MarketSpec) -> Fmt:
-        price_places, qty_places = _places(spec.tick_size), _places(spec.lot_size)
-        return cls(
-            spec,
-            price_places,
-            qty_places,
-            spec.quote.decimals,
-            _scaled(spec.tick_size, price_places),
-            _scaled(spec.lot_size, qty_places),
-        )
+        # Written at the unit's significant places: a tick of 0.010 writes 2 decimals.
+        tick_units, price_places = unit_scale(spec.tick_size.normalize())
+        lot_units, qty_places = unit_scale(spec.lot_size.normalize())
+        return cls(spec, price_places, qty_places, spec.quote.decimals, tick_units, lot_units)
 
     # engine integers
     def ticks(self, ticks: int) -> str:

@@ -21,11 +21,11 @@ from functools import cache
 
 from django.conf import settings
 
+from matching import wire
 from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
 from matching.transport import CommandLog, connect
-from matching.wire import Wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ class Sent:
 
 class MatcherClient:
     def __init__(self, redis_url: str, reply_timeout_s: float) -> None:
-        self.log = CommandLog(connect(redis_url), Wire(redis_url))
+        self.log = CommandLog(connect(redis_url), wire.shared(redis_url))
         self.reply_timeout_s = reply_timeout_s
 
     def send(

@@ -18,6 +18,7 @@ window, and an order submit whose order id the engine refuses twice).
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 from typing import Any
@@ -125,6 +126,13 @@ class Wire:
             conn.sock.close()
         except OSError:
             pass
+
+
+@functools.cache
+def shared(url: str) -> Wire:
+    """The process's client for ``url``: callers on the same Redis (API-key markers, the
+    throttle, order submits) share each thread's one socket."""
+    return Wire(url)
 
 
 class _Retryable(Exception):

@@ -64,22 +64,24 @@ class Scales(NamedTuple):
         return Decimal(f"{atoms}E-{self.quote_places}")
 
 
-def _places(unit: Decimal) -> int:
+def unit_scale(unit: Decimal) -> tuple[int, int]:
+    """``(units, places)`` with ``unit == units * 10**-places``: ``places`` are the unit's
+    decimal places as written (0.010 has 3), ``units`` a whole number."""
     exponent = unit.as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    return int(unit.scaleb(places)), places
 
 
 def scales_of(spec: MarketSpec) -> Scales:
-    price_places, qty_places = _places(spec.tick_size), _places(spec.lot_size)
-    return Scales(
-        int(spec.tick_size.scaleb(price_places)),
-        price_places,
-        int(spec.lot_size.scaleb(qty_places)),
-        qty_places,
-        spec.quote.decimals,
-    )
+    tick_units, price_places = unit_scale(spec.tick_size)
+    lot_units, qty_places = unit_scale(spec.lot_size)
+    return Scales(tick_units, price_places, lot_units, qty_places, spec.quote.decimals)
 
 
-@cache
 def cached_scales(symbol: str) -> Scales:
-    return scales_of(cached_market(symbol)[1])
+    """The scales of ``cached_market(symbol)``'s spec: keyed by the spec itself, so they can
+    never disagree with it (a test that clears ``cached_market`` clears these too)."""
+    return _scales_of_spec(cached_market(symbol)[1])
+
+
+_scales_of_spec = cache(scales_of)
