@@ -35,6 +35,8 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -184,8 +186,8 @@ def order_body(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def closed_loop(args: tuple[str, list[Key], str, float, int, Any]) -> dict[str, Any]:
-    base_url, keys, kind, duration, seed, start_at = args
+def closed_loop(args: tuple[str, list[Key], str, float, int, int, Any]) -> dict[str, Any]:
+    base_url, keys, kind, duration, cancel_every, seed, start_at = args
 
     def worker(key: Key, n: int) -> list[tuple[int, float]]:
         rng = random.Random(seed * 1000 + n)
@@ -202,7 +204,7 @@ def closed_loop(args: tuple[str, list[Key], str, float, int, Any]) -> dict[str, 
             else:
                 status, _ = client.call("POST", "/api/v1/order", order_body(rng))
                 sent += 1
-                if sent % 50 == 0:
+                if cancel_every and sent % cancel_every == 0:
                     client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
             local.append((status, time.perf_counter() - t0))
         return local
@@ -225,8 +227,8 @@ def _in_threads(keys: list[Key], worker: Any) -> list[tuple[int, float]]:
     return [row for part in rows for row in part]
 
 
-def open_loop(args: tuple[str, list[Key], float, float, int, int, Any]) -> dict[str, Any]:
-    base_url, keys, rate, duration, all_clients, seed, start_at = args
+def open_loop(args: tuple[str, list[Key], float, float, int, int, int, Any]) -> dict[str, Any]:
+    base_url, keys, rate, duration, all_clients, cancel_every, seed, start_at = args
     per_thread = rate / all_clients  # the offered rate is shared by every client of every process
 
     def worker(key: Key, n: int) -> list[tuple[int, float]]:
@@ -244,7 +246,7 @@ def open_loop(args: tuple[str, list[Key], float, float, int, int, Any]) -> dict[
             status, _ = client.call("POST", "/api/v1/order", order_body(rng))
             local.append((status, time.time() - scheduled))  # from the scheduled time
             sent += 1
-            if sent % 50 == 0:
+            if cancel_every and sent % cancel_every == 0:
                 t0 = time.time()
                 status, _ = client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
                 local.append((CANCEL_ALL + status, time.time() - t0))
@@ -280,6 +282,39 @@ def sample_lag(base_url: str, stop: threading.Event, out: list[dict[str, Any]]) 
         stop.wait(1.0)
 
 
+@contextmanager
+def sampling_lag(base_url: str, out: list[dict[str, Any]]) -> Iterator[None]:
+    """Sample GET /api/v1/health once a second into ``out`` while the block runs."""
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_lag, args=(base_url, stop, out))
+    sampler.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sampler.join()
+
+
+def lag_rows(samples: list[dict[str, Any]]) -> list[tuple[float, int, int]]:
+    """(time, persister lag, matcher seq) per shard per sample."""
+    return [
+        (s["t"], shard.get("persister_lag", 0), shard.get("seq", 0))
+        for s in samples
+        for shard in ((s.get("checks") or {}).get("shards") or {}).values()
+    ]
+
+
+def wait_caught_up(base_url: str, timeout_s: float = 120.0) -> float:
+    """Seconds until every shard's persister lag is 0 (``timeout_s`` if it never is)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        rows = lag_rows([{"t": 0, **requests.get(f"{base_url}/api/v1/health", timeout=5).json()}])
+        if rows and all(lag == 0 for _, lag, _ in rows):
+            break
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
@@ -288,6 +323,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="closed-loop seconds")
     parser.add_argument("--rate", type=float, default=500.0, help="open-loop orders/s")
     parser.add_argument("--sustain", type=float, default=60.0, help="open-loop seconds")
+    parser.add_argument(
+        "--cancel-every",
+        type=int,
+        default=50,
+        help="each client cancels all its orders after this many (0: never)",
+    )
     parser.add_argument(
         "--only",
         choices=("trivial", "orders", "sustained"),
@@ -304,31 +345,36 @@ def main() -> None:
     orders: list[tuple[int, float]] = []
     sustained: list[tuple[int, float]] = []
     lag: list[dict[str, Any]] = []
+    burst_lag: list[dict[str, Any]] = []
+    caught_up_s = 0.0
     with ctx.Pool(args.procs) as pool:
         if "trivial" in wanted:
             print("phase: trivial", flush=True)
             trivial = run_phase(
-                pool, closed_loop, keys, args.procs, (args.base_url, "trivial", args.duration)
+                pool, closed_loop, keys, args.procs, (args.base_url, "trivial", args.duration, 0)
             )
         if "orders" in wanted:
             print("phase: orders", flush=True)
-            orders = run_phase(
-                pool, closed_loop, keys, args.procs, (args.base_url, "orders", args.duration)
-            )
+            with sampling_lag(args.base_url, burst_lag):
+                orders = run_phase(
+                    pool,
+                    closed_loop,
+                    keys,
+                    args.procs,
+                    (args.base_url, "orders", args.duration, args.cancel_every),
+                )
+            # The persister may trail a closed-loop burst; the open loop starts from no backlog.
+            caught_up_s = wait_caught_up(args.base_url)
         if "sustained" in wanted:
-            stop = threading.Event()
-            sampler = threading.Thread(target=sample_lag, args=(args.base_url, stop, lag))
-            sampler.start()
             print("phase: sustained", flush=True)
-            sustained = run_phase(
-                pool,
-                open_loop,
-                keys,
-                args.procs,
-                (args.base_url, args.rate, args.sustain, len(keys)),
-            )
-            stop.set()
-            sampler.join()
+            with sampling_lag(args.base_url, lag):
+                sustained = run_phase(
+                    pool,
+                    open_loop,
+                    keys,
+                    args.procs,
+                    (args.base_url, args.rate, args.sustain, len(keys), args.cancel_every),
+                )
 
     def summary(name: str, rows: list[tuple[int, float]], seconds: float, ok: int = 200) -> float:
         good = [lat for status, lat in rows if status == ok]
@@ -348,19 +394,21 @@ def main() -> None:
     o_rate = summary("orders", orders, args.duration, 201) if orders else 0.0
     if t_rate and o_rate:
         print(f"ratio orders/trivial: {o_rate / t_rate:.2f} (target >= 0.5)")
+    if burst_lag:
+        values = [lg for _, lg, _ in lag_rows(burst_lag)]
+        print(
+            f"persister lag (events) in the orders phase: max {max(values or [0])}; "
+            f"back to 0 {caught_up_s:.1f} s after it"
+        )
     if not sustained:
         return
     print(f"\nopen loop: {args.rate:.0f} orders/s offered for {args.sustain:.0f} s")
     summary("sustained", [r for r in sustained if r[0] < CANCEL_ALL], args.sustain, 201)
-    # Every 50th order a client cancels all its orders (a read-your-writes call) before its
-    # next order: that wait delays the next order, and shows in its latency.
+    # Every --cancel-every orders a client cancels all its orders before its next one: that wait
+    # delays the next order, and shows in its latency.
     cancels = [(status - CANCEL_ALL, lat) for status, lat in sustained if status >= CANCEL_ALL]
     summary("cancel-all", cancels, args.sustain, 200)
-    lags = [
-        (s["t"], shard.get("persister_lag", 0), shard.get("seq", 0))
-        for s in lag
-        for shard in ((s.get("checks") or {}).get("shards") or {}).values()
-    ]
+    lags = lag_rows(lag)
     if lags:
         values = [lg for _, lg, _ in lags]
         half = len(values) // 2

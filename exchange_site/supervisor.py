@@ -30,6 +30,9 @@ PR_SET_PDEATHSIG = 1
 class Proc:
     name: str
     argv: tuple[str, ...]
+    # Added to the child's niceness. Background workers (persister, publisher, Celery) yield
+    # the CPU to the order path (web, matcher) when both want it; see docs/architecture.md.
+    nice: int = 0
 
 
 def setup_steps(python: str, *, seed: bool) -> list[Proc]:
@@ -52,10 +55,13 @@ def services(
     """
     manage = (python, "manage.py")
     celery = (python, "-m", "celery", "-A", "exchange_site")
+    # The order path (web, matcher) first when the CPU is short: the persister and publisher
+    # then fall behind for a while and catch up with bigger, cheaper batches.
+    background = int(os.environ.get("BACKGROUND_NICE", "10"))
     return [
         *(Proc(f"matcher-{shard}", (*manage, "run_matcher", "--shard", shard)) for shard in shards),
-        Proc("persister", (*manage, "run_persister")),
-        Proc("publisher", (*manage, "run_publisher")),
+        Proc("persister", (*manage, "run_persister"), nice=background),
+        Proc("publisher", (*manage, "run_publisher"), nice=background),
         Proc(
             "web",
             (
@@ -101,8 +107,12 @@ def services(
                 "65536",  # refuse oversized client frames at the server (default 16 MiB)
             ),
         ),
-        Proc("celery-worker", (*celery, "worker", "--loglevel=INFO", "--concurrency=1")),
-        Proc("celery-beat", (*celery, "beat", "--loglevel=INFO")),
+        Proc(
+            "celery-worker",
+            (*celery, "worker", "--loglevel=INFO", "--concurrency=1"),
+            nice=background,
+        ),
+        Proc("celery-beat", (*celery, "beat", "--loglevel=INFO"), nice=background),
     ]
 
 
@@ -173,6 +183,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _child_setup(nice: int) -> Callable[[], None]:
+    def setup() -> None:
+        _die_with_parent()
+        if nice:
+            os.nice(nice)
+
+    return setup
+
+
 class StepFailed(RuntimeError):
     pass
 
@@ -217,7 +236,7 @@ class Supervisor:
             cwd=self.cwd,
             env=self.env,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=_child_setup(proc.nice) if sys.platform == "linux" else None,
         )
         self.running.append((proc, child))
         return child

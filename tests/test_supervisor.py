@@ -58,6 +58,32 @@ def test_services_include_every_process_when_built_for_two_shards():
     assert all(p.argv[0] == PY for p in procs)
 
 
+def test_background_workers_are_niced_when_built(monkeypatch):
+    monkeypatch.delenv("BACKGROUND_NICE", raising=False)
+    procs = sv.services(PY, host="127.0.0.1", port=8123, ws_port=8124, shards=["s0"])
+    nice = {p.name: p.nice for p in procs}
+    assert nice == {
+        "matcher-s0": 0,
+        "persister": 10,
+        "publisher": 10,
+        "web": 0,
+        "ws": 0,
+        "celery-worker": 10,
+        "celery-beat": 10,
+    }
+    monkeypatch.setenv("BACKGROUND_NICE", "0")
+    procs = sv.services(PY, host="127.0.0.1", port=8123, ws_port=8124, shards=["s0"])
+    assert {p.nice for p in procs} == {0}
+
+
+def test_child_runs_at_its_niceness_when_started(run, tmp_path):
+    out = tmp_path / "nice.txt"
+    code = f"import os, pathlib; pathlib.Path({str(out)!r}).write_text(str(os.nice(0)))"
+    child = run.start(sv.Proc("niced", (PY, "-c", code), nice=7))
+    assert child.wait(timeout=10) == 0
+    assert int(out.read_text()) == os.nice(0) + 7
+
+
 def test_setup_steps_seed_only_when_asked():
     assert [s.name for s in sv.setup_steps(PY, seed=True)] == ["migrate", "seed_demo"]
     assert [s.name for s in sv.setup_steps(PY, seed=False)] == ["migrate"]

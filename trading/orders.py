@@ -148,6 +148,20 @@ def _taker_fill(spec: MarketSpec, ev: TradeExecuted) -> dict[str, Any]:
     }
 
 
+def cancelled_order(
+    placed: dict[str, Any] | None, spec: MarketSpec, ev: OrderCancelled
+) -> dict[str, Any]:
+    """A cancelled order: as placed (placeholder or row; None if neither was found) and as its
+    ``OrderCancelled`` event ended it. No ``fills`` (see ``selectors.orders_cancelled``)."""
+    order = {"order_id": ev.order_id, "symbol": ev.symbol} if placed is None else dict(placed)
+    order.pop("fills", None)
+    _set_filled(order, spec, ev.filled_quantity, ev.filled_quote)
+    order["status"] = str(OrderStatus.CANCELLED)
+    order["expire_reason"] = str(ev.reason)
+    order["updated_at"] = ev.ts // NS_PER_MS
+    return order
+
+
 # --- from rows ------------------------------------------------------------------------------------
 
 

@@ -15,13 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from accounts.amounts import plain
 from exchange_site.errors import NotFound
-from matching.arith import lots_to_quantity
 from matching.client import matcher
 from matching.events import OrderCancelled
 from trading.models import Market, Order, OrderStatus, Trade
-from trading.orders import row_order
+from trading.orders import cancelled_order, row_order
 from trading.specs import cached_market
 
 OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
@@ -116,39 +114,34 @@ def open_orders(user_id: int, symbol: str | None) -> list[dict[str, Any]]:
 
 
 def orders_cancelled(user_id: int, events: Sequence[OrderCancelled]) -> list[dict[str, Any]]:
-    """The orders a cancel just ended, as rows once persisted (status from the events)."""
+    """The orders a cancel just ended, answered without waiting for the persister.
+
+    A cancel's reply is on the order path of market makers (cancel-all, then quote again), so it
+    must not wait for the persister the way reads do. What an order was placed with never
+    changes: it is in its "pending" placeholder until the persister has written the row, then
+    in the row. How it ended (filled amounts, status, reason, time) is in the matcher's events.
+    The reply has no ``fills``: they may not be persisted yet; GET /order lists them.
+    """
     if not events:
         return []
-    own_writes_persisted(user_id)
-    rows = {
-        o.id: o
-        for o in Order.objects.filter(
-            user_id=user_id, id__in=[ev.order_id for ev in events]
-        ).select_related("market")
-    }
+    # Placeholders first: the persister deletes one only after committing its row, so an order
+    # missing from both reads was never there (or its placeholder expired, a day later).
+    placeholders = matcher().pending_orders(user_id)
+    wanted = [ev.order_id for ev in events if ev.order_id not in placeholders]
+    rows = (
+        {
+            o.id: row_order(o, o.market.symbol)
+            for o in Order.objects.filter(user_id=user_id, id__in=wanted).select_related("market")
+        }
+        if wanted
+        else {}
+    )
     out: list[dict[str, Any]] = []
-    fills = _fills(list(rows.values()))
     for ev in events:
-        row = rows.get(ev.order_id)
-        if row is None:  # the persister is far behind: what the event says
-            out.append(_from_event(ev))
-            continue
-        order = row_order(row, row.market.symbol, fills.get(row.id, ()))
-        order["status"] = str(OrderStatus.CANCELLED)
-        order["expire_reason"] = str(ev.reason)
-        out.append(order)
+        raw = placeholders.get(ev.order_id)
+        placed = json.loads(raw) if raw is not None else rows.get(ev.order_id)
+        out.append(cancelled_order(placed, cached_market(ev.symbol)[1], ev))
     return out
-
-
-def _from_event(ev: OrderCancelled) -> dict[str, Any]:
-    _, spec, _, _ = cached_market(ev.symbol)
-    return {
-        "order_id": ev.order_id,
-        "symbol": ev.symbol,
-        "status": str(OrderStatus.CANCELLED),
-        "expire_reason": str(ev.reason),
-        "filled_quantity": plain(lots_to_quantity(spec, ev.filled_quantity)),
-    }
 
 
 def order_history(

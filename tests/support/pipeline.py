@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import redis
@@ -46,6 +47,8 @@ class InProcessPipeline:
         self.threads: list[threading.Thread] = []
         self.matchers: dict[str, Matcher] = {}
         self.persisters: dict[str, Persister] = {}
+        self.persisters_paused = threading.Event()
+        self.persister_threads: list[threading.Thread] = []
         self.errors: list[BaseException] = []
 
     def start(self) -> InProcessPipeline:
@@ -65,7 +68,7 @@ class InProcessPipeline:
             )
             self.persisters[shard] = persister
             self._spawn(f"matcher-{shard}", matcher.run)
-            self._spawn(f"persister-{shard}", persister.run)
+            self.persister_threads.append(self._spawn(f"persister-{shard}", persister.run))
         for shard, matcher in self.matchers.items():
             symbols = [s.symbol for s in specs if shard_map().owns(shard, s.symbol)]
             wait_until(
@@ -75,10 +78,31 @@ class InProcessPipeline:
             )
         return self
 
-    def _spawn(self, name: str, loop: Callable[[Callable[[], bool]], None]) -> None:
+    @contextmanager
+    def persisters_stopped(self) -> Iterator[None]:
+        """Stop the persisters for the block (the matchers go on), then start them again."""
+        self.persisters_paused.set()
+        for thread in self.persister_threads:
+            thread.join(timeout=10)
+            assert not thread.is_alive(), f"{thread.name} did not stop"
+        try:
+            yield
+        finally:
+            self.persisters_paused.clear()
+            self.persister_threads = [
+                self._spawn(f"persister-{shard}", persister.run)
+                for shard, persister in self.persisters.items()
+            ]
+
+    def _spawn(self, name: str, loop: Callable[[Callable[[], bool]], None]) -> threading.Thread:
+        def should_stop() -> bool:
+            return self.stop_event.is_set() or (
+                name.startswith("persister-") and self.persisters_paused.is_set()
+            )
+
         def run() -> None:
             try:
-                loop(self.stop_event.is_set)
+                loop(should_stop)
             except BaseException as exc:  # surfaced by stop()
                 self.errors.append(exc)
             finally:
@@ -87,6 +111,7 @@ class InProcessPipeline:
         thread = threading.Thread(target=run, name=name, daemon=True)
         thread.start()
         self.threads.append(thread)
+        return thread
 
     def stop(self) -> None:
         self.stop_event.set()
