@@ -67,6 +67,7 @@ class Publisher:
         read_count: int = 200,
         block_ms: int = 100,
         tick_ms: int = 50,
+        linger_ms: int = 0,
         consumer: str = "publisher",
     ) -> None:
         self.redis_url = redis_url
@@ -75,6 +76,7 @@ class Publisher:
         self.read_count = read_count
         self.block_ms = block_ms
         self.tick_ms = tick_ms
+        self.linger_ms = linger_ms
         self.consumer = consumer
         self.stats = {"reads": 0, "events": 0, "frames": 0}
         # Connections are opened on first use, inside the running loop.
@@ -117,6 +119,11 @@ class Publisher:
             await self._publish(frames, ack=(stream, [b.entry_id for b in batches]))
             self.stats["reads"] += 1
             self.stats["events"] += len(events)
+            if self.linger_ms and len(entries) < self.read_count:
+                # Let the next read gather several matcher batches: each read costs three
+                # round trips and a depth and kline frame per market, whatever its size, and
+                # depth diffs coalesce. Market data is then at most this much later.
+                await asyncio.sleep(self.linger_ms / 1000)
 
     async def _tick_loop(self, should_stop: Callable[[], bool]) -> None:
         last_report = time.monotonic()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import decimal
 from dataclasses import replace
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching.arith import (
     InvalidMarketSpec,
@@ -212,3 +215,57 @@ def test_trade_amounts_charge_each_side_in_what_it_receives_when_taker_buys_or_s
     assert trade_amounts(units, 100, 3, True) == (300, 3_000_000, 6_000, 1)
     # taker sells: buyer is the maker (0.1 % of base), seller the taker (0.2 % of quote)
     assert trade_amounts(units, 100, 3, False) == (300, 3_000_000, 3_000, 1)
+
+
+# --- against an exact reference -------------------------------------------------------------
+# The conversions use integer ratios for speed; Fraction arithmetic is the obvious-by-reading
+# definition they must agree with, digit for digit and exponent for exponent.
+
+_units = st.sampled_from(
+    [Decimal(t) for t in ("0.01", "0.010", "0.001", "0.5", "1", "5", "0.000001", "1E+1", "25")]
+)
+_values = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: abs(d.adjusted()) < 80
+) | st.builds(lambda n, e: Decimal(f"{n}E{e}"), st.integers(-(10**40), 10**40), st.integers(-40, 8))
+
+
+def _reference_units(value: Decimal, unit: Decimal) -> int | None:
+    if not value.is_finite() or value <= 0:
+        return None
+    ratio = Fraction(value) / Fraction(unit)
+    return ratio.numerator if ratio.denominator == 1 else None
+
+
+@settings(max_examples=500)
+@given(_values, _units)
+def test_to_units_agrees_with_fraction_arithmetic_when_given_any_decimal(
+    value: Decimal, unit: Decimal
+) -> None:
+    spec = replace(SPEC, tick_size=unit)
+    try:
+        got: int | None = price_to_ticks(spec, value)
+    except OffGrid as err:
+        assert err.code in ("price_off_tick", "out_of_range", "non_positive", "not_finite")
+        got = None
+    expected = _reference_units(value, unit)
+    if got is not None:
+        assert got == expected
+    elif expected is not None:
+        # Refused although exact: only for the documented size limits.
+        assert value.adjusted() > 60 or value.as_tuple().exponent < -100 or expected > 2**62
+
+
+@settings(max_examples=300)
+@given(_units, st.integers(-(10**30), 10**30))
+def test_multiples_agree_with_fraction_arithmetic_when_given_any_count(
+    unit: Decimal, count: int
+) -> None:
+    spec = replace(SPEC, tick_size=unit, lot_size=unit)
+    exponent = unit.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    scaled = Fraction(unit) * count * 10**places
+    assert scaled.denominator == 1
+    expected = Decimal(f"{scaled.numerator}E-{places}")
+    for got in (ticks_to_price(spec, count), lots_to_quantity(spec, count)):
+        assert got == expected
+        assert got.as_tuple() == expected.as_tuple()

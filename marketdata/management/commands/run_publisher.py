@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--read-count", type=int, default=200)
+        parser.add_argument(
+            "--linger-ms",
+            type=int,
+            default=int(os.environ.get("PUBLISHER_LINGER_MS", "10")),
+            help="after a read that was not full, wait this long before the next one "
+            "(env PUBLISHER_LINGER_MS)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         setup_logging(options["verbosity"])
@@ -35,5 +43,11 @@ class Command(BaseCommand):
         prefix = groups.prefix_for(settings.REDIS_URL)
         state = seed.load_state(client, shards, prefix)
         log.info("publisher: %d markets, checkpoints %s", len(state.markets), state.checkpoints)
-        publisher = Publisher(settings.REDIS_URL, state, shards, read_count=options["read_count"])
+        publisher = Publisher(
+            settings.REDIS_URL,
+            state,
+            shards,
+            read_count=options["read_count"],
+            linger_ms=options["linger_ms"],
+        )
         asyncio.run(publisher.run(stop))

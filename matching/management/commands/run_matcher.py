@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import fee_account_id
 from exchange_site.clock import now_ns
+from exchange_site.startup_heap import freeze_startup_heap
 from matching.client import shard_map
 from matching.management.commands._process import StopFlag, setup_logging
 from matching.transport import MatcherTransport, connect
@@ -45,6 +46,9 @@ class Command(BaseCommand):
         owned = [spec for spec in market_specs() if shard_map().owns(shard, spec.symbol)]
         sent = matcher.sync_markets(owned, now_ns())
         log.info("matcher %s: %d markets, %d market updates sent", shard, len(owned), sent)
+        # The recovered books and the modules: out of the collector's full passes, which
+        # would otherwise stop the hot loop for a time growing with the books.
+        freeze_startup_heap()
         matcher.run(stop)
         log.info("matcher %s stopped at seq %s", shard, matcher.engine.seq)
 
