@@ -252,7 +252,9 @@ def test_to_units_agrees_with_fraction_arithmetic_when_given_any_decimal(
         assert got == expected
     elif expected is not None:
         # Refused although exact: only for the documented size limits.
-        assert value.adjusted() > 60 or value.as_tuple().exponent < -100 or expected > 2**62
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        assert value.adjusted() > 60 or exponent < -100 or expected > 2**62
 
 
 @settings(max_examples=300)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -46,7 +47,8 @@ def test_a_batch_is_read_only_after_the_linger_when_it_follows_a_short_read(
             for g in rds.xinfo_groups("ex:{t0}:events")
             if g["name"] in (PUBLISHER_GROUP, PUBLISHER_GROUP.encode())
         )
-        last_entry = rds.xrevrange("ex:{t0}:events", count=1)[0][0]
+        newest: Any = rds.xrevrange("ex:{t0}:events", count=1)
+        last_entry = newest[0][0]
         assert (group["last-delivered-id"], group["pending"]) == (last_entry, 0)
     finally:
         stop.set()
