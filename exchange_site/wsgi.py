@@ -28,3 +28,4 @@ if not settings.DEBUG:
 # heap out of the collector's full passes: a pause of ~100 ms per worker otherwise.
 get_resolver().url_patterns  # noqa: B018
 freeze_startup_heap()
+

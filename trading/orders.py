@@ -151,15 +151,64 @@ def _taker_fill(spec: MarketSpec, ev: TradeExecuted) -> dict[str, Any]:
 def cancelled_order(
     placed: dict[str, Any] | None, spec: MarketSpec, ev: OrderCancelled
 ) -> dict[str, Any]:
-    """A cancelled order: as placed (placeholder or row; None if neither was found) and as its
-    ``OrderCancelled`` event ended it. No ``fills`` (see ``selectors.orders_cancelled``)."""
-    order = {"order_id": ev.order_id, "symbol": ev.symbol} if placed is None else dict(placed)
-    order.pop("fills", None)
-    _set_filled(order, spec, ev.filled_quantity, ev.filled_quote)
-    order["status"] = str(OrderStatus.CANCELLED)
-    order["expire_reason"] = str(ev.reason)
-    order["updated_at"] = ev.ts // NS_PER_MS
-    return order
+    """A cancelled order in the usual shape minus ``fills`` (see
+    ``selectors.orders_cancelled``): what it was placed with from ``placed`` (a placeholder, or
+    ``placed_from_row``; None if neither was found), how it ended from its event."""
+    p = placed or {}
+    return {
+        "order_id": ev.order_id,
+        "client_order_id": p.get("client_order_id"),
+        "symbol": ev.symbol,
+        "side": p.get("side"),
+        "type": p.get("type"),
+        "time_in_force": p.get("time_in_force"),
+        "price": p.get("price"),
+        "quantity": p.get("quantity"),
+        "quote_quantity": p.get("quote_quantity"),
+        "post_only": p.get("post_only"),
+        "stp_mode": p.get("stp_mode"),
+        "filled_quantity": plain(lots_to_quantity(spec, ev.filled_quantity)),
+        "filled_quote": plain(atoms_to_amount(spec.quote.decimals, ev.filled_quote)),
+        "status": str(OrderStatus.CANCELLED),
+        "reject_reason": None,
+        "expire_reason": str(ev.reason),
+        "created_at": p.get("created_at"),
+        "updated_at": ev.ts // NS_PER_MS,
+    }
+
+
+PLACED_COLUMNS = (
+    "id",
+    "client_order_id",
+    "side",
+    "type",
+    "time_in_force",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "post_only",
+    "stp_mode",
+    "created_at",
+)
+"""What an order was placed with, as ``Order.objects.values_list(*PLACED_COLUMNS)``."""
+
+
+def placed_from_row(values: Sequence[Any]) -> dict[str, Any]:
+    """The fields of ``placed_order`` from a ``PLACED_COLUMNS`` row (no model instance: a
+    cancel-all formats dozens of them on the order path)."""
+    _, coid, side, type_, tif, price, quantity, quote_quantity, post_only, stp, created = values
+    return {
+        "client_order_id": coid,
+        "side": side,
+        "type": type_,
+        "time_in_force": tif,
+        "price": _money(price),
+        "quantity": _money(quantity),
+        "quote_quantity": _money(quote_quantity),
+        "post_only": post_only,
+        "stp_mode": stp,
+        "created_at": datetime_to_ms(created),
+    }
 
 
 # --- from rows ------------------------------------------------------------------------------------

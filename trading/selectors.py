@@ -19,7 +19,7 @@ from exchange_site.errors import NotFound
 from matching.client import matcher
 from matching.events import OrderCancelled
 from trading.models import Market, Order, OrderStatus, Trade
-from trading.orders import cancelled_order, row_order
+from trading.orders import PLACED_COLUMNS, cancelled_order, placed_from_row, row_order
 from trading.specs import cached_market
 
 OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
@@ -130,8 +130,10 @@ def orders_cancelled(user_id: int, events: Sequence[OrderCancelled]) -> list[dic
     wanted = [ev.order_id for ev in events if ev.order_id not in placeholders]
     rows = (
         {
-            o.id: row_order(o, o.market.symbol)
-            for o in Order.objects.filter(user_id=user_id, id__in=wanted).select_related("market")
+            values[0]: placed_from_row(values)
+            for values in Order.objects.filter(user_id=user_id, id__in=wanted).values_list(
+                *PLACED_COLUMNS
+            )
         }
         if wanted
         else {}

@@ -80,6 +80,11 @@ def test_cancel_all_is_answered_from_the_matcher_when_the_persister_is_stopped(p
             "2",
         )
         assert (was_old["filled_quantity"], was_old["filled_quote"]) == ("1", "10")
+        assert (was_old["side"], was_old["type"], was_old["created_at"]) == (
+            "buy",
+            "limit",
+            old["created_at"],
+        )
         assert (was_fresh["price"], was_fresh["quantity"], was_fresh["post_only"]) == (
             "9",
             "3",
