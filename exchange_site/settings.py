@@ -123,6 +123,16 @@ DATABASES = {
         conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
+DB_POOL_SIZE = env_int("DB_POOL_SIZE", 0)
+if DB_POOL_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A process-wide pool of open connections (psycopg_pool), for the threaded web server: a
+    # thread borrows one only for a request that queries, and no request pays for opening one
+    # (~10 ms forking a backend, 40 ms measured under load). Django requires age 0 with it.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {"min_size": min(4, DB_POOL_SIZE), "max_size": DB_POOL_SIZE, "timeout": 10},
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several local processes share the file: wait for locks instead of failing, take the write
     # lock at BEGIN (no deadlock on upgrade) and let readers run beside the writer (WAL).

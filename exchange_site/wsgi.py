@@ -15,6 +15,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 # one per request (settings default to 0 for the ASGI server, where that would leak).
 os.environ.setdefault("DB_CONN_MAX_AGE", "60")
 os.environ.setdefault("DB_CONN_HEALTH_CHECKS", "0")
+# On PostgreSQL a pool replaces them (settings.DB_POOL_SIZE): one connection per thread that
+# can query at once.
+os.environ.setdefault("DB_POOL_SIZE", os.environ.get("WEB_THREADS", "16"))
 
 application = get_wsgi_application()
 
@@ -28,4 +31,3 @@ if not settings.DEBUG:
 # heap out of the collector's full passes: a pause of ~100 ms per worker otherwise.
 get_resolver().url_patterns  # noqa: B018
 freeze_startup_heap()
-

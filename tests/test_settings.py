@@ -59,3 +59,29 @@ def test_settings_refuse_to_start_when_debug_is_not_a_boolean():
     result = run_settings(DEBUG="maybe")
     assert result.returncode != 0
     assert "not a boolean" in result.stderr
+
+
+def test_the_web_server_pools_database_connections_when_on_postgresql():
+    code = (
+        "import json, exchange_site.wsgi; from django.conf import settings as s;"
+        "d = s.DATABASES['default']; print(json.dumps([d['CONN_MAX_AGE'], d['OPTIONS']]))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DB_")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **base,
+            "DJANGO_SETTINGS_MODULE": "exchange_site.settings",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/any",
+            "WEB_THREADS": "12",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    max_age, options = json.loads(result.stdout)
+    assert max_age == 0  # Django refuses persistent connections beside a pool
+    assert options["pool"]["max_size"] == 12
