@@ -71,7 +71,10 @@ class Asset(models.Model):
 class Balance(models.Model):
     """Projection of the engine's balance for one user and asset (written by the persister)."""
 
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="balances")
+    # balance_one_per_user_asset starts with user: no index of its own.
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="balances", db_index=False
+    )
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     available = money_field(default=Decimal(0))
     locked = money_field(default=Decimal(0))
@@ -106,7 +109,11 @@ class LedgerEntry(models.Model):
     constraint on (user, asset, reason, cause) makes a replayed event a no-op.
     """
 
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="ledger_entries")
+    # ledger_unique_cause and ledger_user_time start with user: no index of its own (each
+    # index is written on every one of the persister's inserts).
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
+    )
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=16, choices=LedgerReason.choices)
     cause = models.CharField(max_length=64)

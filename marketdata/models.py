@@ -24,7 +24,11 @@ class KlineInterval(models.TextChoices):
 
 
 class Kline(models.Model):
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="klines")
+    # kline_unique_open_time starts with market and is read backwards for the newest candles:
+    # no other index (the persister writes candles on every trade).
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, related_name="klines", db_index=False
+    )
     interval = models.CharField(max_length=8, choices=KlineInterval.choices)
     open_time = models.DateTimeField()
     close_time = models.DateTimeField()
@@ -41,9 +45,6 @@ class Kline(models.Model):
             models.UniqueConstraint(
                 fields=["market", "interval", "open_time"], name="kline_unique_open_time"
             ),
-        ]
-        indexes = [
-            models.Index(fields=["market", "interval", "-open_time"], name="kline_market_recent"),
         ]
 
     def __str__(self) -> str:
