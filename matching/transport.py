@@ -26,6 +26,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import hiredis
 import msgpack  # type: ignore[import-untyped]
 import redis
 
@@ -83,6 +84,18 @@ def shard_keys(shard: str) -> ShardKeys:
 def connect(url: str) -> redis.Redis:
     """A client for long blocking reads: no socket timeout (redis-py 8 defaults to 5 s)."""
     return redis.Redis.from_url(url, socket_timeout=None, max_connections=1000)
+
+
+def _raise_if_error(reply: Any) -> None:
+    if isinstance(reply, hiredis.ReplyError):
+        raise redis.ResponseError(str(reply))
+
+
+def _pairs(fields: list[bytes] | None) -> dict[bytes, bytes]:
+    if not fields:
+        return {}
+    it = iter(fields)
+    return dict(zip(it, it, strict=True))
 
 
 def stream_id_key(entry_id: bytes | str) -> tuple[int, int]:
@@ -342,6 +355,10 @@ class MatcherTransport:
         self.client = client
         self.keys = shard_keys(shard)
         self.consumer = consumer
+        # The hot loop's two round trips (read a batch, commit it) go through the lean client:
+        # through redis-py they were most of the matcher's CPU (command objects, response
+        # callbacks, the pipeline's bookkeeping). Never retried: a commit must not run twice.
+        self.wire = Wire.like(client, retry=False)
 
     def setup(self) -> None:
         ensure_group(self.client, self.keys.commands, MATCHER_GROUP)
@@ -354,17 +371,17 @@ class MatcherTransport:
         self, count: int, block_ms: int, pending: bool = False
     ) -> list[tuple[bytes, dict[bytes, bytes]]]:
         """New commands (or, with ``pending``, those delivered before a crash and not acked)."""
-        resp: Any = self.client.xreadgroup(
-            MATCHER_GROUP,
-            self.consumer,
-            {self.keys.commands: "0" if pending else ">"},
-            count=count,
-            block=None if pending else block_ms,
-        )
+        cmd: tuple[Any, ...] = ("XREADGROUP", "GROUP", MATCHER_GROUP, self.consumer, "COUNT", count)
+        if not pending:
+            cmd += ("BLOCK", block_ms)
+        cmd += ("STREAMS", self.keys.commands, "0" if pending else ">")
+        (resp,) = self.wire.call(cmd, timeout_s=block_ms / 1000 + 5)
+        _raise_if_error(resp)
         if not resp:
             return []
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = resp[0][1]
-        return entries
+        # [[stream, [[id, [field, value, ...]], ...]]]; a pending entry trimmed away since its
+        # delivery comes back with no fields.
+        return [(entry_id, _pairs(fields)) for entry_id, fields in resp[0][1]]
 
     def command_range(
         self, after: bytes | None, upto: bytes, count: int = 10_000
@@ -395,31 +412,48 @@ class MatcherTransport:
         depths: Sequence[Depth] = (),
     ) -> None:
         """Publish a batch's events, replies and book snapshots and ack its commands, atomically."""
-        pipe = self.client.pipeline(transaction=True)
+        cmds: list[tuple[Any, ...]] = [("MULTI",)]
         for depth in depths:
-            pipe.set(self.keys.depth(depth.symbol), pack_depth(depth))
+            cmds.append(("SET", self.keys.depth(depth.symbol), pack_depth(depth)))
         # An entry even for a batch without events (a cancel-all with nothing open, a repeated
         # transfer): the persister's marker must pass every acked command, or a reader waiting
         # for its own write would wait for the next unrelated event.
-        pipe.xadd(
-            self.keys.events,
-            {
-                "e": pack_events(events),
-                "first_seq": events[0][0] if events else seq + 1,
-                "last_seq": events[-1][0] if events else seq,
-                "cmd_last": cmd_last,
-            },
+        first_seq = events[0][0] if events else seq + 1
+        last_seq = events[-1][0] if events else seq
+        cmds.append(
+            (
+                "XADD",
+                self.keys.events,
+                "*",
+                "e",
+                pack_events(events),
+                "first_seq",
+                first_seq,
+                "last_seq",
+                last_seq,
+                "cmd_last",
+                cmd_last,
+            )
         )
         for command_id, payload in replies:
             key = self.keys.reply(command_id)
-            pipe.rpush(key, payload)
-            pipe.expire(key, REPLY_TTL_S)
+            cmds.append(("RPUSH", key, payload))
+            cmds.append(("EXPIRE", key, REPLY_TTL_S))
         if acks:
-            pipe.xack(self.keys.commands, MATCHER_GROUP, *acks)
+            cmds.append(("XACK", self.keys.commands, MATCHER_GROUP, *acks))
         # Also when the batch had no events (a repeated transfer is a pure no-op): the marker
         # must cover every acked command.
-        pipe.hset(self.keys.progress, mapping={"seq": seq, "cmd_last": cmd_last})
-        pipe.execute()
+        cmds.append(("HSET", self.keys.progress, "seq", seq, "cmd_last", cmd_last))
+        cmds.append(("EXEC",))
+        replies_ = self.wire.call(*cmds)
+        for reply in replies_[:-1]:
+            _raise_if_error(reply)  # refused while queueing: EXEC then aborts the whole batch
+        done = replies_[-1]
+        _raise_if_error(done)
+        if done is None:
+            raise redis.ResponseError("batch commit aborted")
+        for reply in done:
+            _raise_if_error(reply)
 
     def heartbeat(self, seq: int, ttl_s: int = 5) -> None:
         """Liveness for /health: the key disappears ``ttl_s`` after the matcher stops beating."""

@@ -22,7 +22,7 @@ import functools
 import socket
 import threading
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import hiredis
 import redis
@@ -42,7 +42,7 @@ class _Conn:
 
 
 class Wire:
-    def __init__(self, url: str, timeout_s: float = 2.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 2.0, *, retry: bool = True) -> None:
         parts = urlparse(url)
         if parts.scheme not in ("redis", ""):
             raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r} (redis:// only)")
@@ -52,7 +52,25 @@ class Wire:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout_s = timeout_s
+        # Off for commands that must never run twice (the matcher's batch commit): then any
+        # failure is raised, and the caller recovers from what Redis holds.
+        self.retry = retry
         self._local = threading.local()
+
+    @classmethod
+    def like(cls, client: redis.Redis, *, retry: bool = True) -> Wire:
+        """A Wire to the same server and database as a redis-py ``client``."""
+        kw = client.connection_pool.connection_kwargs
+        if "path" in kw:
+            raise ValueError("Wire speaks TCP only; this client uses a unix socket")
+        auth = ""
+        if kw.get("password") is not None:
+            user = quote(kw.get("username") or "", safe="")
+            auth = f"{user}:{quote(kw['password'], safe='')}@"
+        url = (
+            f"redis://{auth}{kw.get('host', '127.0.0.1')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
+        )
+        return cls(url, retry=retry)
 
     def _connect(self) -> _Conn:
         sock = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
@@ -86,7 +104,7 @@ class Wire:
             except _Retryable:
                 if conn is not None:
                     self._drop(conn)
-                if fresh or attempt == 2:
+                if fresh or attempt == 2 or not self.retry:
                     raise WireError("Redis connection lost before any reply") from None
             except (OSError, hiredis.ProtocolError) as exc:
                 if conn is not None:

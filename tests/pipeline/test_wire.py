@@ -68,3 +68,20 @@ def test_each_thread_has_its_own_connection(wire):
     for t in threads:
         t.join()
     assert len(set(ids)) == 3
+
+
+def test_nothing_is_sent_twice_when_retries_are_off(rds):
+    # The matcher's batch commit must never run twice: its Wire raises instead of retrying.
+    wire = Wire.like(rds, retry=False)
+    [me] = wire.call(("CLIENT", "ID"))
+    rds.client_kill_filter(_id=me)
+    with pytest.raises(WireError):
+        wire.call(("INCR", KEY))
+    assert rds.get(KEY) is None
+    assert wire.call(("INCR", KEY)) == [1]  # the next call connects again
+
+
+def test_a_wire_like_a_redis_py_client_uses_its_server_and_database(rds):
+    wire = Wire.like(rds)
+    wire.call(("SET", KEY, "same-db"))
+    assert rds.get(KEY) == b"same-db"
