@@ -119,13 +119,14 @@ def _add_to_balances_pg(
     row (a negative delta) against ``available >= 0`` before it finds the conflict."""
     table = Balance._meta.db_table
     keys = sorted(deltas)
-    locked = bulk.execute_arrays(
-        f'SELECT user_id, asset_id FROM "{table}" WHERE (user_id, asset_id) IN'  # noqa: S608
-        " (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"
-        " ORDER BY user_id, asset_id FOR UPDATE",
-        [[user for user, _ in keys], [asset for _, asset in keys]],
-    )
-    existing = {(user, asset) for user, asset in locked}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT user_id, asset_id FROM "{table}" WHERE (user_id, asset_id) IN'  # noqa: S608
+            " (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"
+            " ORDER BY user_id, asset_id FOR UPDATE",
+            [[user for user, _ in keys], [asset for _, asset in keys]],
+        )
+        existing = {(user, asset) for user, asset in cursor.fetchall()}
     updates: list[tuple[Any, ...]] = []
     inserts: list[tuple[Any, ...]] = []
     for key in keys:
@@ -134,14 +135,15 @@ def _add_to_balances_pg(
         row = (key[0], key[1], d_avail, d_locked, ns_to_datetime(ev.ts), ev.seq)
         (updates if key in existing else inserts).append(row)
     if updates:
-        bulk.execute_arrays(
-            f'UPDATE "{table}" AS b SET available = b.available + v.da,'  # noqa: S608
-            " locked = b.locked + v.dl, updated_at = v.at, last_event_seq = v.seq"
-            " FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[],"
-            " %s::timestamptz[], %s::bigint[]) AS v(u, a, da, dl, at, seq)"
-            " WHERE b.user_id = v.u AND b.asset_id = v.a",
-            [list(column) for column in zip(*updates, strict=True)],
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" AS b SET available = b.available + v.da,'  # noqa: S608
+                " locked = b.locked + v.dl, updated_at = v.at, last_event_seq = v.seq"
+                " FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[],"
+                " %s::timestamptz[], %s::bigint[]) AS v(u, a, da, dl, at, seq)"
+                " WHERE b.user_id = v.u AND b.asset_id = v.a",
+                [list(column) for column in zip(*updates, strict=True)],
+            )
     bulk.insert_rows(
         Balance,
         ("user_id", "asset_id", "available", "locked", "updated_at", "last_event_seq"),

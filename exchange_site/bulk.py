@@ -18,25 +18,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import psycopg
 from django.db import connection, models
-
-
-def execute_arrays(sql: str, arrays: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    """Run a PostgreSQL statement whose parameters are whole columns (``unnest(%s::type[])``)
-    with server-side binding; its rows, if it returns any.
-
-    Django's cursor binds on the client: psycopg writes every array element into the SQL text,
-    quoted and escaped in Python, a fifth of the persister's CPU (py-spy). Sent as parameters,
-    the arrays need no quoting, the statement text stays the same for any number of rows, and
-    psycopg prepares it on the server after a few runs (no parse or plan per batch). Same
-    connection and transaction as the ORM's.
-    """
-    connection.ensure_connection()
-    raw: psycopg.Connection[Any] = connection.connection
-    with psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql.encode(), arrays)
-        return cursor.fetchall() if cursor.description else []
 
 
 def _max_variables() -> int:
@@ -142,11 +124,11 @@ def update_rows(
     if not rows:
         return
     every = (key, *names)
-    if connection.vendor == "postgresql":
-        arrays = [list(column) for column in zip(*rows, strict=True)]
-        execute_arrays(_update_sql(model, key, tuple(names)), arrays)
-        return
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = [list(column) for column in zip(*rows, strict=True)]
+            cursor.execute(_update_sql(model, key, tuple(names)), arrays)
+            return
         rows = _adapt(rows, _adapters(model, every))
         columns = _columns(model, every)
         sets = ", ".join(f"{col} = %s" for col in columns[1:])

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.db import connection
 
-from exchange_site import bulk
 from exchange_site.clock import datetime_to_ms, ms_to_datetime
 from marketdata.aggregation import Candle, CandleKey, TradePoint, close_time, fold_trades
 from marketdata.models import Kline
@@ -102,7 +101,8 @@ def _upsert_pg(folded: dict[CandleKey, Candle]) -> None:
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    bulk.execute_arrays(_UPSERT_PG, columns)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_PG, columns)
 
 
 _UPSERT_PG = f"""
