@@ -6,7 +6,8 @@ process (connection pool, retry wrapper, command objects and response callbacks)
 the request's own work (py-spy and cProfile with a CPU clock, docs/performance.md). Here a
 round trip is: pack with hiredis, one ``sendall``, parse with hiredis. Nothing else.
 
-Everything else (the matcher, the persister, admin pages) keeps using redis-py.
+The matcher reads and commits its batches through it as well (``MatcherTransport``, retries
+off). Everything else (the persister, the publisher, admin pages) keeps using redis-py.
 
 Failure handling: any socket or protocol error closes the thread's connection and raises
 :class:`WireError` (a ``redis.ConnectionError``, so callers that handle redis-py's errors
