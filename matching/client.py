@@ -88,6 +88,7 @@ class Sent:
     shard: str
     entry_id: str
     events: list[Event] | None  # None: durable but not answered within the timeout
+    pending: dict[int, bytes] | None = None  # placeholders, when asked for (CommandLog.submit)
 
 
 class MatcherClient:
@@ -103,15 +104,17 @@ class MatcherClient:
         user: int | None = None,
         pending_order: tuple[int, bytes] | None = None,
         wait: bool = True,
+        read_pending: bool = False,
     ) -> Sent:
-        entry_id, events = self.log.submit(
+        done = self.log.submit(
             shard,
             cmd,
             wait_s=self.reply_timeout_s if wait else 0,
             user=user,
             pending_order=pending_order,
+            read_pending=read_pending,
         )
-        return Sent(shard, entry_id, events)
+        return Sent(shard, done.entry_id, done.events, done.pending)
 
     def await_persisted(self, user: int, timeout_s: float, shards: Sequence[str] = ()) -> bool:
         """Block until the persister has committed every command ``user`` sent (read-your-

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import hiredis
 import msgpack  # type: ignore[import-untyped]
@@ -84,6 +84,12 @@ def shard_keys(shard: str) -> ShardKeys:
 def connect(url: str) -> redis.Redis:
     """A client for long blocking reads: no socket timeout (redis-py 8 defaults to 5 s)."""
     return redis.Redis.from_url(url, socket_timeout=None, max_connections=1000)
+
+
+def _placeholders(reply: Any) -> dict[int, bytes]:
+    """An HGETALL of a "pending" hash (a dict from redis-py, a flat list from hiredis)."""
+    pairs = reply.items() if isinstance(reply, dict) else _pairs(reply).items()
+    return {int(order_id): payload for order_id, payload in pairs}
 
 
 def _raise_if_error(reply: Any) -> None:
@@ -228,6 +234,14 @@ return id
 """
 
 
+class Submitted(NamedTuple):
+    entry_id: str  # the command is durable once submit returns
+    events: list[Event] | None  # None: not answered within the wait
+    # With ``read_pending``: the shard's "pending" placeholders of the user, read right after
+    # the reply arrived (order id -> the order as placed); None otherwise or unanswered.
+    pending: dict[int, bytes] | None = None
+
+
 class CommandLog:
     """What a sender uses: append a command and, optionally, wait for its events."""
 
@@ -247,12 +261,11 @@ class CommandLog:
         wait_s: float,
         user: int | None = None,
         pending_order: tuple[int, bytes] | None = None,
-    ) -> tuple[str, list[Event] | None]:
-        """Append ``cmd``; with ``wait_s > 0`` also wait for its reply in the same round trip.
-
-        Returns the stream entry id (the command is durable once this returns) and the events,
-        or None when the matcher did not answer in time.
-        """
+        read_pending: bool = False,
+    ) -> Submitted:
+        """Append ``cmd``; with ``wait_s > 0`` also wait for its reply in the same round trip,
+        and with ``read_pending`` read the user's placeholders on this shard after the reply
+        in that round trip too (a cancel's reply needs them; see trading.selectors)."""
         keys = shard_keys(shard)
         order_id, order_json = pending_order if pending_order else ("", b"")
         submit = (
@@ -272,7 +285,10 @@ class CommandLog:
         # sends SCRIPT EXISTS first, a whole extra round trip per order. Redis caches the
         # compiled script by its digest, so the text costs a few hundred bytes, nothing more.
         wait = ("BLPOP", keys.reply(cmd.command_id), wait_s)
-        commands = (submit, wait) if wait_s > 0 else (submit,)
+        commands: tuple[tuple[Any, ...], ...] = (submit, wait) if wait_s > 0 else (submit,)
+        read_pending = read_pending and wait_s > 0
+        if read_pending:
+            commands += (("HGETALL", keys.pending(user or 0)),)
         if self._wire is not None:
             results = self._wire.call(*commands, timeout_s=max(wait_s, 0) + 2.0)
             for result in results:
@@ -283,11 +299,15 @@ class CommandLog:
             pipe.eval(*submit[1:])
             if wait_s > 0:
                 pipe.blpop([keys.reply(cmd.command_id)], timeout=wait_s)
+            if read_pending:
+                pipe.hgetall(keys.pending(user or 0))
             results = pipe.execute()
         entry_id = results[0].decode()
-        if wait_s <= 0 or results[-1] is None:
-            return entry_id, None
-        return entry_id, unpack_events(results[-1][1])
+        reply = results[1] if wait_s > 0 else None
+        if reply is None:
+            return Submitted(entry_id, None)
+        pending = _placeholders(results[2]) if read_pending else None
+        return Submitted(entry_id, unpack_events(reply[1]), pending)
 
     def unseen_writes(self, shards: Sequence[str], user: int) -> list[str]:
         """Shards where ``user`` has a write the persister has not committed yet."""
@@ -343,8 +363,7 @@ class CommandLog:
             pipe.hgetall(shard_keys(shard).pending(user))
         found: dict[int, bytes] = {}
         for mapping in pipe.execute():
-            for order_id, payload in mapping.items():
-                found[int(order_id)] = payload
+            found.update(_placeholders(mapping))
         return found
 
 

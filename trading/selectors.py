@@ -8,7 +8,7 @@ it. Orders the matcher has not processed yet are shown from their "pending" plac
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -113,7 +113,9 @@ def open_orders(user_id: int, symbol: str | None) -> list[dict[str, Any]]:
     return found + [p for p in pending if p["order_id"] not in seen]
 
 
-def orders_cancelled(user_id: int, events: Sequence[OrderCancelled]) -> list[dict[str, Any]]:
+def orders_cancelled(
+    user_id: int, events: Sequence[OrderCancelled], placeholders: Mapping[int, bytes]
+) -> list[dict[str, Any]]:
     """The orders a cancel just ended, answered without waiting for the persister.
 
     A cancel's reply is on the order path of market makers (cancel-all, then quote again), so it
@@ -124,9 +126,10 @@ def orders_cancelled(user_id: int, events: Sequence[OrderCancelled]) -> list[dic
     """
     if not events:
         return []
-    # Placeholders first: the persister deletes one only after committing its row, so an order
-    # missing from both reads was never there (or its placeholder expired, a day later).
-    placeholders = matcher().pending_orders(user_id)
+    # ``placeholders`` are the user's on the cancel's shard, read in the cancel's own round trip
+    # after the matcher's reply, so before the rows below: the persister deletes a placeholder
+    # only after committing its row, so an order missing from both reads was never there (or
+    # its placeholder expired, a day later).
     wanted = [ev.order_id for ev in events if ev.order_id not in placeholders]
     rows = (
         {

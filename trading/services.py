@@ -294,7 +294,7 @@ def order_cancel(
     """
     market_of(symbol)
     cmd = CancelOrder(new_command_id(), now_ns(), user_id, symbol, order_id, client_order_id)
-    sent = matcher().send(_shard(symbol), cmd, user=user_id)
+    sent = matcher().send(_shard(symbol), cmd, user=user_id, read_pending=True)
     if sent.events is None:
         return None
     reason = rejection(sent.events, -1)
@@ -303,7 +303,7 @@ def order_cancel(
     if reason is not None:
         raise ValidationFailed(f"The cancel was refused: {reason}.", code=reason)
     cancelled = [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
-    return selectors.orders_cancelled(user_id, cancelled)[0]
+    return selectors.orders_cancelled(user_id, cancelled, sent.pending or {})[0]
 
 
 def order_cancel_all(user_id: int, symbol: str | None) -> tuple[list[dict[str, Any]], bool]:
@@ -314,13 +314,18 @@ def order_cancel_all(user_id: int, symbol: str | None) -> tuple[list[dict[str, A
     else:
         targets = [(shard, None) for shard in shard_map().shards]
     cancelled: list[OrderCancelled] = []
+    placeholders: dict[int, bytes] = {}
     answered = True
     for shard, only in targets:
         sent = matcher().send(
-            shard, CancelAll(new_command_id(), now_ns(), user_id, only), user=user_id
+            shard,
+            CancelAll(new_command_id(), now_ns(), user_id, only),
+            user=user_id,
+            read_pending=True,
         )
         if sent.events is None:
             answered = False
             continue
         cancelled += [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
-    return selectors.orders_cancelled(user_id, cancelled), answered
+        placeholders.update(sent.pending or {})
+    return selectors.orders_cancelled(user_id, cancelled, placeholders), answered
