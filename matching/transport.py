@@ -492,6 +492,33 @@ class MatcherTransport:
         # Commands older than the snapshot are covered by it and all acked: drop them.
         pipe.xtrim(self.keys.commands, minid=cmd_id.decode(), approximate=False)
         pipe.execute()
+        self.trim_events()
+
+    def trim_events(self) -> int:
+        """Drop the events every reader has consumed; how many were dropped.
+
+        Nothing replays old events: a matcher recovers from its snapshot and the command log,
+        and each reader resumes from its own group. An entry goes once every group (persister,
+        publisher) has been delivered it and none still holds it pending, so a reader that is
+        down keeps everything after its position (and the stream grows until it is back).
+        """
+        stream = self.keys.events
+        try:
+            groups: Any = self.client.xinfo_groups(stream)
+        except redis.ResponseError:  # no stream yet
+            return 0
+        if not groups:
+            return 0
+        keep_from: list[tuple[int, int]] = []
+        for group in groups:
+            position = group["last-delivered-id"]
+            if group["pending"]:
+                oldest: Any = self.client.xpending(stream, group["name"])
+                position = oldest["min"]
+            keep_from.append(stream_id_key(position))
+        ms, seq = min(keep_from)
+        dropped: int = self.client.xtrim(stream, minid=f"{ms}-{seq}", approximate=False)
+        return dropped
 
 
 class EventReader:
