@@ -109,12 +109,12 @@ def apply_reply(order: dict[str, Any], spec: MarketSpec, events: Sequence[Event]
                 continue
             fills.append(_taker_fill(spec, ev))
             status = OrderStatus.PARTIALLY_FILLED
-            _set_filled(order, spec, ev.taker_filled, ev.taker_filled_quote)
+            order.update(_filled(spec, ev.taker_filled, ev.taker_filled_quote))
         elif isinstance(ev, OrderFilled | OrderExpired | OrderCancelled):
             if ev.order_id != order_id:
                 continue  # another order this one met (STP expired a maker, ...)
             status = _END[type(ev)]
-            _set_filled(order, spec, ev.filled_quantity, ev.filled_quote)
+            order.update(_filled(spec, ev.filled_quantity, ev.filled_quote))
             if not isinstance(ev, OrderFilled):
                 order["expire_reason"] = str(ev.reason)
         else:
@@ -131,9 +131,11 @@ _END: dict[type, OrderStatus] = {
 }
 
 
-def _set_filled(order: dict[str, Any], spec: MarketSpec, lots: int, quote_atoms: int) -> None:
-    order["filled_quantity"] = plain(lots_to_quantity(spec, lots))
-    order["filled_quote"] = plain(atoms_to_amount(spec.quote.decimals, quote_atoms))
+def _filled(spec: MarketSpec, lots: int, quote_atoms: int) -> dict[str, str]:
+    return {
+        "filled_quantity": plain(lots_to_quantity(spec, lots)),
+        "filled_quote": plain(atoms_to_amount(spec.quote.decimals, quote_atoms)),
+    }
 
 
 def _taker_fill(spec: MarketSpec, ev: TradeExecuted) -> dict[str, Any]:
@@ -167,8 +169,7 @@ def cancelled_order(
         "quote_quantity": p.get("quote_quantity"),
         "post_only": p.get("post_only"),
         "stp_mode": p.get("stp_mode"),
-        "filled_quantity": plain(lots_to_quantity(spec, ev.filled_quantity)),
-        "filled_quote": plain(atoms_to_amount(spec.quote.decimals, ev.filled_quote)),
+        **_filled(spec, ev.filled_quantity, ev.filled_quote),
         "status": str(OrderStatus.CANCELLED),
         "reject_reason": None,
         "expire_reason": str(ev.reason),

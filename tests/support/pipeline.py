@@ -68,7 +68,9 @@ class InProcessPipeline:
             )
             self.persisters[shard] = persister
             self._spawn(f"matcher-{shard}", matcher.run)
-            self.persister_threads.append(self._spawn(f"persister-{shard}", persister.run))
+            self.persister_threads.append(
+                self._spawn(f"persister-{shard}", persister.run, self.persisters_paused)
+            )
         for shard, matcher in self.matchers.items():
             symbols = [s.symbol for s in specs if shard_map().owns(shard, s.symbol)]
             wait_until(
@@ -90,15 +92,20 @@ class InProcessPipeline:
         finally:
             self.persisters_paused.clear()
             self.persister_threads = [
-                self._spawn(f"persister-{shard}", persister.run)
+                self._spawn(f"persister-{shard}", persister.run, self.persisters_paused)
                 for shard, persister in self.persisters.items()
             ]
 
-    def _spawn(self, name: str, loop: Callable[[Callable[[], bool]], None]) -> threading.Thread:
+    def _spawn(
+        self,
+        name: str,
+        loop: Callable[[Callable[[], bool]], None],
+        paused: threading.Event | None = None,
+    ) -> threading.Thread:
+        """Run ``loop`` in a thread until the pipeline stops (or ``paused`` is set)."""
+
         def should_stop() -> bool:
-            return self.stop_event.is_set() or (
-                name.startswith("persister-") and self.persisters_paused.is_set()
-            )
+            return self.stop_event.is_set() or (paused is not None and paused.is_set())
 
         def run() -> None:
             try:
