@@ -114,7 +114,10 @@ class LedgerEntry(models.Model):
     user = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
     )
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    # No index of its own either: nothing reads the ledger by asset alone but the admin's
+    # filter (a few assets, newest first, so it stops early) and the PROTECT check when an
+    # asset is deleted, while the persister writes about six entries per order.
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_index=False)
     reason = models.CharField(max_length=16, choices=LedgerReason.choices)
     cause = models.CharField(max_length=64)
     delta_available = money_field()

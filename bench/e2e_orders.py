@@ -17,6 +17,12 @@ Phases, all in one run against the same server (gunicorn WSGI, gthread, the same
 3. sustained: open loop at R orders/s for S seconds; latency is measured from each order's
    scheduled send time (no coordinated omission); matcher and persister lag sampled each second.
 
+In phases 2 and 3 each client cancels all its orders every N orders (``--cancel-every``), at its
+own phase: its first cancel-all comes after a random 1..N orders, as independent traders would.
+``--cancel-in-step`` starts every client at the same phase instead: in the open loop all clients
+then cancel within one send interval of each other, a burst of C cancel-alls every N / (R / C)
+seconds (a stress test of its own, reported as such in docs/performance.md).
+
 The load generator runs on the same 2 cores as the stack; its CPU is part of what is measured,
 equally for phases 1 and 2.
 """
@@ -186,8 +192,16 @@ def order_body(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def closed_loop(args: tuple[str, list[Key], str, float, int, int, Any]) -> dict[str, Any]:
-    base_url, keys, kind, duration, cancel_every, seed, start_at = args
+def first_count(rng: random.Random, cancel_every: int, in_step: bool) -> int:
+    """Orders a client counts as already sent, so that its first cancel-all comes after a
+    random 1..N orders (every client at the same phase with ``in_step``)."""
+    if not cancel_every or in_step:
+        return 0
+    return rng.randrange(cancel_every)
+
+
+def closed_loop(args: tuple[str, list[Key], str, float, int, bool, int, Any]) -> dict[str, Any]:
+    base_url, keys, kind, duration, cancel_every, in_step, seed, start_at = args
 
     def worker(key: Key, n: int) -> list[tuple[int, float]]:
         rng = random.Random(seed * 1000 + n)
@@ -196,7 +210,7 @@ def closed_loop(args: tuple[str, list[Key], str, float, int, int, Any]) -> dict[
         while time.time() < start_at:
             time.sleep(0.001)
         end = start_at + duration
-        sent = 0
+        sent = first_count(rng, cancel_every, in_step)
         while time.time() < end:
             t0 = time.perf_counter()
             if kind == "trivial":
@@ -227,8 +241,10 @@ def _in_threads(keys: list[Key], worker: Any) -> list[tuple[int, float]]:
     return [row for part in rows for row in part]
 
 
-def open_loop(args: tuple[str, list[Key], float, float, int, int, int, Any]) -> dict[str, Any]:
-    base_url, keys, rate, duration, all_clients, cancel_every, seed, start_at = args
+def open_loop(
+    args: tuple[str, list[Key], float, float, int, int, bool, int, Any],
+) -> dict[str, Any]:
+    base_url, keys, rate, duration, all_clients, cancel_every, in_step, seed, start_at = args
     per_thread = rate / all_clients  # the offered rate is shared by every client of every process
 
     def worker(key: Key, n: int) -> list[tuple[int, float]]:
@@ -238,7 +254,7 @@ def open_loop(args: tuple[str, list[Key], float, float, int, int, int, Any]) -> 
         interval = 1.0 / per_thread
         scheduled = start_at + rng.random() * interval
         end = start_at + duration
-        sent = 0
+        sent = first_count(rng, cancel_every, in_step)
         while scheduled < end:
             now = time.time()
             if now < scheduled:
@@ -330,6 +346,11 @@ def main() -> None:
         help="each client cancels all its orders after this many (0: never)",
     )
     parser.add_argument(
+        "--cancel-in-step",
+        action="store_true",
+        help="every client at the same cancel phase: bursts of cancel-alls (a stress test)",
+    )
+    parser.add_argument(
         "--only",
         choices=("trivial", "orders", "sustained"),
         help="run one phase (for profiling); the ratio needs both closed-loop phases",
@@ -351,7 +372,11 @@ def main() -> None:
         if "trivial" in wanted:
             print("phase: trivial", flush=True)
             trivial = run_phase(
-                pool, closed_loop, keys, args.procs, (args.base_url, "trivial", args.duration, 0)
+                pool,
+                closed_loop,
+                keys,
+                args.procs,
+                (args.base_url, "trivial", args.duration, 0, False),
             )
         if "orders" in wanted:
             print("phase: orders", flush=True)
@@ -361,7 +386,13 @@ def main() -> None:
                     closed_loop,
                     keys,
                     args.procs,
-                    (args.base_url, "orders", args.duration, args.cancel_every),
+                    (
+                        args.base_url,
+                        "orders",
+                        args.duration,
+                        args.cancel_every,
+                        args.cancel_in_step,
+                    ),
                 )
             # The persister may trail a closed-loop burst; the open loop starts from no backlog.
             caught_up_s = wait_caught_up(args.base_url)
@@ -373,7 +404,14 @@ def main() -> None:
                     open_loop,
                     keys,
                     args.procs,
-                    (args.base_url, args.rate, args.sustain, len(keys), args.cancel_every),
+                    (
+                        args.base_url,
+                        args.rate,
+                        args.sustain,
+                        len(keys),
+                        args.cancel_every,
+                        args.cancel_in_step,
+                    ),
                 )
 
     def summary(name: str, rows: list[tuple[int, float]], seconds: float, ok: int = 200) -> float:
@@ -402,7 +440,13 @@ def main() -> None:
         )
     if not sustained:
         return
-    print(f"\nopen loop: {args.rate:.0f} orders/s offered for {args.sustain:.0f} s")
+    cancels_how = (
+        f"a cancel-all every {args.cancel_every} orders per client"
+        + (", every client in step" if args.cancel_in_step else ", each at its own phase")
+        if args.cancel_every
+        else "no cancels"
+    )
+    print(f"\nopen loop: {args.rate:.0f} orders/s offered for {args.sustain:.0f} s; {cancels_how}")
     summary("sustained", [r for r in sustained if r[0] < CANCEL_ALL], args.sustain, 201)
     # Every --cancel-every orders a client cancels all its orders before its next one: that wait
     # delays the next order, and shows in its latency.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+from rest_framework.utils import json
 
 from exchange_site.errors import PayloadTooLarge
 
@@ -32,7 +32,13 @@ class JSONParser(parsers.JSONParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise PayloadTooLarge()
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        # What DRF's parse does, minus its codecs stream reader (a third of the parse's CPU
+        # for an order's body): decode, then strict JSON.
         try:
-            return super().parse(io.BytesIO(raw), media_type, parser_context)
+            text = raw.decode(encoding)
+            return json.loads(text, parse_constant=json.strict_constant if self.strict else None)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise ParseError(f"JSON parse error - {exc}") from None
         except RecursionError:
             raise ParseError("JSON nested too deeply.") from None

@@ -121,15 +121,21 @@ class MatcherClient:
         writes). Polls with a short backoff; False if ``timeout_s`` passed first."""
         names = shards or shard_map().shards
         deadline = time.monotonic() + timeout_s
-        # The persister commits every few ms under load (PERSISTER_LINGER_MS): poll at that
-        # pace. A 50 ms cap made a read wait up to twice as long as the persister took.
+        # Nudged, the persister commits within a few ms: poll at that pace. A 50 ms cap made a
+        # read wait up to twice as long as the persister took.
         delay = 0.001
+        nudged = False
         while True:
             behind = self.log.unseen_writes(names, user)
             if not behind:
                 return True
             if time.monotonic() >= deadline:
                 return False
+            if not nudged:
+                # The persister lingers for bigger batches (PERSISTER_LINGER_MS); a reader
+                # waiting on it cuts that short.
+                self.log.nudge_persisters(behind)
+                nudged = True
             names = behind
             time.sleep(delay)
             delay = min(delay * 2, 0.005)

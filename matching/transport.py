@@ -67,6 +67,12 @@ class ShardKeys:
         """Hash: order id -> placeholder JSON, until the persister writes the order."""
         return f"ex:{{{self.shard}}}:pending:{user}"
 
+    @property
+    def persist_now(self) -> str:
+        """List of at most one element: pushed by a read that waits for the persister, which
+        stops lingering when it pops it (read-your-writes at no linger cost)."""
+        return f"ex:{{{self.shard}}}:persist-now"
+
 
 def shard_keys(shard: str) -> ShardKeys:
     base = f"ex:{{{shard}}}"
@@ -332,6 +338,23 @@ class CommandLog:
                 behind.append(shard)
         return behind
 
+    def nudge_persisters(self, shards: Sequence[str]) -> None:
+        """Ask these shards' persisters to write what they hold now instead of lingering for a
+        bigger batch (``EventReader.wait_nudge``); a list of one element, however many ask."""
+        if self._wire is not None:
+            commands: list[tuple[str | int, ...]] = []
+            for shard in shards:
+                key = shard_keys(shard).persist_now
+                commands += [("LPUSH", key, 1), ("LTRIM", key, 0, 0)]
+            self._wire.call(*commands)
+        else:
+            pipe = self._client.pipeline(transaction=False)
+            for shard in shards:
+                key = shard_keys(shard).persist_now
+                pipe.lpush(key, 1)
+                pipe.ltrim(key, 0, 0)
+            pipe.execute()
+
     def shard_status(self, shard: str) -> dict[str, int | bool]:
         keys = shard_keys(shard)
         pipe = self._client.pipeline(transaction=False)
@@ -533,7 +556,8 @@ class EventReader:
     def setup(self) -> None:
         ensure_group(self.client, self.keys.events, self.group)
 
-    def read(self, count: int, block_ms: int, pending: bool = False) -> list[EventBatch]:
+    def read(self, count: int, block_ms: int | None, pending: bool = False) -> list[EventBatch]:
+        """Up to ``count`` entries; waits up to ``block_ms`` for new ones (None: no wait)."""
         resp: Any = self.client.xreadgroup(
             self.group,
             self.consumer,
@@ -544,6 +568,12 @@ class EventReader:
         if not resp:
             return []
         return [parse_event_entry(entry_id, fields) for entry_id, fields in resp[0][1]]
+
+    def wait_nudge(self, timeout_ms: int) -> bool:
+        """Sleep up to ``timeout_ms`` unless a reader asks for the events now (``nudge``);
+        True if one did."""
+        got = self.client.blpop([self.keys.persist_now], timeout=max(timeout_ms, 1) / 1000)
+        return got is not None
 
     def ack(self, entry_ids: Sequence[bytes]) -> None:
         if entry_ids:

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from matching import snapshot
 from matching.commands import AddMarket, Command, UpdateMarket
 from matching.engine import MatchingEngine
-from matching.events import BookChanged, Event
+from matching.events import BalanceChanged, BookChanged, Event
 from matching.transport import (
     CommandLog,
     MatcherTransport,
@@ -151,7 +151,7 @@ class Matcher:
             last = entry_id
             batch_events.extend(events)
             if cmd is not None and fields.get(b"r") == b"1":
-                replies.append((cmd.command_id, pack_events(events)))
+                replies.append((cmd.command_id, pack_events(reply_events(events))))
         if last is None:
             last = entries[-1][0]
         # The books this batch changed, as of its end: what GET /depth serves, consistent
@@ -189,6 +189,14 @@ class Matcher:
                 self.transport.heartbeat(self.engine.seq)
         if self.stats.since_snapshot:
             self.save_snapshot()
+
+
+def reply_events(events: Sequence[Event]) -> list[Event]:
+    """What a waiting sender gets: its command's events minus balance and book changes, which
+    no reply reads (an order's, a cancel's or a transfer's outcome is in the others) and which
+    are most of them: packed and decoded once more per order, they cost the matcher and the
+    web worker more than the rest of the reply."""
+    return [ev for ev in events if type(ev) is not BalanceChanged and type(ev) is not BookChanged]
 
 
 def _without_status(spec: MarketSpec) -> tuple[object, ...]:

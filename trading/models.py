@@ -244,10 +244,16 @@ class Trade(models.Model):
         User, on_delete=models.PROTECT, related_name="taker_trades", db_index=False
     )
     taker_side = models.CharField(max_length=4, choices=Side.choices)
+    # Fee assets are read with their trade, never searched by: no index (one fewer write per
+    # persisted trade each; deleting an asset, a PROTECT check, scans instead).
     maker_fee = money_field()
-    maker_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    maker_fee_asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     taker_fee = money_field()
-    taker_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    taker_fee_asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     executed_at = models.DateTimeField()
 
     class Meta:

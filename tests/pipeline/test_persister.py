@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 import redis
+from django.conf import settings
+from django.db import connection
 
 from accounts.models import Balance, LedgerEntry, User
 from accounts.selectors import fee_account_id
+from matching.client import MatcherClient
 from matching.commands import Deposit, PlaceOrder
 from matching.persister import Persister
-from matching.transport import PERSISTER_GROUP, EventReader, MatcherTransport, shard_keys
+from matching.transport import (
+    PERSISTER_GROUP,
+    CommandLog,
+    EventReader,
+    MatcherTransport,
+    shard_keys,
+)
 from matching.types import OrderType, Side, StpMode, TimeInForce
 from matching.worker import Matcher
 from tests import factories
@@ -33,8 +44,6 @@ def _run_matcher(rds: redis.Redis, market: Market, alice: User, bob: User) -> Ma
     matcher = Matcher(MatcherTransport(rds, "t0", "matcher"), fee_account_id())
     matcher.recover()
     matcher.sync_markets([market_spec(market)], 1)
-    from matching.transport import CommandLog
-
     log = CommandLog(rds)
     log.submit(
         "t0",
@@ -139,3 +148,89 @@ def test_a_lingering_persister_gathers_every_waiting_entry_into_one_write(
     # then it took all of them for one transaction
     assert len(gathered) == waiting
     assert persister.apply(gathered) > 0
+
+
+def test_a_persister_lingers_for_more_entries_when_nobody_waits(
+    rds: redis.Redis, market: Market, alice: User, bob: User
+) -> None:
+    # given entries waiting and no reader waiting for them
+    _run_matcher(rds, market, alice, bob)
+    persister = Persister(EventReader(rds, "t0", PERSISTER_GROUP, "persister"), linger_ms=400)
+    persister.setup()
+
+    # when it gathers a batch
+    started = time.monotonic()
+    gathered = persister._gather()
+
+    # then it waited out its linger before writing
+    assert time.monotonic() - started >= 0.35
+    assert len(gathered) == rds.xlen("ex:{t0}:events")
+
+
+def test_a_nudge_from_a_waiting_reader_cuts_the_linger_short(
+    rds: redis.Redis, market: Market, alice: User, bob: User
+) -> None:
+    # given entries waiting, a persister that would linger 20 s, and a reader that nudged it
+    _run_matcher(rds, market, alice, bob)
+    persister = Persister(EventReader(rds, "t0", PERSISTER_GROUP, "persister"), linger_ms=20_000)
+    persister.setup()
+    CommandLog(rds).nudge_persisters(["t0"])
+
+    # when it gathers a batch
+    started = time.monotonic()
+    gathered = persister._gather()
+
+    # then it did not linger, took every waiting entry, and consumed the nudge
+    assert time.monotonic() - started < 5
+    assert len(gathered) == rds.xlen("ex:{t0}:events")
+    assert rds.llen(shard_keys("t0").persist_now) == 0
+
+
+def test_nudges_from_many_readers_leave_one_element(rds: redis.Redis) -> None:
+    log = CommandLog(rds)
+    for _ in range(5):
+        log.nudge_persisters(["t0", "t1"])
+    assert rds.llen(shard_keys("t0").persist_now) == 1
+    assert rds.llen(shard_keys("t1").persist_now) == 1
+
+
+def test_a_read_your_writes_wait_is_not_held_up_by_the_linger(
+    rds: redis.Redis, market: Market, alice: User, bob: User
+) -> None:
+    # given alice's write applied by the matcher, and a persister lingering up to 20 s
+    log = CommandLog(rds)
+    log.submit(
+        "t0",
+        Deposit("d9", 2, "99999999-9999-9999-9999-999999999999", alice.pk, "USDC", 10**6),
+        wait_s=0,
+        user=alice.pk,
+    )
+    matcher = Matcher(MatcherTransport(rds, "t0", "matcher"), fee_account_id())
+    matcher.recover()
+    matcher.sync_markets([market_spec(market)], 1)
+    while matcher.process(matcher.transport.read_batch(10, 10)):
+        pass
+    persister = Persister(EventReader(rds, "t0", PERSISTER_GROUP, "persister"), linger_ms=20_000)
+    persister.setup()
+
+    def persist_once() -> None:
+        try:
+            persister.apply(persister._gather())
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=persist_once)
+    writer.start()
+    try:
+        # when alice's read waits for her write to be persisted
+        started = time.monotonic()
+        persisted = MatcherClient(settings.REDIS_URL, 2.0).await_persisted(
+            alice.pk, timeout_s=10, shards=["t0"]
+        )
+    finally:
+        CommandLog(rds).nudge_persisters(["t0"])  # never leave the thread lingering
+        writer.join(timeout=30)
+
+    # then it returned once persisted, well before the linger would have ended
+    assert persisted
+    assert time.monotonic() - started < 5

@@ -26,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--linger-ms",
             type=int,
-            default=int(os.environ.get("PERSISTER_LINGER_MS", "5")),
-            help="wait this long for more events before a write (env PERSISTER_LINGER_MS)",
+            default=int(os.environ.get("PERSISTER_LINGER_MS", "50")),
+            help="wait up to this long for more events before a write, unless a reader waits"
+            " (env PERSISTER_LINGER_MS)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
