@@ -17,11 +17,11 @@ Phases, all in one run against the same server (gunicorn WSGI, gthread, the same
 3. sustained: open loop at R orders/s for S seconds; latency is measured from each order's
    scheduled send time (no coordinated omission); matcher and persister lag sampled each second.
 
-In phases 2 and 3 each client cancels all its orders every N orders (``--cancel-every``), at its
-own phase: its first cancel-all comes after a random 1..N orders, as independent traders would.
-``--cancel-in-step`` starts every client at the same phase instead: in the open loop all clients
-then cancel within one send interval of each other, a burst of C cancel-alls every N / (R / C)
-seconds (a stress test of its own, reported as such in docs/performance.md).
+In phases 2 and 3 each client cancels all its orders every N orders (``--cancel-every``). By
+default every client starts at the same phase, so in the open loop all C clients cancel within
+one send interval of each other: a burst of C cancel-alls every N / (R / C) seconds, the
+harder case. ``--cancel-spread`` gives each client its own phase instead (its first cancel-all
+after a random 1..N orders), as independent traders would.
 
 The load generator runs on the same 2 cores as the stack; its CPU is part of what is measured,
 equally for phases 1 and 2.
@@ -192,16 +192,16 @@ def order_body(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def first_count(rng: random.Random, cancel_every: int, in_step: bool) -> int:
-    """Orders a client counts as already sent, so that its first cancel-all comes after a
-    random 1..N orders (every client at the same phase with ``in_step``)."""
-    if not cancel_every or in_step:
+def first_count(rng: random.Random, cancel_every: int, spread: bool) -> int:
+    """Orders a client counts as already sent: 0 (every client in step), or with ``spread`` a
+    random 0..N-1, so that its first cancel-all comes after a random 1..N orders."""
+    if not cancel_every or not spread:
         return 0
     return rng.randrange(cancel_every)
 
 
 def closed_loop(args: tuple[str, list[Key], str, float, int, bool, int, Any]) -> dict[str, Any]:
-    base_url, keys, kind, duration, cancel_every, in_step, seed, start_at = args
+    base_url, keys, kind, duration, cancel_every, spread, seed, start_at = args
 
     def worker(key: Key, n: int) -> list[tuple[int, float]]:
         rng = random.Random(seed * 1000 + n)
@@ -210,7 +210,7 @@ def closed_loop(args: tuple[str, list[Key], str, float, int, bool, int, Any]) ->
         while time.time() < start_at:
             time.sleep(0.001)
         end = start_at + duration
-        sent = first_count(rng, cancel_every, in_step)
+        sent = first_count(rng, cancel_every, spread)
         while time.time() < end:
             t0 = time.perf_counter()
             if kind == "trivial":
@@ -244,7 +244,7 @@ def _in_threads(keys: list[Key], worker: Any) -> list[tuple[int, float]]:
 def open_loop(
     args: tuple[str, list[Key], float, float, int, int, bool, int, Any],
 ) -> dict[str, Any]:
-    base_url, keys, rate, duration, all_clients, cancel_every, in_step, seed, start_at = args
+    base_url, keys, rate, duration, all_clients, cancel_every, spread, seed, start_at = args
     per_thread = rate / all_clients  # the offered rate is shared by every client of every process
 
     def worker(key: Key, n: int) -> list[tuple[int, float]]:
@@ -254,7 +254,7 @@ def open_loop(
         interval = 1.0 / per_thread
         scheduled = start_at + rng.random() * interval
         end = start_at + duration
-        sent = first_count(rng, cancel_every, in_step)
+        sent = first_count(rng, cancel_every, spread)
         while scheduled < end:
             now = time.time()
             if now < scheduled:
@@ -346,9 +346,9 @@ def main() -> None:
         help="each client cancels all its orders after this many (0: never)",
     )
     parser.add_argument(
-        "--cancel-in-step",
+        "--cancel-spread",
         action="store_true",
-        help="every client at the same cancel phase: bursts of cancel-alls (a stress test)",
+        help="each client at its own cancel phase (default: all in step, bursts of cancel-alls)",
     )
     parser.add_argument(
         "--only",
@@ -391,7 +391,7 @@ def main() -> None:
                         "orders",
                         args.duration,
                         args.cancel_every,
-                        args.cancel_in_step,
+                        args.cancel_spread,
                     ),
                 )
             # The persister may trail a closed-loop burst; the open loop starts from no backlog.
@@ -410,7 +410,7 @@ def main() -> None:
                         args.sustain,
                         len(keys),
                         args.cancel_every,
-                        args.cancel_in_step,
+                        args.cancel_spread,
                     ),
                 )
 
@@ -442,7 +442,7 @@ def main() -> None:
         return
     cancels_how = (
         f"a cancel-all every {args.cancel_every} orders per client"
-        + (", every client in step" if args.cancel_in_step else ", each at its own phase")
+        + (", each at its own phase" if args.cancel_spread else ", every client in step")
         if args.cancel_every
         else "no cancels"
     )
