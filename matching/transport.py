@@ -501,6 +501,9 @@ class MatcherTransport:
         """Liveness for /health: the key disappears ``ttl_s`` after the matcher stops beating."""
         self.client.set(self.keys.heartbeat, seq, ex=ttl_s)
 
+    def clear_heartbeat(self) -> None:
+        self.client.delete(self.keys.heartbeat)
+
     def load_snapshot(self) -> dict[str, Any] | None:
         raw: Any = self.client.get(self.keys.snapshot)
         if raw is None:

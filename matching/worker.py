@@ -189,6 +189,9 @@ class Matcher:
                 self.transport.heartbeat(self.engine.seq)
         if self.stats.since_snapshot:
             self.save_snapshot()
+        # Stopped on purpose: say so at once, rather than look alive until the beat expires
+        # (a restart is then seen as up only once the new process beats).
+        self.transport.clear_heartbeat()
 
 
 def reply_events(events: Sequence[Event]) -> list[Event]:

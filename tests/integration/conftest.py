@@ -91,9 +91,19 @@ class Stack:
         return proc
 
     def restart(self, name: str) -> Proc:
+        """Stop ``name`` cleanly and start it again; a matcher is waited for until it beats
+        (a clean stop drops its heartbeat), so the next order is answered by it."""
         old = self.procs[name]
         old.stop()
-        return self.start(name, old.argv)
+        proc = self.start(name, old.argv)
+        if name.startswith("matcher-"):
+            shard = name.removeprefix("matcher-")
+            wait_until(
+                lambda: self.health()["checks"]["shards"][shard]["matcher_alive"],
+                timeout=30,
+                what=f"{name} beating again",
+            )
+        return proc
 
     def kill_and_restart(self, name: str) -> Proc:
         old = self.procs[name]

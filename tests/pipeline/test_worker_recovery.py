@@ -158,3 +158,14 @@ def test_a_batch_without_events_still_moves_the_marker_when_the_command_was_a_no
     assert batch.events == []
     assert batch.cmd_last.decode() == entry_id
     assert batch.last_seq == matcher.engine.seq
+
+
+def test_a_clean_stop_drops_the_heartbeat_when_the_loop_ends(rds: redis.Redis) -> None:
+    # given a matcher that has beaten at least once
+    matcher, _ = _funded(rds)
+    beats = iter([False, True])
+    matcher.run(lambda: next(beats))
+    assert matcher.stats.batches >= 1
+
+    # then, stopped on purpose, it no longer looks alive (a restart is seen once it beats)
+    assert not rds.exists(matcher.transport.keys.heartbeat)
