@@ -1,17 +1,17 @@
 """Balance, ledger and transfer projections, written only by the persister.
 
 ``apply_events`` runs inside the persister's transaction, together with its checkpoint. Balances
-move by the events' exact deltas, summed per row in Python with Decimals and added in one upsert
-on PostgreSQL (numeric arithmetic is exact there; on SQLite, whose arithmetic is not, the new
-values are computed in Python). With several matcher shards each shard's persister adds its own
-deltas to the same row under its row lock, so the row is the user's total over all shards.
+move by the events' exact deltas, summed per row in integer atoms and added in one UPDATE on
+PostgreSQL (numeric arithmetic is exact there; on SQLite, whose arithmetic is not, the new
+values are computed in Python with Decimals). With several matcher shards each shard's
+persister adds its own deltas to the same row under its row lock, so the row is the user's total
+over all shards.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -29,7 +29,7 @@ from accounts.models import (
 )
 from exchange_site import bulk
 from exchange_site.clock import ns_to_datetime
-from matching.arith import atoms_to_amount
+from matching.arith import atoms_to_amount, fixed
 from matching.client import shard_map
 from matching.events import BalanceChanged, Event, TransferApplied, TransferRejected
 
@@ -77,31 +77,33 @@ _LEDGER_COLUMNS = (
 
 def _apply_balance_moves(moves: Sequence[BalanceChanged]) -> None:
     entries: list[tuple[object, ...]] = []
-    deltas: dict[tuple[int, int], list[Decimal]] = {}
+    # Per (user, asset): [delta available, delta locked] in atoms, and the last event.
+    deltas: dict[tuple[int, int], list[int]] = {}
     last: dict[tuple[int, int], BalanceChanged] = {}
     for ev in moves:
         ref = asset_ref(ev.asset)
         d = ref.decimals
-        delta_available = atoms_to_amount(d, ev.delta_available)
-        delta_locked = atoms_to_amount(d, ev.delta_locked)
-        entries.append(
+        entries.append(  # values as text (exchange_site/bulk.py)
             (
                 ev.account,
                 ref.id,
                 str(ev.reason),
                 ev.cause,
-                delta_available,
-                delta_locked,
-                atoms_to_amount(d, ev.available),
-                atoms_to_amount(d, ev.locked),
+                fixed(ev.delta_available, d),
+                fixed(ev.delta_locked, d),
+                fixed(ev.available, d),
+                fixed(ev.locked, d),
                 ev.seq,
-                ns_to_datetime(ev.ts),
+                bulk.time_text(ev.ts),
             )
         )
         key = (ev.account, ref.id)
-        acc = deltas.setdefault(key, [Decimal(0), Decimal(0)])
-        acc[0] += delta_available
-        acc[1] += delta_locked
+        acc = deltas.get(key)
+        if acc is None:
+            deltas[key] = [ev.delta_available, ev.delta_locked]
+        else:
+            acc[0] += ev.delta_available
+            acc[1] += ev.delta_locked
         last[key] = ev
     bulk.insert_rows(LedgerEntry, _LEDGER_COLUMNS, entries)
     if connection.vendor == "postgresql":
@@ -111,7 +113,7 @@ def _apply_balance_moves(moves: Sequence[BalanceChanged]) -> None:
 
 
 def _add_to_balances_pg(
-    deltas: dict[tuple[int, int], list[Decimal]], last: dict[tuple[int, int], BalanceChanged]
+    deltas: dict[tuple[int, int], list[int]], last: dict[tuple[int, int], BalanceChanged]
 ) -> None:
     """Lock the existing rows in (user, asset) order, the order every persister locks them in
     (no deadlock between shards), add the deltas in SQL (PostgreSQL's numeric arithmetic is
@@ -124,7 +126,7 @@ def _add_to_balances_pg(
             f'SELECT user_id, asset_id FROM "{table}" WHERE (user_id, asset_id) IN'  # noqa: S608
             " (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"
             " ORDER BY user_id, asset_id FOR UPDATE",
-            [[user for user, _ in keys], [asset for _, asset in keys]],
+            [bulk.array_text(user for user, _ in keys), bulk.array_text(a for _, a in keys)],
         )
         existing = {(user, asset) for user, asset in cursor.fetchall()}
     updates: list[tuple[Any, ...]] = []
@@ -132,7 +134,15 @@ def _add_to_balances_pg(
     for key in keys:
         d_avail, d_locked = deltas[key]
         ev = last[key]
-        row = (key[0], key[1], d_avail, d_locked, ns_to_datetime(ev.ts), ev.seq)
+        decimals = asset_ref(ev.asset).decimals
+        row = (
+            key[0],
+            key[1],
+            fixed(d_avail, decimals),
+            fixed(d_locked, decimals),
+            bulk.time_text(ev.ts),
+            ev.seq,
+        )
         (updates if key in existing else inserts).append(row)
     if updates:
         with connection.cursor() as cursor:
@@ -142,7 +152,7 @@ def _add_to_balances_pg(
                 " FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[],"
                 " %s::timestamptz[], %s::bigint[]) AS v(u, a, da, dl, at, seq)"
                 " WHERE b.user_id = v.u AND b.asset_id = v.a",
-                [list(column) for column in zip(*updates, strict=True)],
+                [bulk.array_text(column) for column in zip(*updates, strict=True)],
             )
     bulk.insert_rows(
         Balance,
@@ -152,7 +162,7 @@ def _add_to_balances_pg(
 
 
 def _add_to_balances(
-    deltas: dict[tuple[int, int], list[Decimal]], last: dict[tuple[int, int], BalanceChanged]
+    deltas: dict[tuple[int, int], list[int]], last: dict[tuple[int, int], BalanceChanged]
 ) -> None:
     """Other databases (SQLite in development): read, add in Python, write back."""
     users = {user for user, _ in deltas}
@@ -165,8 +175,10 @@ def _add_to_balances(
     }
     to_create: list[Balance] = []
     to_update: list[Balance] = []
-    for key, (d_avail, d_locked) in deltas.items():
+    for key, atoms in deltas.items():
         ev = last[key]
+        decimals = asset_ref(ev.asset).decimals
+        d_avail, d_locked = (atoms_to_amount(decimals, a) for a in atoms)
         row = existing.get(key)
         if row is None:
             row = Balance(user_id=key[0], asset_id=key[1], available=d_avail, locked=d_locked)

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import cpu_split
 import requests
 
 SYMBOL = "SOL_USDC"
@@ -203,10 +204,10 @@ def first_count(rng: random.Random, cancel_every: int, spread: bool) -> int:
 def closed_loop(args: tuple[str, list[Key], str, float, int, bool, int, Any]) -> dict[str, Any]:
     base_url, keys, kind, duration, cancel_every, spread, seed, start_at = args
 
-    def worker(key: Key, n: int) -> list[tuple[int, float]]:
+    def worker(key: Key, n: int) -> list[tuple[int, float, float]]:
         rng = random.Random(seed * 1000 + n)
         client = Signed(base_url, key)
-        local: list[tuple[int, float]] = []
+        local: list[tuple[int, float, float]] = []
         while time.time() < start_at:
             time.sleep(0.001)
         end = start_at + duration
@@ -220,15 +221,15 @@ def closed_loop(args: tuple[str, list[Key], str, float, int, bool, int, Any]) ->
                 sent += 1
                 if cancel_every and sent % cancel_every == 0:
                     client.call("DELETE", "/api/v1/orders?" + urlencode({"symbol": SYMBOL}))
-            local.append((status, time.perf_counter() - t0))
+            local.append((status, time.perf_counter() - t0, time.time()))
         return local
 
     return {"results": _in_threads(keys, worker)}
 
 
-def _in_threads(keys: list[Key], worker: Any) -> list[tuple[int, float]]:
-    """One thread per client key; their (status, latency) rows, concatenated."""
-    rows: list[list[tuple[int, float]]] = [[] for _ in keys]
+def _in_threads(keys: list[Key], worker: Any) -> list[Any]:
+    """One thread per client key; their (status, latency[, done at]) rows, concatenated."""
+    rows: list[list[Any]] = [[] for _ in keys]
 
     def run(n: int, key: Key) -> None:
         rows[n] = worker(key, n)
@@ -272,13 +273,61 @@ def open_loop(
     return {"results": _in_threads(keys, worker)}
 
 
-def run_phase(pool: Any, fn: Any, keys: list[Key], procs: int, extra: tuple[Any, ...]) -> list:
+@dataclass
+class CpuWindow:
+    """CPU per role over the middle half of a closed-loop phase (bench/cpu_split.py)."""
+
+    start: float = 0.0
+    end: float = 0.0
+    seconds: dict[str, float] | None = None
+    idle_share: float = 0.0
+
+
+def _sample_cpu(window: CpuWindow, start_at: float, duration: float) -> None:
+    window.start, window.end = start_at + duration / 4, start_at + 3 * duration / 4
+    time.sleep(max(0.0, window.start - time.time()))
+    before, (idle0, total0) = cpu_split.sample(), cpu_split.idle_ticks()
+    time.sleep(max(0.0, window.end - time.time()))
+    after, (idle1, total1) = cpu_split.sample(), cpu_split.idle_ticks()
+    window.seconds = cpu_split.split(before, after)
+    window.idle_share = (idle1 - idle0) / max(1, total1 - total0)
+
+
+def run_phase(
+    pool: Any,
+    fn: Any,
+    keys: list[Key],
+    procs: int,
+    extra: tuple[Any, ...],
+    cpu: CpuWindow | None = None,
+) -> list:
     start_at = time.time() + 1.0
+    sampler = None
+    if cpu is not None:
+        duration = extra[2]
+        sampler = threading.Thread(target=_sample_cpu, args=(cpu, start_at, duration))
+        sampler.start()
     chunks = [keys[i::procs] for i in range(procs)]
     outs = pool.map(
         fn, [(extra[0], chunk, *extra[1:], i, start_at) for i, chunk in enumerate(chunks)]
     )
+    if sampler is not None:
+        sampler.join()
     return [r for out in outs for r in out["results"]]
+
+
+def cpu_report(name: str, rows: list[tuple[int, float, float]], ok: int, cpu: CpuWindow) -> None:
+    """CPU per acknowledged request, per role, over the phase's middle half."""
+    if not cpu.seconds:
+        return
+    done = sum(1 for status, _, at in rows if status == ok and cpu.start <= at < cpu.end)
+    if not done:
+        return
+    print(
+        f"CPU per {name} request ({done / (cpu.end - cpu.start):.0f}/s in the middle "
+        f"{cpu.end - cpu.start:.0f} s, {cpu.idle_share * 100:.0f} % of the cores idle):"
+    )
+    print(cpu_split.report(cpu.seconds, done))
 
 
 def pct(values: list[float], p: float) -> float:
@@ -362,8 +411,9 @@ def main() -> None:
     keys = setup_traders(args.base_url, args.clients, run_id)
     ctx = mp.get_context("fork")
     wanted = {args.only} if args.only else {"trivial", "orders", "sustained"}
-    trivial: list[tuple[int, float]] = []
-    orders: list[tuple[int, float]] = []
+    trivial: list[tuple[int, float, float]] = []
+    orders: list[tuple[int, float, float]] = []
+    trivial_cpu, orders_cpu = CpuWindow(), CpuWindow()
     sustained: list[tuple[int, float]] = []
     lag: list[dict[str, Any]] = []
     burst_lag: list[dict[str, Any]] = []
@@ -377,6 +427,7 @@ def main() -> None:
                 keys,
                 args.procs,
                 (args.base_url, "trivial", args.duration, 0, False),
+                trivial_cpu,
             )
         if "orders" in wanted:
             print("phase: orders", flush=True)
@@ -393,6 +444,7 @@ def main() -> None:
                         args.cancel_every,
                         args.cancel_spread,
                     ),
+                    orders_cpu,
                 )
             # The persister may trail a closed-loop burst; the open loop starts from no backlog.
             caught_up_s = wait_caught_up(args.base_url)
@@ -414,10 +466,10 @@ def main() -> None:
                     ),
                 )
 
-    def summary(name: str, rows: list[tuple[int, float]], seconds: float, ok: int = 200) -> float:
-        good = [lat for status, lat in rows if status == ok]
+    def summary(name: str, rows: list[Any], seconds: float, ok: int = 200) -> float:
+        good = [row[1] for row in rows if row[0] == ok]
         codes: dict[int, int] = {}
-        for status, _ in rows:
+        for status, *_ in rows:
             codes[status] = codes.get(status, 0) + 1
         rate = len(good) / seconds
         print(
@@ -432,6 +484,8 @@ def main() -> None:
     o_rate = summary("orders", orders, args.duration, 201) if orders else 0.0
     if t_rate and o_rate:
         print(f"ratio orders/trivial: {o_rate / t_rate:.2f} (target >= 0.5)")
+    cpu_report("trivial", trivial, 200, trivial_cpu)
+    cpu_report("order", orders, 201, orders_cpu)
     if burst_lag:
         values = [lg for _, lg, _ in lag_rows(burst_lag)]
         print(

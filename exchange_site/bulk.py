@@ -7,18 +7,57 @@ together (a py-spy profile, docs/performance.md). These helpers take plain tuple
 values and send one statement per chunk of rows; the SQL text comes from the models' metadata,
 so column names stay in one place.
 
-Values must be what the column stores: ``Decimal`` for money, aware ``datetime``, ``int``,
-``str``, ``bool`` or ``None``. No signals are sent and no ``save()`` runs (the ORM's
-``bulk_create`` sends none either).
+Values are what the database reads as text, already written: money as exact decimal text
+(``matching.arith.fixed``), times as ``time_text(ns)``, plus ``int``, ``str``, ``bool`` and
+``None``. Building a ``Decimal`` and a ``datetime`` per value and having the driver format them
+again was about half of the persister's CPU per ledger row (bench/persister_bench.py,
+docs/performance.md). No signals are sent and no ``save()`` runs (the ORM's ``bulk_create``
+sends none either).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
+
+from exchange_site.clock import ns_to_datetime
+
+_time_texts: dict[int, str] = {}  # ns -> text; the events of one command share its time
+
+
+def time_text(ns: int) -> str:
+    """A ``DateTimeField`` value for these helpers, from the engine's nanoseconds (truncated to
+    microseconds, as ``ns_to_datetime``): ISO text with its UTC offset for PostgreSQL, the
+    naive UTC text Django stores elsewhere (SQLite)."""
+    text = _time_texts.get(ns)
+    if text is None:
+        value = ns_to_datetime(ns)
+        if connection.vendor == "postgresql":
+            text = value.isoformat(sep=" ")
+        else:
+            text = str(connection.ops.adapt_datetimefield_value(value))
+        if len(_time_texts) >= 65_536:  # a bound, not an LRU: the next batch refills it
+            _time_texts.clear()
+        _time_texts[ns] = text
+    return text
+
+
+_ARRAY_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def array_text(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (``'{"1.5","x",NULL}'``) of text-ready values: one string
+    parameter instead of one the driver quotes per element."""
+    return (
+        "{"
+        + ",".join(
+            ["NULL" if v is None else f'"{str(v).translate(_ARRAY_ESCAPES)}"' for v in values]
+        )
+        + "}"
+    )
 
 
 def _max_variables() -> int:
@@ -38,40 +77,6 @@ def _columns(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, ..
     return tuple(f'"{_field(model, name).column}"' for name in names)
 
 
-@functools.cache
-def _adapters(
-    model: type[models.Model], names: tuple[str, ...]
-) -> tuple[Callable[[Any], Any] | None, ...]:
-    """Per column, a conversion the driver needs (None: pass as is). psycopg adapts Decimal and
-    aware datetimes itself; SQLite stores datetimes as naive UTC text, as the ORM writes them."""
-    if connection.vendor == "postgresql":
-        return tuple(None for _ in names)
-    adapters: list[Callable[[Any], Any] | None] = []
-    for name in names:
-        field = _field(model, name)
-        if isinstance(field, models.DateTimeField):
-            adapters.append(connection.ops.adapt_datetimefield_value)
-        elif isinstance(field, models.DecimalField):
-            adapters.append(str)
-        else:
-            adapters.append(None)
-    return tuple(adapters)
-
-
-def _adapt(
-    rows: Sequence[Sequence[Any]], adapters: tuple[Callable[[Any], Any] | None, ...]
-) -> Sequence[Sequence[Any]]:
-    if not any(adapters):
-        return rows
-    return [
-        [
-            value if fn is None or value is None else fn(value)
-            for fn, value in zip(adapters, row, strict=True)
-        ]
-        for row in rows
-    ]
-
-
 def insert_rows(
     model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
@@ -89,7 +94,6 @@ def insert_rows(
                 for row in rows:
                     copy.write_row(row)
             return
-        rows = _adapt(rows, _adapters(model, key))
         per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
         chunk = max(1, _max_variables() // len(columns))
         for start in range(0, len(rows), chunk):
@@ -126,10 +130,9 @@ def update_rows(
     every = (key, *names)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = [list(column) for column in zip(*rows, strict=True)]
+            arrays = [array_text(column) for column in zip(*rows, strict=True)]
             cursor.execute(_update_sql(model, key, tuple(names)), arrays)
             return
-        rows = _adapt(rows, _adapters(model, every))
         columns = _columns(model, every)
         sets = ", ".join(f"{col} = %s" for col in columns[1:])
         sql = f'UPDATE "{model._meta.db_table}" SET {sets} WHERE {columns[0]} = %s'

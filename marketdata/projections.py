@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection
 
+from exchange_site.bulk import array_text, time_text
 from exchange_site.clock import datetime_to_ms, ms_to_datetime
 from marketdata.aggregation import Candle, CandleKey, TradePoint, close_time, fold_trades
 from marketdata.models import Kline
@@ -89,8 +90,8 @@ def _upsert_pg(folded: dict[CandleKey, Candle]) -> None:
         row = (
             market_id,
             interval,
-            ms_to_datetime(open_ms),
-            ms_to_datetime(close_time(interval, open_ms)),
+            time_text(open_ms * NS_PER_MS),
+            time_text(close_time(interval, open_ms) * NS_PER_MS),
             scales.price(candle.open),
             scales.price(candle.high),
             scales.price(candle.low),
@@ -101,8 +102,8 @@ def _upsert_pg(folded: dict[CandleKey, Candle]) -> None:
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_PG, columns)
+    with connection.cursor() as cursor:  # each column one array literal (exchange_site/bulk.py)
+        cursor.execute(_UPSERT_PG, [array_text(column) for column in columns])
 
 
 _UPSERT_PG = f"""

@@ -8,12 +8,10 @@ one INSERT, and an existing order one UPDATE, however many events touched it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from exchange_site import bulk
-from exchange_site.clock import ns_to_datetime
-from matching.arith import atoms_to_amount
+from matching.arith import fixed
 from matching.errors import RejectReason
 from matching.events import (
     Event,
@@ -89,28 +87,31 @@ class _Batch:
             self.changes.setdefault(order_id, {}).update(fields)
 
 
-def _price(spec: MarketSpec, ticks: int | None) -> Decimal | None:
+# Values are written as text (exchange_site/bulk.py): money by integer arithmetic, exactly.
+
+
+def _price(spec: MarketSpec, ticks: int | None) -> str | None:
     return None if ticks is None else cached_scales(spec.symbol).price(ticks)
 
 
-def _qty(spec: MarketSpec, lots: int | None) -> Decimal | None:
+def _qty(spec: MarketSpec, lots: int | None) -> str | None:
     return None if lots is None else cached_scales(spec.symbol).quantity(lots)
 
 
-def _quote(spec: MarketSpec, atoms: int | None) -> Decimal | None:
-    return None if atoms is None else atoms_to_amount(spec.quote.decimals, atoms)
+def _quote(spec: MarketSpec, atoms: int | None) -> str | None:
+    return None if atoms is None else fixed(atoms, spec.quote.decimals)
 
 
 def _fills(spec: MarketSpec, lots: int, quote_atoms: int) -> dict[str, Any]:
     return {
         "filled_quantity": cached_scales(spec.symbol).quantity(lots),
-        "filled_quote": atoms_to_amount(spec.quote.decimals, quote_atoms),
+        "filled_quote": fixed(quote_atoms, spec.quote.decimals),
     }
 
 
 def _new_order(ev: OrderAccepted | OrderRejected, status: str, reason: str) -> dict[str, Any]:
     market_id, spec, _, _ = cached_market(ev.symbol)
-    when = ns_to_datetime(ev.ts)
+    when = bulk.time_text(ev.ts)
     return {
         "id": ev.order_id,
         "client_order_id": ev.client_order_id,
@@ -124,8 +125,8 @@ def _new_order(ev: OrderAccepted | OrderRejected, status: str, reason: str) -> d
         "price": _price(spec, ev.price),
         "quantity": _qty(spec, ev.quantity),
         "quote_quantity": _quote(spec, ev.quote_quantity),
-        "filled_quantity": Decimal(0),
-        "filled_quote": Decimal(0),
+        "filled_quantity": "0",
+        "filled_quote": "0",
         "status": status,
         "reject_reason": reason,
         "expire_reason": "",
@@ -146,17 +147,17 @@ def _trade(ev: TradeExecuted) -> tuple[Any, ...]:
         ev.trade_id,
         cached_scales(spec.symbol).price(ev.price),
         cached_scales(spec.symbol).quantity(ev.quantity),
-        atoms_to_amount(spec.quote.decimals, ev.quote_amount),
+        fixed(ev.quote_amount, spec.quote.decimals),
         ev.maker_order_id,
         ev.taker_order_id,
         ev.maker_account,
         ev.taker_account,
         str(ev.taker_side),
-        atoms_to_amount(maker_dec, ev.maker_fee),
+        fixed(ev.maker_fee, maker_dec),
         maker_asset,
-        atoms_to_amount(taker_dec, ev.taker_fee),
+        fixed(ev.taker_fee, taker_dec),
         taker_asset,
-        ns_to_datetime(ev.ts),
+        bulk.time_text(ev.ts),
     )
 
 
@@ -188,7 +189,7 @@ def _on_market_status(batch: _Batch, ev: MarketStatusChanged) -> None:
 def _on_trade(batch: _Batch, ev: TradeExecuted) -> None:
     _, spec, _, _ = cached_market(ev.symbol)
     batch.trades.append(_trade(ev))
-    when = ns_to_datetime(ev.ts)
+    when = bulk.time_text(ev.ts)
     for order_id, lots, quote in (
         (ev.maker_order_id, ev.maker_filled, ev.maker_filled_quote),
         (ev.taker_order_id, ev.taker_filled, ev.taker_filled_quote),
@@ -215,7 +216,7 @@ def _on_end(batch: _Batch, ev: OrderFilled | OrderCancelled | OrderExpired) -> N
         ev.order_id,
         status=_END_STATUS[type(ev)],
         expire_reason="" if type(ev) is OrderFilled else str(ev.reason),  # type: ignore[union-attr]
-        updated_at=ns_to_datetime(ev.ts),
+        updated_at=bulk.time_text(ev.ts),
         last_event_seq=ev.seq,
         **_fills(spec, ev.filled_quantity, ev.filled_quote),
     )
@@ -227,7 +228,7 @@ def _on_amend(batch: _Batch, ev: OrderAmended) -> None:
         ev.order_id,
         price=cached_scales(spec.symbol).price(ev.price),
         quantity=cached_scales(spec.symbol).quantity(ev.quantity),
-        updated_at=ns_to_datetime(ev.ts),
+        updated_at=bulk.time_text(ev.ts),
         last_event_seq=ev.seq,
     )
 

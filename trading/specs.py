@@ -6,6 +6,7 @@ from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
 
+from matching.arith import fixed
 from matching.types import AssetSpec, MarketSpec
 from matching.types import MarketStatus as EngineMarketStatus
 from trading.models import Market
@@ -41,11 +42,12 @@ def cached_market(symbol: str) -> tuple[int, MarketSpec, int, int]:
 
 
 class Scales(NamedTuple):
-    """Engine integers -> Decimals for one market, by integer arithmetic only.
+    """Engine integers -> the decimal text the persister writes for one market (integer
+    arithmetic only, ``matching.arith.fixed``).
 
-    ``matching.arith`` converts through ``Fraction`` (general, and the reference); the
-    persister converts several numbers per event, and that was a sixth of its CPU. The result
-    is the same Decimal, digit for digit and exponent for exponent (tests/trading/test_specs.py).
+    The persister converts several numbers per event; through ``Decimal`` objects that the
+    driver formats again, that was a sixth of its CPU. The text is the Decimal of
+    ``matching.arith``, digit for digit and place for place (tests/trading/test_specs.py).
     """
 
     tick_units: int  # tick_size * 10**price_places
@@ -54,14 +56,14 @@ class Scales(NamedTuple):
     qty_places: int
     quote_places: int
 
-    def price(self, ticks: int) -> Decimal:
-        return Decimal(f"{ticks * self.tick_units}E-{self.price_places}")
+    def price(self, ticks: int) -> str:
+        return fixed(ticks * self.tick_units, self.price_places)
 
-    def quantity(self, lots: int) -> Decimal:
-        return Decimal(f"{lots * self.lot_units}E-{self.qty_places}")
+    def quantity(self, lots: int) -> str:
+        return fixed(lots * self.lot_units, self.qty_places)
 
-    def quote(self, atoms: int) -> Decimal:
-        return Decimal(f"{atoms}E-{self.quote_places}")
+    def quote(self, atoms: int) -> str:
+        return fixed(atoms, self.quote_places)
 
 
 def unit_scale(unit: Decimal) -> tuple[int, int]:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketdata.formatting import Fmt, amount, fixed
-from matching.arith import atoms_to_amount, lots_to_quantity, ticks_to_price
+from marketdata.formatting import Fmt, amount
+from matching.arith import atoms_to_amount, fixed, lots_to_quantity, ticks_to_price
 from matching.types import AssetSpec, MarketSpec
 
 UNITS = ["0.01", "0.05", "0.5", "1", "5", "10", "0.00000001", "0.0010", "2.5"]

@@ -18,6 +18,7 @@ from matching.arith import (
     atoms_to_amount,
     compile_market,
     fee_atoms,
+    fixed,
     lots_to_quantity,
     notional_atoms,
     price_to_ticks,
@@ -271,3 +272,12 @@ def test_multiples_agree_with_fraction_arithmetic_when_given_any_count(
     for got in (ticks_to_price(spec, count), lots_to_quantity(spec, count)):
         assert got == expected
         assert got.as_tuple() == expected.as_tuple()
+
+
+@given(units=st.integers(min_value=-(10**40), max_value=10**40), places=st.integers(0, 30))
+def test_fixed_is_the_exact_decimal_with_its_places_when_written_as_text(units, places):
+    text = fixed(units, places)
+    exact = atoms_to_amount(places, units)
+    assert Decimal(text) == exact
+    assert Decimal(text).as_tuple().exponent == exact.as_tuple().exponent  # every place written
+    assert "E" not in text and "e" not in text
