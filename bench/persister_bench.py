@@ -13,8 +13,9 @@ are emptied first, and the Redis database is flushed (use scratch ones).
    into matcher batches (``--per-batch``, one events-stream entry each) as the live matcher
    does, and those into persister transactions of ``--per-tx`` orders (what the persister's
    50 ms linger gathers at about 1,400 orders/s).
-2. Times ``Persister.apply`` over all of them: the persister's own CPU (``process_time``) and
-   its PostgreSQL backend's (``/proc/<pid>/stat``), each per order placed, and wall time.
+2. Times decoding and ``Persister.apply`` over all of them: the persister's own CPU
+   (``process_time``) and its PostgreSQL backend's (``/proc/<pid>/stat``), each per order
+   placed, and wall time.
 3. Checks the result: every order row written, balances equal to the engine's.
 
 The figures are CPU per order, so less sensitive to other load than a rate, but this machine's
@@ -49,7 +50,14 @@ from matching.commands import AddMarket, CancelAll, Command, Deposit, PlaceOrder
 from matching.engine import MatchingEngine  # noqa: E402
 from matching.events import Event  # noqa: E402
 from matching.persister import Persister  # noqa: E402
-from matching.transport import EventBatch, EventReader, connect, shard_keys  # noqa: E402
+from matching.transport import (  # noqa: E402
+    EventBatch,
+    EventReader,
+    connect,
+    pack_events,
+    parse_event_entry,
+    shard_keys,
+)
 from matching.types import OrderType, Side, StpMode, TimeInForce  # noqa: E402
 from trading.models import EventCheckpoint, Order  # noqa: E402
 from trading.specs import market_specs  # noqa: E402
@@ -122,17 +130,30 @@ def flow(accounts: list[int], orders: int, seed: int) -> tuple[list[Command], in
     return cmds, placed
 
 
-def batches(engine: MatchingEngine, cmds: list[Command], per_batch: int) -> list[EventBatch]:
-    """The events-stream entries the matcher would have written."""
-    out: list[EventBatch] = []
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+def batches(engine: MatchingEngine, cmds: list[Command], per_batch: int) -> list[Entry]:
+    """The events-stream entries the matcher would have written, as Redis returns them."""
+    out: list[Entry] = []
     for start in range(0, len(cmds), per_batch):
         events: list[Event] = []
         for cmd in cmds[start : start + per_batch]:
             events.extend(engine.apply(cmd))
         entry = f"{start + 1}-0".encode()
         first = events[0][0] if events else engine.seq + 1
-        out.append(EventBatch(entry, first, engine.seq, entry, events))
+        fields = {
+            b"e": pack_events(events),
+            b"first_seq": str(first).encode(),
+            b"last_seq": str(engine.seq).encode(),
+            b"cmd_last": entry,
+        }
+        out.append((entry, fields))
     return out
+
+
+def decoded(entries: list[Entry]) -> list[EventBatch]:
+    return [parse_event_entry(entry_id, fields) for entry_id, fields in entries]
 
 
 def backend_ticks(pid: int) -> int:
@@ -155,8 +176,8 @@ def run(args: argparse.Namespace) -> None:
     rds.hset(shard_keys(SHARD).progress, mapping={"seq": engine.seq, "cmd_last": b"0-0"})
     persister = Persister(EventReader(rds, SHARD, "persister", "bench"))
     persister.setup()
-    persister.apply(setup)
-    events = sum(len(b.events) for b in stream)
+    persister.apply(decoded(setup))
+    events = sum(len(b.events) for b in decoded(stream))
     # A transaction takes the matcher batches that hold its share of orders.
     per_tx = max(1, args.per_tx // args.per_batch)
     txs = [stream[i : i + per_tx] for i in range(0, len(stream), per_tx)]
@@ -166,7 +187,7 @@ def run(args: argparse.Namespace) -> None:
         (backend,) = cursor.fetchone()
     pg0, cpu0, wall0 = backend_ticks(backend), time.process_time(), time.perf_counter()
     for tx in txs:
-        persister.apply(tx)
+        persister.apply(decoded(tx))  # decoding is the persister's work too
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     pg = (backend_ticks(backend) - pg0) / os.sysconf("SC_CLK_TCK")

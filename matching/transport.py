@@ -94,16 +94,18 @@ def connect(url: str) -> redis.Redis:
 
 def _placeholders(reply: Any) -> dict[int, bytes]:
     """An HGETALL of a "pending" hash (a dict from redis-py, a flat list from hiredis)."""
-    pairs = reply.items() if isinstance(reply, dict) else _pairs(reply).items()
-    return {int(order_id): payload for order_id, payload in pairs}
+    found = reply.items() if isinstance(reply, dict) else pairs(reply).items()
+    return {int(order_id): payload for order_id, payload in found}
 
 
-def _raise_if_error(reply: Any) -> None:
+def raise_if_error(reply: Any) -> None:
+    """Raise a Redis error reply that the lean clients (matching/wire.py) returned."""
     if isinstance(reply, hiredis.ReplyError):
         raise redis.ResponseError(str(reply))
 
 
-def _pairs(fields: list[bytes] | None) -> dict[bytes, bytes]:
+def pairs(fields: list[bytes] | None) -> dict[bytes, bytes]:
+    """A flat [field, value, ...] reply (a stream entry's fields, PUBSUB NUMSUB) as a dict."""
     if not fields:
         return {}
     it = iter(fields)
@@ -418,12 +420,12 @@ class MatcherTransport:
             cmd += ("BLOCK", block_ms)
         cmd += ("STREAMS", self.keys.commands, "0" if pending else ">")
         (resp,) = self.wire.call(cmd, timeout_s=block_ms / 1000 + 5)
-        _raise_if_error(resp)
+        raise_if_error(resp)
         if not resp:
             return []
         # [[stream, [[id, [field, value, ...]], ...]]]; a pending entry trimmed away since its
         # delivery comes back with no fields.
-        return [(entry_id, _pairs(fields)) for entry_id, fields in resp[0][1]]
+        return [(entry_id, pairs(fields)) for entry_id, fields in resp[0][1]]
 
     def command_range(
         self, after: bytes | None, upto: bytes, count: int = 10_000
@@ -489,13 +491,13 @@ class MatcherTransport:
         cmds.append(("EXEC",))
         replies_ = self.wire.call(*cmds)
         for reply in replies_[:-1]:
-            _raise_if_error(reply)  # refused while queueing: EXEC then aborts the whole batch
+            raise_if_error(reply)  # refused while queueing: EXEC then aborts the whole batch
         done = replies_[-1]
-        _raise_if_error(done)
+        raise_if_error(done)
         if done is None:
             raise redis.ResponseError("batch commit aborted")
         for reply in done:
-            _raise_if_error(reply)
+            raise_if_error(reply)
 
     def heartbeat(self, seq: int, ttl_s: int = 5) -> None:
         """Liveness for /health: the key disappears ``ttl_s`` after the matcher stops beating."""

@@ -19,6 +19,7 @@ window, and an order submit whose order id the engine refuses twice).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import socket
 import threading
@@ -42,8 +43,10 @@ class _Conn:
         self.used = False
 
 
-class Wire:
-    def __init__(self, url: str, timeout_s: float = 2.0, *, retry: bool = True) -> None:
+class _Server:
+    """Where a ``redis://`` URL points, and what a new connection sends first."""
+
+    def __init__(self, url: str) -> None:
         parts = urlparse(url)
         if parts.scheme not in ("redis", ""):
             raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r} (redis:// only)")
@@ -52,6 +55,25 @@ class Wire:
         self.db = int(parts.path.strip("/") or 0)
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+
+    def setup_commands(self) -> list[tuple[Any, ...]]:
+        setup: list[tuple[Any, ...]] = []
+        if self.password is not None:
+            setup.append(
+                ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
+            )
+        if self.db:
+            setup.append(("SELECT", self.db))
+        return setup
+
+
+def _pack(commands: Any) -> bytes:
+    return b"".join([hiredis.pack_command(tuple(cmd)) for cmd in commands])
+
+
+class Wire(_Server):
+    def __init__(self, url: str, timeout_s: float = 2.0, *, retry: bool = True) -> None:
+        super().__init__(url)
         self.timeout_s = timeout_s
         # Off for commands that must never run twice (the matcher's batch commit): then any
         # failure is raised, and the caller recovers from what Redis holds.
@@ -77,13 +99,7 @@ class Wire:
         sock = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = _Conn(sock)
-        setup: list[tuple[Any, ...]] = []
-        if self.password is not None:
-            setup.append(
-                ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
-            )
-        if self.db:
-            setup.append(("SELECT", self.db))
+        setup = self.setup_commands()
         if setup:
             for reply in self._roundtrip(conn, setup, self.timeout_s):
                 if isinstance(reply, hiredis.ReplyError):
@@ -114,7 +130,7 @@ class Wire:
         raise AssertionError("unreachable")
 
     def _roundtrip(self, conn: _Conn, commands: Any, timeout: float) -> list[Any]:
-        payload = b"".join([hiredis.pack_command(tuple(cmd)) for cmd in commands])
+        payload = _pack(commands)
         sock = conn.sock
         sock.settimeout(timeout)
         replies: list[Any] = []
@@ -145,6 +161,72 @@ class Wire:
             conn.sock.close()
         except OSError:
             pass
+
+
+class AsyncWire(_Server):
+    """The same lean round trip for asyncio code (the market-data publisher): one connection,
+    for one task at a time (give each task its own). Through ``redis.asyncio`` a third of the
+    publisher's CPU went to the client's machinery (docs/performance.md).
+
+    Any failure closes the connection and raises :class:`WireError`; nothing is retried (the
+    publisher restarts and resumes from its consumer group).
+    """
+
+    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+        super().__init__(url)
+        self.timeout_s = timeout_s
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._parser = hiredis.Reader()
+
+    async def call(self, *commands: tuple[Any, ...], timeout_s: float | None = None) -> list[Any]:
+        """Send ``commands`` in one write; their replies in order (a Redis error reply is a
+        ``hiredis.ReplyError`` in the list, not raised)."""
+        try:
+            async with asyncio.timeout(self.timeout_s if timeout_s is None else timeout_s):
+                if self._writer is None:
+                    await self._connect()
+                return await self._roundtrip(commands)
+        except (OSError, TimeoutError, hiredis.ProtocolError) as exc:
+            await self.aclose()
+            raise WireError(str(exc) or type(exc).__name__) from exc
+
+    async def _connect(self) -> None:
+        self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        self._writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._parser = hiredis.Reader()
+        setup = self.setup_commands()
+        if setup:
+            for reply in await self._roundtrip(setup):
+                if isinstance(reply, hiredis.ReplyError):
+                    raise ConnectionError(f"Redis refused the connection set-up: {reply}")
+
+    async def _roundtrip(self, commands: Any) -> list[Any]:
+        if self._reader is None or self._writer is None:
+            raise ConnectionError("not connected")
+        self._writer.write(_pack(commands))
+        await self._writer.drain()  # returns at once unless the socket's buffer is full
+        replies: list[Any] = []
+        parser = self._parser
+        while len(replies) < len(commands):
+            reply = parser.gets()
+            if reply is False:
+                data = await self._reader.read(65536)
+                if not data:
+                    raise ConnectionResetError("Redis closed the connection")
+                parser.feed(data)
+                continue
+            replies.append(reply)
+        return replies
+
+    async def aclose(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
 
 
 @functools.cache

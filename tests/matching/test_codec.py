@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching import codec
 from matching.codec import decode_command, decode_event, encode_command, encode_event
 from matching.commands import COMMAND_TYPES, AddMarket, Command
 from matching.engine import MatchingEngine
@@ -210,3 +211,49 @@ def test_encode_event_raises_value_error_when_record_has_wrong_arity() -> None:
     broken = tuple.__new__(TransferRejected, (1, "c", 2, "t"))  # one field short
     with pytest.raises(ValueError):
         encode_event(broken)
+
+
+ALL_EVENTS = _all_events()
+
+
+def _generic_or_error(wire: list[object]) -> object:
+    try:
+        return codec._generic_event(wire)
+    except ValueError:
+        return ValueError
+
+
+@settings(max_examples=400, deadline=None)
+@given(index=st.integers(0, 20), junk=json_values, which=st.sampled_from(ALL_EVENTS))
+def test_decode_event_agrees_with_the_generic_decoder_when_one_field_is_junk(
+    index: int, junk: object, which: Event
+) -> None:
+    # given an event's wire form with one field replaced by anything
+    wire = encode_event(which)
+    wire[index % len(wire)] = junk
+
+    # when the generated decoder reads it
+    try:
+        got: object = decode_event(wire)
+    except ValueError:
+        got = ValueError
+
+    # then it decodes what the field-by-field decoder decodes, or refuses what it refuses
+    expected = _generic_or_error(wire)
+    assert got == expected
+    if got is not ValueError:
+        assert [type(x) for x in got] == [type(x) for x in expected]  # type: ignore[attr-defined]
+
+
+@settings(max_examples=200, deadline=None)
+@given(which=st.sampled_from(ALL_EVENTS), extra=st.integers(-1, 1))
+def test_decode_event_refuses_a_wrong_arity_like_the_generic_decoder(
+    which: Event, extra: int
+) -> None:
+    wire = encode_event(which)
+    wire = wire[:-1] if extra < 0 else wire + [0] * extra
+    if extra == 0:
+        assert decode_event(wire) == which
+        return
+    with pytest.raises(ValueError):
+        decode_event(wire)
