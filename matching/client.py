@@ -26,6 +26,7 @@ from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
 from matching.transport import CommandLog, connect
+from matching.transport import RateLimit as RateLimit  # services build them (throttling)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class Sent:
     entry_id: str
     events: list[Event] | None  # None: durable but not answered within the timeout
     pending: dict[int, bytes] | None = None  # placeholders, when asked for (CommandLog.submit)
+    throttled: bool = False  # refused by its rate limit: not sent
 
 
 class MatcherClient:
@@ -105,6 +107,7 @@ class MatcherClient:
         pending_order: tuple[int, bytes] | None = None,
         wait: bool = True,
         read_pending: bool = False,
+        rate_limit: RateLimit | None = None,
     ) -> Sent:
         done = self.log.submit(
             shard,
@@ -113,8 +116,9 @@ class MatcherClient:
             user=user,
             pending_order=pending_order,
             read_pending=read_pending,
+            rate_limit=rate_limit,
         )
-        return Sent(shard, done.entry_id, done.events, done.pending)
+        return Sent(shard, done.entry_id, done.events, done.pending, done.throttled)
 
     def await_persisted(self, user: int, timeout_s: float, shards: Sequence[str] = ()) -> bool:
         """Block until the persister has committed every command ``user`` sent (read-your-

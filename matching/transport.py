@@ -226,9 +226,24 @@ def parse_event_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> EventBatch
 
 # Append a command and record, in the same atomic step, the caller's newest write on this shard
 # (for read-your-writes) and, for an order, a placeholder a reader can show as "pending" until
-# the persister has written the order. KEYS: commands stream, rw hash, pending hash.
-# ARGV: payload, reply flag, user field, pending order id ("" for none), pending json.
+# the persister has written the order. With a rate limit, first count the request in its
+# fixed window and, past the limit, append nothing and return nil; the reply list gets an empty
+# entry so that the BLPOP sent in the same round trip returns at once.
+# KEYS: commands stream, rw hash, pending hash, rate counter, reply list.
+# ARGV: payload, reply flag, user field, pending order id ("" for none), pending json,
+#       rate limit ("" for none), rate window ttl (s).
 _SUBMIT_LUA = """
+if ARGV[6] ~= '' then
+  local n = redis.call('INCR', KEYS[4])
+  redis.call('EXPIRE', KEYS[4], ARGV[7], 'NX')
+  if n > tonumber(ARGV[6]) then
+    if ARGV[2] == '1' then
+      redis.call('RPUSH', KEYS[5], '')
+      redis.call('EXPIRE', KEYS[5], 60)
+    end
+    return false
+  end
+end
 local id = redis.call('XADD', KEYS[1], '*', 'c', ARGV[1], 'r', ARGV[2])
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[3], id)
@@ -242,12 +257,23 @@ return id
 """
 
 
+class RateLimit(NamedTuple):
+    """A fixed-window request counter the command's own round trip increments (KEYS[4] of the
+    submit script): past ``limit`` the command is not appended (exchange_site/throttling.py)."""
+
+    key: str
+    limit: int
+    ttl_s: int
+
+
 class Submitted(NamedTuple):
     entry_id: str  # the command is durable once submit returns
     events: list[Event] | None  # None: not answered within the wait
     # With ``read_pending``: the shard's "pending" placeholders of the user, read right after
     # the reply arrived (order id -> the order as placed); None otherwise or unanswered.
     pending: dict[int, bytes] | None = None
+    # Refused by its rate limit: nothing was appended (``entry_id`` is empty).
+    throttled: bool = False
 
 
 class CommandLog:
@@ -270,29 +296,37 @@ class CommandLog:
         user: int | None = None,
         pending_order: tuple[int, bytes] | None = None,
         read_pending: bool = False,
+        rate_limit: RateLimit | None = None,
     ) -> Submitted:
         """Append ``cmd``; with ``wait_s > 0`` also wait for its reply in the same round trip,
         and with ``read_pending`` read the user's placeholders on this shard after the reply
-        in that round trip too (a cancel's reply needs them; see trading.selectors)."""
+        in that round trip too (a cancel's reply needs them; see trading.selectors). With
+        ``rate_limit``, count the request first and, past its limit, append nothing
+        (``throttled``)."""
         keys = shard_keys(shard)
         order_id, order_json = pending_order if pending_order else ("", b"")
+        reply_key = keys.reply(cmd.command_id)
         submit = (
             "EVAL",
             _SUBMIT_LUA,
-            3,
+            5,
             keys.commands,
             keys.writes(user or 0),
             keys.pending(user or 0),
+            rate_limit.key if rate_limit else keys.commands,  # unused without a limit
+            reply_key,
             pack_command(cmd),
             b"1" if wait_s > 0 else b"0",
             "" if user is None else "last",
             order_id,
             order_json,
+            "" if rate_limit is None else rate_limit.limit,
+            0 if rate_limit is None else rate_limit.ttl_s,
         )
         # EVAL with the script's text, not redis-py's Script object: in a pipeline that one
         # sends SCRIPT EXISTS first, a whole extra round trip per order. Redis caches the
         # compiled script by its digest, so the text costs a few hundred bytes, nothing more.
-        wait = ("BLPOP", keys.reply(cmd.command_id), wait_s)
+        wait = ("BLPOP", reply_key, wait_s)
         commands: tuple[tuple[Any, ...], ...] = (submit, wait) if wait_s > 0 else (submit,)
         read_pending = read_pending and wait_s > 0
         if read_pending:
@@ -306,10 +340,12 @@ class CommandLog:
             pipe = self._client.pipeline(transaction=False)
             pipe.eval(*submit[1:])
             if wait_s > 0:
-                pipe.blpop([keys.reply(cmd.command_id)], timeout=wait_s)
+                pipe.blpop([reply_key], timeout=wait_s)
             if read_pending:
                 pipe.hgetall(keys.pending(user or 0))
             results = pipe.execute()
+        if results[0] is None:  # refused by its rate limit; the BLPOP got the empty entry
+            return Submitted("", None, throttled=True)
         entry_id = results[0].decode()
         reply = results[1] if wait_s > 0 else None
         if reply is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,7 +20,7 @@ from accounts.permissions import caller
 from exchange_site.clock import ms_to_datetime
 from exchange_site.errors import ValidationFailed
 from exchange_site.pagination import NewestFirst
-from exchange_site.throttling import OrdersThrottle
+from exchange_site.throttling import OrdersThrottle, command_count
 from trading import selectors, services
 from trading.orders import row_trade
 from trading.serializers import (
@@ -55,12 +56,34 @@ def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any
 
 
 class OrderWritesApi(APIView):
-    """Placement and cancels count against the "orders" scope instead of "user"."""
+    """Placement and cancels count against the "orders" scope instead of "user", in the round
+    trip of the command they send (exchange_site.throttling.CommandCount); a request that ends
+    before sending one is counted here, and past the limit answers 429 instead."""
 
     def get_throttles(self) -> list[BaseThrottle]:
         if self.request.method in ("POST", "DELETE"):
             return [OrdersThrottle()]
         return super().get_throttles()
+
+    def handle_exception(self, exc: Exception) -> Response:
+        count = command_count(self.request)
+        if count is not None:
+            try:
+                count.count_unsent()
+            except Throttled as throttled:
+                exc = throttled
+        return super().handle_exception(exc)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        count = command_count(request)
+        if count is not None and not count.counted:  # answered without a command: count it
+            try:
+                count.count_unsent()
+            except Throttled as throttled:
+                response = self.handle_exception(throttled)
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class MarketListApi(APIView):
@@ -88,7 +111,9 @@ class OrderApi(OrderWritesApi):
         },
     )
     def post(self, request: Request) -> Response:
-        order, answered = services.order_place(caller(request).pk, parse_order(request.data))
+        order, answered = services.order_place(
+            caller(request).pk, parse_order(request.data), rate=command_count(request)
+        )
         return Response(order, status=201 if answered else 202)
 
     @extend_schema(
@@ -121,7 +146,11 @@ class OrderApi(OrderWritesApi):
         q = query(OrderLookupQuerySerializer, request)
         order_id, client_order_id = q.get("order_id"), q.get("client_order_id")
         order = services.order_cancel(
-            caller(request).pk, q["symbol"], order_id=order_id, client_order_id=client_order_id
+            caller(request).pk,
+            q["symbol"],
+            order_id=order_id,
+            client_order_id=client_order_id,
+            rate=command_count(request),
         )
         if order is None:
             pending = {
@@ -158,7 +187,9 @@ class OpenOrdersApi(OrderWritesApi):
     )
     def delete(self, request: Request) -> Response:
         q = query(SymbolQuerySerializer, request)
-        cancelled, answered = services.order_cancel_all(caller(request).pk, q.get("symbol"))
+        cancelled, answered = services.order_cancel_all(
+            caller(request).pk, q.get("symbol"), rate=command_count(request)
+        )
         return Response(cancelled, status=200 if answered else 202)
 
 

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from accounts import shard_funds
 from accounts.models import Asset
 from exchange_site.errors import DomainError, NotFound, Unavailable, ValidationFailed
+from exchange_site.throttling import CommandCount
 from matching.arith import (
     MarketUnits,
     OffGrid,
@@ -30,8 +31,8 @@ from matching.arith import (
     price_to_ticks,
     quantity_to_lots,
 )
-from matching.client import matcher, new_command_id, now_ns, shard_map
-from matching.commands import CancelAll, CancelOrder, PlaceOrder, SetMarketStatus
+from matching.client import Sent, matcher, new_command_id, now_ns, shard_map
+from matching.commands import CancelAll, CancelOrder, Command, PlaceOrder, SetMarketStatus
 from matching.errors import RejectReason
 from matching.events import OrderCancelled
 from matching.types import MarketSpec, OrderType, Side, TimeInForce
@@ -224,11 +225,23 @@ def _fund_shard(
     shard_funds.ensure_available(user_id, asset, atoms, shard)
 
 
-def order_place(user_id: int, req: OrderRequest) -> tuple[dict[str, Any], bool]:
+def _send(shard: str, cmd: Command, rate: CommandCount | None, **options: Any) -> Sent:
+    """Send ``cmd``, counting the request against its throttle in the same round trip (once
+    per request); past the limit nothing is sent and Throttled is raised (429)."""
+    sent = matcher().send(shard, cmd, rate_limit=rate.take() if rate else None, **options)
+    if sent.throttled and rate is not None:
+        rate.refuse()
+    return sent
+
+
+def order_place(
+    user_id: int, req: OrderRequest, *, rate: CommandCount | None = None
+) -> tuple[dict[str, Any], bool]:
     """Validate, assign an id, send, and return (the order, whether the matcher answered).
 
     Not answered within ORDER_REPLY_TIMEOUT: the command is durable, the order is "pending"
-    (the API answers 202). Refused by the matcher: raises OrderRejected.
+    (the API answers 202). Refused by the matcher: raises OrderRejected. ``rate``: the
+    request's throttle count, made with the command (exchange_site.throttling).
     """
     _, spec = market_of(req.symbol)
     _check_combination(req)
@@ -273,7 +286,7 @@ def order_place(user_id: int, req: OrderRequest) -> tuple[dict[str, Any], bool]:
         req.client_order_id,
     )
     placeholder = json.dumps(order, separators=(",", ":")).encode()
-    sent = matcher().send(shard, cmd, user=user_id, pending_order=(order_id, placeholder))
+    sent = _send(shard, cmd, rate, user=user_id, pending_order=(order_id, placeholder))
     if sent.events is None:
         return order, False
     reason = rejection(sent.events, order_id)
@@ -285,7 +298,12 @@ def order_place(user_id: int, req: OrderRequest) -> tuple[dict[str, Any], bool]:
 
 
 def order_cancel(
-    user_id: int, symbol: str, *, order_id: int | None, client_order_id: str | None
+    user_id: int,
+    symbol: str,
+    *,
+    order_id: int | None,
+    client_order_id: str | None,
+    rate: CommandCount | None = None,
 ) -> dict[str, Any] | None:
     """Cancel one of the caller's open orders; the cancelled order, or None if not answered.
 
@@ -294,7 +312,7 @@ def order_cancel(
     """
     market_of(symbol)
     cmd = CancelOrder(new_command_id(), now_ns(), user_id, symbol, order_id, client_order_id)
-    sent = matcher().send(_shard(symbol), cmd, user=user_id, read_pending=True)
+    sent = _send(_shard(symbol), cmd, rate, user=user_id, read_pending=True)
     if sent.events is None:
         return None
     reason = rejection(sent.events, -1)
@@ -306,7 +324,9 @@ def order_cancel(
     return selectors.orders_cancelled(user_id, cancelled, sent.pending or {})[0]
 
 
-def order_cancel_all(user_id: int, symbol: str | None) -> tuple[list[dict[str, Any]], bool]:
+def order_cancel_all(
+    user_id: int, symbol: str | None, *, rate: CommandCount | None = None
+) -> tuple[list[dict[str, Any]], bool]:
     """Cancel the caller's open orders (one market, or every shard); (cancelled, all answered)."""
     if symbol is not None:
         market_of(symbol)
@@ -317,9 +337,10 @@ def order_cancel_all(user_id: int, symbol: str | None) -> tuple[list[dict[str, A
     placeholders: dict[int, bytes] = {}
     answered = True
     for shard, only in targets:
-        sent = matcher().send(
+        sent = _send(
             shard,
             CancelAll(new_command_id(), now_ns(), user_id, only),
+            rate,
             user=user_id,
             read_pending=True,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 
 from matching.commands import CancelAll
-from matching.transport import CommandLog, pack_events
+from matching.transport import CommandLog, RateLimit, pack_events
 from matching.wire import Wire
 
 
@@ -34,3 +36,41 @@ def test_no_placeholders_are_read_when_the_matcher_did_not_answer(log: CommandLo
     done = log.submit("t0", CancelAll("c2", 1, 10, None), wait_s=0.01, user=10, read_pending=True)
     assert (done.events, done.pending) == (None, None)
     assert done.entry_id
+
+
+def test_a_rate_limited_submit_counts_and_appends_until_its_limit(
+    log: CommandLog, rds: redis.Redis
+) -> None:
+    # given a limit of two requests in the window
+    limit = RateLimit("ex:throttle:test:u10:1", 2, 61)
+    rds.delete(limit.key)
+    before = rds.xlen("ex:{t0}:commands")
+
+    # when three commands are submitted with it
+    done = [
+        log.submit("t0", CancelAll(f"r{i}", 1, 10, None), wait_s=0, user=10, rate_limit=limit)
+        for i in range(3)
+    ]
+
+    # then two are appended and counted, the third is refused and appended nowhere
+    assert [d.throttled for d in done] == [False, False, True]
+    assert done[2].entry_id == "" and done[2].events is None
+    assert rds.xlen("ex:{t0}:commands") == before + 2
+    assert int(rds.get(limit.key)) == 3
+    assert 0 < rds.ttl(limit.key) <= 61
+
+
+def test_a_refused_submit_returns_at_once_when_it_would_have_waited_for_a_reply(
+    log: CommandLog, rds: redis.Redis
+) -> None:
+    # given a limit already spent
+    limit = RateLimit("ex:throttle:test:u11:1", 1, 61)
+    rds.set(limit.key, 1)
+
+    # when a command that waits up to 5 s for its reply is refused
+    started = time.monotonic()
+    done = log.submit("t0", CancelAll("w1", 1, 11, None), wait_s=5, user=11, rate_limit=limit)
+
+    # then it does not wait for a reply that will never come
+    assert done.throttled
+    assert time.monotonic() - started < 1.0

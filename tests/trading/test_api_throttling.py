@@ -1,9 +1,13 @@
 """Throttling: 429 "throttled" with Retry-After once a scope's rate is spent."""
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
+from matching.transport import connect, shard_keys
 from tests.api import Api
+from tests.factories import make_user
+from trading.models import Order
 
 pytestmark = pytest.mark.usefixtures("api_env")
 
@@ -54,3 +58,33 @@ def test_signup_is_throttled_when_the_rate_is_spent(db, rates):
     )
     assert (first.status_code, second.status_code) == (201, 429)
     assert int(second["Retry-After"]) > 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_orders_past_the_limit_get_429_and_never_reach_the_matcher(pipeline, rates):
+    # given a funded trader allowed two order writes a minute
+    api = Api.for_user(make_user("busy")).fund(USDC="1000")
+    rates(orders="2/min")
+    log = connect(settings.REDIS_URL)
+    before = log.xlen(shard_keys("s0").commands)
+
+    # when it places three orders
+    codes = [api.place(side="buy", price="10", quantity="1").status_code for _ in range(3)]
+
+    # then the third is refused with Retry-After, and only two commands were appended
+    assert codes == [201, 201, 429]
+    assert log.xlen(shard_keys("s0").commands) == before + 2
+    resp = api.place(side="buy", price="10", quantity="1")
+    assert resp.json()["error"]["code"] == "throttled"
+    assert 1 <= int(resp["Retry-After"]) <= 61
+    rates(orders="1000/min")
+    assert len(api.get("/api/v1/orders").json()) == 2  # read-your-writes: both, persisted
+    assert Order.objects.filter(user__username="busy").count() == 2
+
+
+def test_invalid_order_bodies_count_against_the_orders_scope_when_refused(alice, rates):
+    rates(orders="2/min")
+    api = Api.for_user(alice)
+    bad = {"symbol": "SOL_USDC", "side": "buy", "type": "limit", "price": 10, "quantity": "1"}
+    codes = [api.post("/api/v1/order", bad).status_code for _ in range(3)]
+    assert codes == [400, 400, 429]
