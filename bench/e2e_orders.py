@@ -387,7 +387,9 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=4, help="load-generator processes")
     parser.add_argument("--duration", type=float, default=15.0, help="closed-loop seconds")
     parser.add_argument("--rate", type=float, default=500.0, help="open-loop orders/s")
-    parser.add_argument("--sustain", type=float, default=60.0, help="open-loop seconds")
+    parser.add_argument(
+        "--sustain", type=float, default=60.0, help="open-loop seconds (0: no open loop)"
+    )
     parser.add_argument(
         "--cancel-every",
         type=int,
@@ -448,7 +450,7 @@ def main() -> None:
                 )
             # The persister may trail a closed-loop burst; the open loop starts from no backlog.
             caught_up_s = wait_caught_up(args.base_url)
-        if "sustained" in wanted:
+        if "sustained" in wanted and args.sustain > 0:
             print("phase: sustained", flush=True)
             with sampling_lag(args.base_url, lag):
                 sustained = run_phase(

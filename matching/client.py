@@ -89,7 +89,7 @@ class Sent:
     shard: str
     entry_id: str
     events: list[Event] | None  # None: durable but not answered within the timeout
-    pending: dict[int, bytes] | None = None  # placeholders, when asked for (CommandLog.submit)
+    placed: dict[int, bytes] | None = None  # orders as placed, when asked (CommandLog.submit)
     throttled: bool = False  # refused by its rate limit: not sent
 
 
@@ -106,7 +106,7 @@ class MatcherClient:
         user: int | None = None,
         pending_order: tuple[int, bytes] | None = None,
         wait: bool = True,
-        read_pending: bool = False,
+        read_placed: bool | int = False,
         rate_limit: RateLimit | None = None,
     ) -> Sent:
         done = self.log.submit(
@@ -115,10 +115,10 @@ class MatcherClient:
             wait_s=self.reply_timeout_s if wait else 0,
             user=user,
             pending_order=pending_order,
-            read_pending=read_pending,
+            read_placed=read_placed,
             rate_limit=rate_limit,
         )
-        return Sent(shard, done.entry_id, done.events, done.pending, done.throttled)
+        return Sent(shard, done.entry_id, done.events, done.placed, done.throttled)
 
     def await_persisted(self, user: int, timeout_s: float, shards: Sequence[str] = ()) -> bool:
         """Block until the persister has committed every command ``user`` sent (read-your-

@@ -23,7 +23,14 @@ from django.utils import timezone
 from accounts import ledger
 from marketdata import projections as marketdata_projections
 from matching.errors import RejectReason
-from matching.events import Event, OrderAccepted, OrderRejected
+from matching.events import (
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
 from matching.transport import PERSISTER_GROUP, EventBatch, EventReader, shard_keys
 from trading import projections
 from trading.models import EventCheckpoint
@@ -119,22 +126,32 @@ class Persister:
                 marketdata_projections.apply_events(fresh)
                 last_seq = fresh[-1][0]
             _save_checkpoint(self.shard, last_seq, batches[-1].cmd_last.decode())
-        self._after_commit(batches, fresh, last_seq)
+        self._after_commit(batches, last_seq)
         self.stats.batches += 1
         self.stats.events += len(fresh)
         self.stats.skipped += sum(len(b.events) for b in batches) - len(fresh)
         self.stats.last_seq = last_seq
         return len(fresh)
 
-    def _after_commit(self, batches: Sequence[EventBatch], fresh: list[Event], seq: int) -> None:
+    def _after_commit(self, batches: Sequence[EventBatch], seq: int) -> None:
+        """Publish the checkpoint, drop the Redis copies the rows now stand in for, ack.
+
+        A "pending" placeholder goes once its order's row is written, its "placed" copy once
+        the order's end is. Taken from every event of the batches, not only the fresh ones: a
+        batch redelivered after a crash between the commit and this step still drops them.
+        """
         keys = shard_keys(self.shard)
         pipe = self.reader.client.pipeline(transaction=False)
         pipe.hset(keys.persisted, mapping={"seq": seq, "cmd_id": batches[-1].cmd_last})
-        for ev in fresh:
-            if type(ev) is OrderAccepted or (
-                type(ev) is OrderRejected and ev.reason != RejectReason.DUPLICATE_ORDER_ID
-            ):
-                pipe.hdel(keys.pending(ev.account), str(ev.order_id))
+        for batch in batches:
+            for ev in batch.events:
+                if type(ev) is OrderAccepted:
+                    pipe.hdel(keys.pending(ev.account), str(ev.order_id))
+                elif isinstance(ev, OrderFilled | OrderCancelled | OrderExpired):
+                    pipe.hdel(keys.placed(ev.account), str(ev.order_id))
+                elif type(ev) is OrderRejected and ev.reason != RejectReason.DUPLICATE_ORDER_ID:
+                    pipe.hdel(keys.pending(ev.account), str(ev.order_id))
+                    pipe.hdel(keys.placed(ev.account), str(ev.order_id))
         pipe.xack(keys.events, PERSISTER_GROUP, *[b.entry_id for b in batches])
         pipe.execute()
 

@@ -15,6 +15,7 @@ shard's batch can be one MULTI/EXEC):
 - ``ex:{s}:heartbeat`` the matcher's last seq, expiring a few seconds after it stops.
 - ``ex:{s}:persisted`` hash ``{"seq", "cmd_id"}``: how far the persister has committed.
 - ``ex:{s}:rw:<user>``, ``ex:{s}:pending:<user>``: read-your-writes bookkeeping (see CommandLog).
+- ``ex:{s}:placed:<user>`` the user's open orders as placed, for cancel replies (see CommandLog).
 
 Outputs (events entry, replies) and the XACK of a batch go out in one transaction: either the
 batch happened for every reader or for none.
@@ -66,6 +67,11 @@ class ShardKeys:
     def pending(self, user: int) -> str:
         """Hash: order id -> placeholder JSON, until the persister writes the order."""
         return f"ex:{{{self.shard}}}:pending:{user}"
+
+    def placed(self, user: int) -> str:
+        """Hash: order id -> the order as placed (the placeholder JSON), until the persister
+        has written the order's end: what a cancel's reply shows without reading Postgres."""
+        return f"ex:{{{self.shard}}}:placed:{user}"
 
     @property
     def persist_now(self) -> str:
@@ -226,10 +232,11 @@ def parse_event_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> EventBatch
 
 # Append a command and record, in the same atomic step, the caller's newest write on this shard
 # (for read-your-writes) and, for an order, a placeholder a reader can show as "pending" until
-# the persister has written the order. With a rate limit, first count the request in its
+# the persister has written the order, and the same JSON in the "placed" hash until the
+# persister has written the order's end. With a rate limit, first count the request in its
 # fixed window and, past the limit, append nothing and return nil; the reply list gets an empty
 # entry so that the BLPOP sent in the same round trip returns at once.
-# KEYS: commands stream, rw hash, pending hash, rate counter, reply list.
+# KEYS: commands stream, rw hash, pending hash, rate counter, reply list, placed hash.
 # ARGV: payload, reply flag, user field, pending order id ("" for none), pending json,
 #       rate limit ("" for none), rate window ttl (s).
 _SUBMIT_LUA = """
@@ -252,6 +259,8 @@ end
 if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
   redis.call('PEXPIRE', KEYS[3], 86400000)
+  redis.call('HSET', KEYS[6], ARGV[4], ARGV[5])
+  redis.call('PEXPIRE', KEYS[6], 86400000)
 end
 return id
 """
@@ -269,9 +278,9 @@ class RateLimit(NamedTuple):
 class Submitted(NamedTuple):
     entry_id: str  # the command is durable once submit returns
     events: list[Event] | None  # None: not answered within the wait
-    # With ``read_pending``: the shard's "pending" placeholders of the user, read right after
-    # the reply arrived (order id -> the order as placed); None otherwise or unanswered.
-    pending: dict[int, bytes] | None = None
+    # With ``read_placed``: the user's orders on this shard as placed ("placed" hash), read
+    # right after the reply arrived (order id -> JSON); None otherwise or unanswered.
+    placed: dict[int, bytes] | None = None
     # Refused by its rate limit: nothing was appended (``entry_id`` is empty).
     throttled: bool = False
 
@@ -295,26 +304,28 @@ class CommandLog:
         wait_s: float,
         user: int | None = None,
         pending_order: tuple[int, bytes] | None = None,
-        read_pending: bool = False,
+        read_placed: bool | int = False,
         rate_limit: RateLimit | None = None,
     ) -> Submitted:
-        """Append ``cmd``; with ``wait_s > 0`` also wait for its reply in the same round trip,
-        and with ``read_pending`` read the user's placeholders on this shard after the reply
-        in that round trip too (a cancel's reply needs them; see trading.selectors). With
-        ``rate_limit``, count the request first and, past its limit, append nothing
-        (``throttled``)."""
+        """Append ``cmd``; with ``wait_s > 0`` also wait for its reply in the same round trip.
+
+        ``read_placed``: after the reply, in that round trip too, read the user's open orders on
+        this shard as placed (a cancel's reply shows them; see trading.selectors): ``True`` all
+        of them (a cancel-all), an order id that one only. With ``rate_limit``, count the
+        request first and, past its limit, append nothing (``throttled``)."""
         keys = shard_keys(shard)
         order_id, order_json = pending_order if pending_order else ("", b"")
         reply_key = keys.reply(cmd.command_id)
         submit = (
             "EVAL",
             _SUBMIT_LUA,
-            5,
+            6,
             keys.commands,
             keys.writes(user or 0),
             keys.pending(user or 0),
             rate_limit.key if rate_limit else keys.commands,  # unused without a limit
             reply_key,
+            keys.placed(user or 0),
             pack_command(cmd),
             b"1" if wait_s > 0 else b"0",
             "" if user is None else "last",
@@ -328,9 +339,13 @@ class CommandLog:
         # compiled script by its digest, so the text costs a few hundred bytes, nothing more.
         wait = ("BLPOP", reply_key, wait_s)
         commands: tuple[tuple[Any, ...], ...] = (submit, wait) if wait_s > 0 else (submit,)
-        read_pending = read_pending and wait_s > 0
-        if read_pending:
-            commands += (("HGETALL", keys.pending(user or 0)),)
+        read: tuple[Any, ...] | None = None
+        if wait_s > 0 and read_placed is True:
+            read = ("HGETALL", keys.placed(user or 0))
+        elif wait_s > 0 and read_placed is not False:
+            read = ("HMGET", keys.placed(user or 0), read_placed)
+        if read is not None:
+            commands += (read,)
         if self._wire is not None:
             results = self._wire.call(*commands, timeout_s=max(wait_s, 0) + 2.0)
             for result in results:
@@ -341,8 +356,10 @@ class CommandLog:
             pipe.eval(*submit[1:])
             if wait_s > 0:
                 pipe.blpop([reply_key], timeout=wait_s)
-            if read_pending:
-                pipe.hgetall(keys.pending(user or 0))
+            if read is not None and read[0] == "HGETALL":
+                pipe.hgetall(read[1])
+            elif read is not None:
+                pipe.hmget(read[1], [read[2]])
             results = pipe.execute()
         if results[0] is None:  # refused by its rate limit; the BLPOP got the empty entry
             return Submitted("", None, throttled=True)
@@ -350,8 +367,13 @@ class CommandLog:
         reply = results[1] if wait_s > 0 else None
         if reply is None:
             return Submitted(entry_id, None)
-        pending = _placeholders(results[2]) if read_pending else None
-        return Submitted(entry_id, unpack_events(reply[1]), pending)
+        placed = None
+        if read is not None and read[0] == "HGETALL":
+            placed = _placeholders(results[2])
+        elif read is not None:
+            found = results[2][0]
+            placed = {} if found is None else {int(read[2]): found}
+        return Submitted(entry_id, unpack_events(reply[1]), placed)
 
     def unseen_writes(self, shards: Sequence[str], user: int) -> list[str]:
         """Shards where ``user`` has a write the persister has not committed yet."""

@@ -312,7 +312,10 @@ def order_cancel(
     """
     market_of(symbol)
     cmd = CancelOrder(new_command_id(), now_ns(), user_id, symbol, order_id, client_order_id)
-    sent = _send(_shard(symbol), cmd, rate, user=user_id, read_pending=True)
+    # By id: that order's placed copy comes back with the reply. By client id the id is not
+    # known yet, and the reply falls back to the order's row.
+    read = order_id if order_id is not None else False
+    sent = _send(_shard(symbol), cmd, rate, user=user_id, read_placed=read)
     if sent.events is None:
         return None
     reason = rejection(sent.events, -1)
@@ -321,7 +324,7 @@ def order_cancel(
     if reason is not None:
         raise ValidationFailed(f"The cancel was refused: {reason}.", code=reason)
     cancelled = [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
-    return selectors.orders_cancelled(user_id, cancelled, sent.pending or {})[0]
+    return selectors.orders_cancelled(user_id, cancelled, sent.placed or {})[0]
 
 
 def order_cancel_all(
@@ -342,11 +345,11 @@ def order_cancel_all(
             CancelAll(new_command_id(), now_ns(), user_id, only),
             rate,
             user=user_id,
-            read_pending=True,
+            read_placed=True,
         )
         if sent.events is None:
             answered = False
             continue
         cancelled += [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
-        placeholders.update(sent.pending or {})
+        placeholders.update(sent.placed or {})
     return selectors.orders_cancelled(user_id, cancelled, placeholders), answered

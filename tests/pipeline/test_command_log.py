@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from matching.commands import CancelAll
+from matching.commands import CancelAll, CancelOrder
 from matching.transport import CommandLog, RateLimit, pack_events
 from matching.wire import Wire
 
@@ -17,24 +17,44 @@ def log(request: pytest.FixtureRequest, rds: redis.Redis) -> CommandLog:
     return CommandLog(rds, Wire.like(rds) if request.param == "wire" else None)
 
 
-def test_placeholders_are_read_after_the_reply_when_asked_for(
+def test_placed_orders_are_read_after_the_reply_when_asked_for(
     log: CommandLog, rds: redis.Redis
 ) -> None:
-    # given an order placed but not yet persisted (its placeholder) and the matcher's reply
-    rds.hset("ex:{t0}:pending:10", "7", b'{"order_id": 7}')
+    # given two open orders as placed and the matcher's reply to a cancel-all
+    rds.hset("ex:{t0}:placed:10", mapping={"7": b'{"order_id": 7}', "8": b'{"order_id": 8}'})
     rds.rpush("ex:{t0}:reply:c1", pack_events([]))
 
-    # when a cancel is sent asking for the placeholders
-    done = log.submit("t0", CancelAll("c1", 1, 10, None), wait_s=1, user=10, read_pending=True)
+    # when the cancel-all is sent asking for the placed orders
+    done = log.submit("t0", CancelAll("c1", 1, 10, None), wait_s=1, user=10, read_placed=True)
 
-    # then its events and the user's placeholders on that shard come back together
+    # then its events and the user's placed orders on that shard come back together
     assert done.events == []
-    assert done.pending == {7: b'{"order_id": 7}'}
+    assert done.placed == {7: b'{"order_id": 7}', 8: b'{"order_id": 8}'}
 
 
-def test_no_placeholders_are_read_when_the_matcher_did_not_answer(log: CommandLog) -> None:
-    done = log.submit("t0", CancelAll("c2", 1, 10, None), wait_s=0.01, user=10, read_pending=True)
-    assert (done.events, done.pending) == (None, None)
+def test_one_placed_order_is_read_when_a_cancel_names_it(log: CommandLog, rds: redis.Redis) -> None:
+    rds.hset("ex:{t0}:placed:12", mapping={"7": b'{"order_id": 7}', "8": b'{"order_id": 8}'})
+    for command_id, order_id, want in (("c3", 8, {8: b'{"order_id": 8}'}), ("c4", 9, {})):
+        rds.rpush(f"ex:{{t0}}:reply:{command_id}", pack_events([]))
+        cmd = CancelOrder(command_id, 1, 12, "SOL_USDC", order_id, None)
+        done = log.submit("t0", cmd, wait_s=1, user=12, read_placed=order_id)
+        assert done.placed == want  # only the one asked for; an unknown id finds nothing
+
+
+def test_an_order_is_written_to_the_placed_hash_with_its_placeholder_when_submitted(
+    log: CommandLog, rds: redis.Redis
+) -> None:
+    rds.delete("ex:{t0}:placed:13", "ex:{t0}:pending:13")
+    cmd = CancelAll("c5", 1, 13, None)  # any command: the placeholder rides along
+    log.submit("t0", cmd, wait_s=0, user=13, pending_order=(21, b'{"order_id": 21}'))
+    assert rds.hget("ex:{t0}:placed:13", "21") == b'{"order_id": 21}'
+    assert rds.hget("ex:{t0}:pending:13", "21") == b'{"order_id": 21}'
+    assert 0 < rds.pttl("ex:{t0}:placed:13") <= 86_400_000
+
+
+def test_no_placed_orders_are_read_when_the_matcher_did_not_answer(log: CommandLog) -> None:
+    done = log.submit("t0", CancelAll("c2", 1, 10, None), wait_s=0.01, user=10, read_placed=True)
+    assert (done.events, done.placed) == (None, None)
     assert done.entry_id
 
 
@@ -56,7 +76,7 @@ def test_a_rate_limited_submit_counts_and_appends_until_its_limit(
     assert [d.throttled for d in done] == [False, False, True]
     assert done[2].entry_id == "" and done[2].events is None
     assert rds.xlen("ex:{t0}:commands") == before + 2
-    assert int(rds.get(limit.key)) == 3
+    assert rds.get(limit.key) == b"3"
     assert 0 < rds.ttl(limit.key) <= 61
 
 

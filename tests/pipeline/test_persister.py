@@ -234,3 +234,43 @@ def test_a_read_your_writes_wait_is_not_held_up_by_the_linger(
     # then it returned once persisted, well before the linger would have ended
     assert persisted
     assert time.monotonic() - started < 5
+
+
+def _place(log: CommandLog, n: int, account: int, side: Side, lots: int) -> None:
+    cmd = PlaceOrder(
+        f"q{n}", 20 + n, 600 + n, account, "SOL_USDC", side, OrderType.LIMIT,
+        TimeInForce.GTC, 15000, lots, None, False, StpMode.EXPIRE_TAKER, None,
+    )  # fmt: skip
+    log.submit("t0", cmd, wait_s=0, user=account, pending_order=(600 + n, b"{}"))
+
+
+def test_placed_copies_go_when_their_orders_end_and_placeholders_when_written(
+    rds: redis.Redis, market: Market, alice: User, bob: User
+) -> None:
+    # given alice's two buys, one of them then filled by bob, each sent with its placeholder
+    matcher = _run_matcher(rds, market, alice, bob)
+    log = CommandLog(rds)
+    _place(log, 1, alice.pk, Side.BUY, 100)
+    _place(log, 2, alice.pk, Side.BUY, 100)
+    _place(log, 3, bob.pk, Side.SELL, 100)  # fills order 601
+    while matcher.process(matcher.transport.read_batch(10, 10)):
+        pass
+    keys = shard_keys("t0")
+    persister, reader = _persister(rds)
+    batches = reader.read(100, 10)
+
+    # when the persister commits them but its Redis step is lost (a crash), then the batch
+    # comes again
+    original = persister._after_commit
+    persister._after_commit = lambda *args: None  # type: ignore[method-assign]
+    persister.apply(batches)
+    assert rds.hlen(keys.pending(alice.pk)) == 2  # nothing dropped yet
+    persister._after_commit = original  # type: ignore[method-assign]
+    assert persister.apply(batches) == 0  # already committed: nothing applied again
+
+    # then every placeholder is gone (the rows exist), and only the open order keeps its copy
+    assert rds.hlen(keys.pending(alice.pk)) == 0 and rds.hlen(keys.pending(bob.pk)) == 0
+    assert rds.hkeys(keys.placed(alice.pk)) == [b"602"]
+    assert rds.hlen(keys.placed(bob.pk)) == 0
+    assert Order.objects.get(pk=601).status == OrderStatus.FILLED
+    assert Order.objects.get(pk=602).status == OrderStatus.NEW

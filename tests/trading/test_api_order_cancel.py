@@ -1,7 +1,11 @@
 """DELETE /api/v1/order: cancel one of the caller's orders."""
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from matching.transport import connect, shard_keys
 from tests.api import Api
 from tests.factories import make_user
 
@@ -97,3 +101,50 @@ def test_cancel_all_is_answered_from_the_matcher_when_the_persister_is_stopped(p
     # Once persisted, reads agree and list the fill the reply left out.
     got = alice_api.get("/api/v1/order", symbol="SOL_USDC", order_id=old["order_id"]).json()
     assert (got["status"], got["filled_quantity"], len(got["fills"])) == ("cancelled", "1", 1)
+
+
+def _order_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if '"trading_order"' in q["sql"]]
+
+
+def test_cancels_read_no_order_rows_when_the_orders_are_open_in_redis(alice_api):
+    # given two resting orders, persisted (their placeholders gone, their placed copies kept)
+    first = alice_api.place(side="buy", price="10", quantity="2").json()
+    second = alice_api.place(side="buy", price="9", quantity="1").json()
+    alice_api.get("/api/v1/orders")  # read-your-writes: both persisted
+
+    # when one is cancelled by id and then the rest by a cancel-all
+    with CaptureQueriesContext(connection) as one:
+        by_id = alice_api.delete("/api/v1/order", symbol="SOL_USDC", order_id=first["order_id"])
+    with CaptureQueriesContext(connection) as every:
+        rest = alice_api.delete("/api/v1/orders", symbol="SOL_USDC")
+
+    # then both replies show the orders as placed, and neither read an order row
+    assert (by_id.json()["price"], by_id.json()["quantity"]) == ("10", "2")
+    [was] = rest.json()
+    assert (was["order_id"], was["price"], was["status"]) == (second["order_id"], "9", "cancelled")
+    assert _order_queries(one.captured_queries) == []
+    assert _order_queries(every.captured_queries) == []
+
+
+def test_a_cancel_reply_falls_back_to_the_row_when_redis_has_no_placed_copy(alice_api):
+    # given a persisted resting order whose placed copy is gone (expired, or placed before
+    # copies were kept)
+    placed = alice_api.place(side="buy", price="12", quantity="3", client_order_id="k1")
+    alice_api.place(side="buy", price="1", quantity="1")
+    alice_api.get("/api/v1/orders")
+    redis = connect(settings.REDIS_URL)
+    redis.delete(shard_keys("s0").placed(alice_api.user.pk))
+
+    # when it is cancelled (by client id, and the rest by a cancel-all)
+    one = alice_api.delete("/api/v1/order", symbol="SOL_USDC", client_order_id="k1").json()
+    [rest] = alice_api.delete("/api/v1/orders", symbol="SOL_USDC").json()
+
+    # then the replies still carry what the orders were placed with, from their rows
+    assert (one["order_id"], one["side"], one["price"], one["quantity"]) == (
+        placed.json()["order_id"],
+        "buy",
+        "12",
+        "3",
+    )
+    assert (rest["side"], rest["price"], rest["status"]) == ("buy", "1", "cancelled")
