@@ -16,6 +16,7 @@ TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 # The first pattern found in a process's command line names its role.
 ROLES = (
     ("gunicorn", "gunicorn"),
+    ("granian", "granian"),
     ("run_matcher", "matcher"),
     ("run_persister", "persister"),
     ("run_publisher", "publisher"),

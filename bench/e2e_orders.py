@@ -10,8 +10,11 @@ then, in another shell:
 
     .venv/bin/python bench/e2e_orders.py --base-url http://127.0.0.1:8000
 
-Phases, all in one run against the same server (gunicorn WSGI, gthread, the same processes):
-1. trivial: closed loop, C clients, signed ``GET /api/v1/account`` (auth + a tiny response).
+Phases, all in one run against the same stack:
+1. trivial: closed loop, C clients, signed ``GET /api/v1/account`` (auth + a tiny response), on
+   ``--baseline-url`` when given (bench/stack.sh serves it from gunicorn WSGI with gthread
+   workers, the same number of processes and threads, beside the stack: issue 4's baseline),
+   then on the stack's own REST server (granian) too.
 2. orders: closed loop, C clients, signed ``POST /api/v1/order`` with a mix that trades;
    only 201 answers (the matcher's result) count as acknowledged orders.
 3. sustained: open loop at R orders/s for S seconds; latency is measured from each order's
@@ -383,6 +386,11 @@ def wait_caught_up(base_url: str, timeout_s: float = 120.0) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--baseline-url",
+        help="a gunicorn gthread server of the same stack for the trivial baseline "
+        "(bench/stack.sh: PORT + 2); without it the baseline is the base URL's server",
+    )
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--procs", type=int, default=4, help="load-generator processes")
     parser.add_argument("--duration", type=float, default=15.0, help="closed-loop seconds")
@@ -414,8 +422,9 @@ def main() -> None:
     ctx = mp.get_context("fork")
     wanted = {args.only} if args.only else {"trivial", "orders", "sustained"}
     trivial: list[tuple[int, float, float]] = []
+    trivial_here: list[tuple[int, float, float]] = []  # on base_url, when the baseline is apart
     orders: list[tuple[int, float, float]] = []
-    trivial_cpu, orders_cpu = CpuWindow(), CpuWindow()
+    trivial_cpu, trivial_here_cpu, orders_cpu = CpuWindow(), CpuWindow(), CpuWindow()
     sustained: list[tuple[int, float]] = []
     lag: list[dict[str, Any]] = []
     burst_lag: list[dict[str, Any]] = []
@@ -428,9 +437,19 @@ def main() -> None:
                 closed_loop,
                 keys,
                 args.procs,
-                (args.base_url, "trivial", args.duration, 0, False),
+                (args.baseline_url or args.base_url, "trivial", args.duration, 0, False),
                 trivial_cpu,
             )
+            if args.baseline_url:
+                print("phase: trivial on the stack's own server", flush=True)
+                trivial_here = run_phase(
+                    pool,
+                    closed_loop,
+                    keys,
+                    args.procs,
+                    (args.base_url, "trivial", args.duration, 0, False),
+                    trivial_here_cpu,
+                )
         if "orders" in wanted:
             print("phase: orders", flush=True)
             with sampling_lag(args.base_url, burst_lag):
@@ -482,11 +501,17 @@ def main() -> None:
         return rate
 
     print(f"\nclients {args.clients} in {args.procs} processes; closed loop {args.duration:.0f} s")
+    if args.baseline_url:
+        print(f"trivial: baseline {args.baseline_url}, then the stack's {args.base_url}")
     t_rate = summary("trivial", trivial, args.duration, 200) if trivial else 0.0
+    h_rate = summary("trivial@", trivial_here, args.duration, 200) if trivial_here else 0.0
     o_rate = summary("orders", orders, args.duration, 201) if orders else 0.0
     if t_rate and o_rate:
         print(f"ratio orders/trivial: {o_rate / t_rate:.2f} (target >= 0.5)")
+    if h_rate and o_rate:
+        print(f"ratio orders/trivial on the stack's own server: {o_rate / h_rate:.2f}")
     cpu_report("trivial", trivial, 200, trivial_cpu)
+    cpu_report("trivial@", trivial_here, 200, trivial_here_cpu)
     cpu_report("order", orders, 201, orders_cpu)
     if burst_lag:
         values = [lg for _, lg, _ in lag_rows(burst_lag)]

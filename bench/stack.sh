@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The stack bench/e2e_orders.py measures, as docs/performance.md ("Order pipeline") describes:
 # ./scripts/run with DEBUG off, PostgreSQL + Redis, throttles out of the way, on a fresh
-# database (dropped and created again: the figures are for an empty venue).
+# database (dropped and created again: the figures are for an empty venue). Beside it, on
+# BASELINE_PORT (PORT + 2), gunicorn WSGI with gthread workers serves the same project with the
+# same processes x threads: issue 4's trivial-endpoint baseline (--baseline-url), idle otherwise.
 #   bench/stack.sh            # serves on PORT (default 8100) in the foreground; Ctrl-C stops it
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +14,22 @@ export DEBUG=0 SECRET_KEY="bench-only-$(openssl rand -hex 16)" SECURE_SSL_REDIRE
 export DEPOSITS_AUTO_CONFIRM=1 ALLOWED_HOSTS=127.0.0.1,localhost
 export THROTTLE_ORDERS=10000000/min THROTTLE_USER=10000000/min THROTTLE_SIGNUP=100000/min
 export THROTTLE_ANON=1000000/min PORT=${PORT:-8100}
+BASELINE_PORT=${BASELINE_PORT:-$((PORT + 2))}
 dropdb -h 127.0.0.1 -U postgres --if-exists --force "$DB"
 createdb -h 127.0.0.1 -U postgres "$DB"
 .venv/bin/python -c "import redis, os; redis.Redis.from_url(os.environ['REDIS_URL']).flushdb()"
 .venv/bin/python manage.py migrate -v0
 .venv/bin/python manage.py seed_demo --force
-exec ./scripts/run
+
+mkdir -p var
+.venv/bin/python -c "
+import sys
+from exchange_site.supervisor import web_server
+print('\n'.join(web_server(sys.argv[1], host='127.0.0.1', port=int(sys.argv[2]),
+                           workers=int(sys.argv[3]), server='gunicorn')))
+" .venv/bin/python "$BASELINE_PORT" "${WEB_WORKERS:-2}" >var/baseline-argv
+mapfile -t baseline <var/baseline-argv
+setsid "${baseline[@]}" >var/baseline.log 2>&1 &
+baseline_pid=$!
+trap 'kill -TERM -- -$baseline_pid 2>/dev/null || true' EXIT
+./scripts/run

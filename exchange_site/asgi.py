@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets (/ws) through Channels (marketdata.routing).
 
-uvicorn serves this on WS_PORT; REST is served by gunicorn (WSGI). The WebSocket stack: origin
+uvicorn serves this on WS_PORT; REST is served over WSGI (granian). The WebSocket stack: origin
 check (browsers only; bots send no Origin), session cookie -> scope["user"], then the router.
 """
 

@@ -49,9 +49,10 @@ def services(
 ) -> list[Proc]:
     """The long-running processes, started in this order and stopped in reverse.
 
-    REST is served by gunicorn (WSGI, threads): Django under ASGI costs 5-7x more CPU per request
-    on this hardware (shared/stack-notes.md), and the order path is REST. WebSockets need ASGI,
-    so uvicorn serves the same Django project on ``ws_port`` for them (see docs/architecture.md).
+    REST is served over WSGI with threads (``web_server``): Django under ASGI costs 5-7x more CPU
+    per request on this hardware (shared/stack-notes.md), and the order path is REST. WebSockets
+    need ASGI, so uvicorn serves the same Django project on ``ws_port`` for them (see
+    docs/architecture.md).
     """
     manage = (python, "manage.py")
     celery = (python, "-m", "celery", "-A", "exchange_site")
@@ -62,29 +63,7 @@ def services(
         *(Proc(f"matcher-{shard}", (*manage, "run_matcher", "--shard", shard)) for shard in shards),
         Proc("persister", (*manage, "run_persister"), nice=background),
         Proc("publisher", (*manage, "run_publisher"), nice=background),
-        Proc(
-            "web",
-            (
-                python,
-                "-m",
-                "gunicorn",
-                "exchange_site.wsgi:application",
-                "--bind",
-                f"{host}:{port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(web_workers),
-                "--threads",
-                # a thread waits on the matcher's reply (<= ORDER_REPLY_TIMEOUT)
-                os.environ.get("WEB_THREADS", "16"),
-                "--timeout",
-                "30",
-                # No access log by default: a line per request costs the web process and the
-                # supervisor CPU on the order path; ACCESS_LOG=1 turns it on.
-                *(("--access-logfile", "-") if os.environ.get("ACCESS_LOG") == "1" else ()),
-            ),
-        ),
+        Proc("web", web_server(python, host=host, port=port, workers=web_workers)),
         Proc(
             "ws",
             (
@@ -114,6 +93,74 @@ def services(
         ),
         Proc("celery-beat", (*celery, "beat", "--loglevel=INFO"), nice=background),
     ]
+
+
+WEB_SERVERS = ("granian", "gunicorn")
+
+
+def web_server(
+    python: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int | None = None,
+    server: str | None = None,
+) -> tuple[str, ...]:
+    """The REST server's argv: Django over WSGI, ``workers`` processes of ``threads`` threads.
+
+    granian by default (``WEB_SERVER``): its HTTP side is Rust, so a request costs the worker's
+    GIL only for Django itself. Against gunicorn's gthread worker, whose poller and parser are
+    Python, on the same stack: p99 at 500 orders/s 15 ms against 24-30 ms, a trivial request
+    0.6-0.7 ms of CPU against 0.9-1.0 ms (docs/performance.md, "Serving"). gunicorn stays for
+    comparison (bench/stack.sh runs it as the benchmark's trivial-endpoint baseline) and as a
+    fallback. Each thread may wait on the matcher's reply up to ORDER_REPLY_TIMEOUT.
+    """
+    server = server or os.environ.get("WEB_SERVER", "granian")
+    threads = threads or int(os.environ.get("WEB_THREADS", "16"))
+    app = "exchange_site.wsgi:application"
+    access_log = os.environ.get("ACCESS_LOG") == "1"  # a line per request costs CPU; off
+    if server == "granian":
+        return (
+            python,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--no-ws",  # WebSockets are uvicorn's (ASGI), on their own port
+            "--respawn-failed-workers",
+            "--log-level",
+            "warning",  # its per-worker start lines and the thread-count advice
+            *(("--access-log",) if access_log else ()),
+            app,
+        )
+    if server == "gunicorn":
+        return (
+            python,
+            "-m",
+            "gunicorn",
+            app,
+            "--bind",
+            f"{host}:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "30",
+            *(("--access-logfile", "-") if access_log else ()),
+        )
+    raise ValueError(f"WEB_SERVER must be one of {', '.join(WEB_SERVERS)}, not {server!r}")
 
 
 def embedded_redis(executable: str, *, port: int, data_dir: Path) -> Proc:

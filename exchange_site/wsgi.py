@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn): the cheapest way to serve plain HTTP (see stack-notes)."""
+"""WSGI entry point of the REST server (granian, or gunicorn: ``supervisor.web_server``)."""
 
 import os
 
@@ -11,7 +11,7 @@ from django.urls import get_resolver
 from exchange_site.startup_heap import freeze_startup_heap
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
-# gunicorn's threads are long-lived, so each keeps its database connection instead of opening
+# The server's threads are long-lived, so each keeps its database connection instead of opening
 # one per request (settings default to 0 for the ASGI server, where that would leak).
 os.environ.setdefault("DB_CONN_MAX_AGE", "60")
 os.environ.setdefault("DB_CONN_HEALTH_CHECKS", "0")

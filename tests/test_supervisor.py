@@ -34,7 +34,8 @@ def run(tmp_path):
     supervisor.stop_all()
 
 
-def test_services_include_every_process_when_built_for_two_shards():
+def test_services_include_every_process_when_built_for_two_shards(monkeypatch):
+    monkeypatch.delenv("WEB_SERVER", raising=False)
     procs = sv.services(PY, host="192.0.2.1", port=8123, ws_port=8124, shards=["s0", "s1"])
     names = [p.name for p in procs]
     assert names == [
@@ -49,13 +50,41 @@ def test_services_include_every_process_when_built_for_two_shards():
     ]
     by_name = {p.name: p.argv for p in procs}
     web, ws = by_name["web"], by_name["ws"]
+    assert web[:3] == (PY, "-m", "granian")
     assert "exchange_site.wsgi:application" in web
-    assert web[web.index("--bind") + 1] == "192.0.2.1:8123"
-    assert web[web.index("--worker-class") + 1] == "gthread"
+    assert web[web.index("--interface") + 1] == "wsgi"
+    assert (web[web.index("--host") + 1], web[web.index("--port") + 1]) == ("192.0.2.1", "8123")
     assert "exchange_site.asgi:application" in ws
     assert ws[ws.index("--port") + 1] == "8124"
     assert by_name["matcher-s1"][-2:] == ("--shard", "s1")
     assert all(p.argv[0] == PY for p in procs)
+
+
+def test_web_server_is_granian_with_threads_when_not_chosen(monkeypatch):
+    monkeypatch.delenv("WEB_SERVER", raising=False)
+    monkeypatch.setenv("WEB_THREADS", "12")
+    argv = sv.web_server(PY, host="127.0.0.1", port=8000, workers=3)
+    assert argv[:3] == (PY, "-m", "granian")
+    assert argv[argv.index("--workers") + 1] == "3"
+    assert argv[argv.index("--blocking-threads") + 1] == "12"
+    assert "--no-ws" in argv and "--access-log" not in argv
+
+
+def test_web_server_is_gunicorn_gthread_when_chosen(monkeypatch):
+    monkeypatch.setenv("WEB_SERVER", "gunicorn")
+    monkeypatch.setenv("ACCESS_LOG", "1")
+    argv = sv.web_server(PY, host="127.0.0.1", port=8000, workers=2, threads=8)
+    assert argv[:4] == (PY, "-m", "gunicorn", "exchange_site.wsgi:application")
+    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8000"
+    assert argv[argv.index("--worker-class") + 1] == "gthread"
+    assert argv[argv.index("--threads") + 1] == "8"
+    assert "--access-logfile" in argv
+
+
+def test_web_server_is_refused_when_unknown(monkeypatch):
+    monkeypatch.setenv("WEB_SERVER", "daphne")
+    with pytest.raises(ValueError, match="WEB_SERVER must be one of granian, gunicorn"):
+        sv.web_server(PY, host="127.0.0.1", port=8000, workers=2)
 
 
 def test_background_workers_are_niced_when_built(monkeypatch):

@@ -1,5 +1,6 @@
-"""Real processes: gunicorn (the REST API), matcher shard(s) and the persister as subprocesses,
-all on the pytest-django test database and a Redis database of their own.
+"""Real processes: the REST server (granian, as the run command starts it), matcher shard(s)
+and the persister as subprocesses, all on the pytest-django test database and a Redis database
+of their own.
 
 Test modules here carry ``pytest.mark.django_db`` (a plain, rolled-back transaction): that is
 what makes pytest-django create the test database, and in READ COMMITTED each statement of the
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import User
+from exchange_site.supervisor import web_server
 from matching.transport import connect
 from tests import factories
 from tests.support.pipeline import clear_id_caches, flush_exchange_keys
@@ -212,22 +214,13 @@ def start_stack(
         tmp_path_factory.mktemp("stack-logs"),
         shards,
     )
+    # The REST server the run command starts (exchange_site.supervisor.web_server), with fewer
+    # threads: the tests send a few requests at a time.
     web = stack.start(
         "web",
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "exchange_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(web_workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
-            "--timeout",
-            "30",
-        ],
+        list(
+            web_server(sys.executable, host="127.0.0.1", port=port, workers=web_workers, threads=8)
+        ),
     )
     for shard in shards:
         stack.start(f"matcher-{shard}", manage("run_matcher", "--shard", shard))

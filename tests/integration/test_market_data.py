@@ -1,5 +1,5 @@
-"""Market data end to end: gunicorn + matcher + persister (tests/integration/conftest.py) plus
-the publisher and uvicorn serving /ws, with a real WebSocket client while seeded random order
+"""Market data end to end: the REST server + matcher + persister (tests/integration/conftest.py)
+plus the publisher and uvicorn serving /ws, with a real WebSocket client while seeded random order
 flow from several users runs over signed REST."""
 
 from __future__ import annotations
