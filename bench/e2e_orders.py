@@ -363,13 +363,25 @@ def sampling_lag(base_url: str, out: list[dict[str, Any]]) -> Iterator[None]:
         sampler.join()
 
 
-def lag_rows(samples: list[dict[str, Any]]) -> list[tuple[float, int, int]]:
-    """(time, persister lag, matcher seq) per shard per sample."""
+def lag_rows(samples: list[dict[str, Any]]) -> list[tuple[float, int, int, int]]:
+    """(time, persister lag in events, matcher seq, matcher lag in commands) per shard per
+    sample; the matcher's lag is its commands not yet applied (delivered or not)."""
     return [
-        (s["t"], shard.get("persister_lag", 0), shard.get("seq", 0))
+        (
+            s["t"],
+            shard.get("persister_lag", 0),
+            shard.get("seq", 0),
+            shard.get("matcher_lag", 0),
+        )
         for s in samples
         for shard in ((s.get("checks") or {}).get("shards") or {}).values()
     ]
+
+
+def lag_summary(rows: list[tuple[float, int, int, int]]) -> str:
+    """The matcher's lag over the samples: its max and mean."""
+    values = [lg for _, _, _, lg in rows] or [0]
+    return f"max {max(values)}, mean {statistics.mean(values):.1f} (one sample a second)"
 
 
 def wait_caught_up(base_url: str, timeout_s: float = 120.0) -> float:
@@ -377,7 +389,7 @@ def wait_caught_up(base_url: str, timeout_s: float = 120.0) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         rows = lag_rows([{"t": 0, **requests.get(f"{base_url}/api/v1/health", timeout=5).json()}])
-        if rows and all(lag == 0 for _, lag, _ in rows):
+        if rows and all(lag == 0 for _, lag, _, _ in rows):
             break
         time.sleep(0.05)
     return time.monotonic() - started
@@ -514,11 +526,13 @@ def main() -> None:
     cpu_report("trivial@", trivial_here, 200, trivial_here_cpu)
     cpu_report("order", orders, 201, orders_cpu)
     if burst_lag:
-        values = [lg for _, lg, _ in lag_rows(burst_lag)]
+        burst_rows = lag_rows(burst_lag)
+        values = [lg for _, lg, _, _ in burst_rows]
         print(
             f"persister lag (events) in the orders phase: max {max(values or [0])}; "
             f"back to 0 {caught_up_s:.1f} s after it"
         )
+        print(f"matcher lag (commands) in the orders phase: {lag_summary(burst_rows)}")
     if not sustained:
         return
     cancels_how = (
@@ -535,14 +549,15 @@ def main() -> None:
     summary("cancel-all", cancels, args.sustain, 200)
     lags = lag_rows(lag)
     if lags:
-        values = [lg for _, lg, _ in lags]
+        values = [lg for _, lg, _, _ in lags]
         half = len(values) // 2
         print(
             f"persister lag (events): max {max(values)}, mean first half "
             f"{statistics.mean(values[:half] or [0]):.0f}, mean second half "
             f"{statistics.mean(values[half:] or [0]):.0f}, last {values[-1]}"
         )
-        seqs = [s for _, _, s in lags]
+        print(f"matcher lag (commands): {lag_summary(lags)}")
+        seqs = [s for _, _, s, _ in lags]
         print(f"matcher events in sustained phase: {seqs[-1] - seqs[0]}")
     else:
         print("no health samples (GET /api/v1/health failed)")
