@@ -135,6 +135,14 @@ def web_server(
             str(workers),
             "--blocking-threads",
             str(threads),
+            # granian's backpressure caps the connections a worker holds open, idle keep-alive
+            # ones included (not requests in flight: those wait for a blocking thread). Past it
+            # a new client waits until some connection closes, so it is set as high as
+            # gunicorn's worker_connections default, not left at backlog / workers.
+            "--backpressure",
+            os.environ.get("WEB_MAX_CONNECTIONS", "1000"),
+            "--backlog",
+            "2048",
             "--no-ws",  # WebSockets are uvicorn's (ASGI), on their own port
             "--respawn-failed-workers",
             "--log-level",

@@ -62,12 +62,23 @@ def test_services_include_every_process_when_built_for_two_shards(monkeypatch):
 
 def test_web_server_is_granian_with_threads_when_not_chosen(monkeypatch):
     monkeypatch.delenv("WEB_SERVER", raising=False)
+    monkeypatch.delenv("WEB_MAX_CONNECTIONS", raising=False)
     monkeypatch.setenv("WEB_THREADS", "12")
     argv = sv.web_server(PY, host="127.0.0.1", port=8000, workers=3)
     assert argv[:3] == (PY, "-m", "granian")
     assert argv[argv.index("--workers") + 1] == "3"
     assert argv[argv.index("--blocking-threads") + 1] == "12"
     assert "--no-ws" in argv and "--access-log" not in argv
+    # Backpressure counts open connections, idle keep-alive ones too: as many as gunicorn's
+    # worker_connections, not granian's backlog / workers (512 with two workers).
+    assert argv[argv.index("--backpressure") + 1] == "1000"
+
+
+def test_web_server_holds_more_connections_when_configured(monkeypatch):
+    monkeypatch.delenv("WEB_SERVER", raising=False)
+    monkeypatch.setenv("WEB_MAX_CONNECTIONS", "5000")
+    argv = sv.web_server(PY, host="127.0.0.1", port=8000, workers=2)
+    assert argv[argv.index("--backpressure") + 1] == "5000"
 
 
 def test_web_server_is_gunicorn_gthread_when_chosen(monkeypatch):
