@@ -22,13 +22,12 @@ createdb -h 127.0.0.1 -U postgres "$DB"
 .venv/bin/python manage.py seed_demo --force
 
 mkdir -p var
-.venv/bin/python -c "
+mapfile -t baseline < <(.venv/bin/python -c "
 import sys
 from exchange_site.supervisor import web_server
 print('\n'.join(web_server(sys.argv[1], host='127.0.0.1', port=int(sys.argv[2]),
                            workers=int(sys.argv[3]), server='gunicorn')))
-" .venv/bin/python "$BASELINE_PORT" "${WEB_WORKERS:-2}" >var/baseline-argv
-mapfile -t baseline <var/baseline-argv
+" .venv/bin/python "$BASELINE_PORT" "${WEB_WORKERS:-2}")
 setsid "${baseline[@]}" >var/baseline.log 2>&1 &
 baseline_pid=$!
 trap 'kill -TERM -- -$baseline_pid 2>/dev/null || true' EXIT

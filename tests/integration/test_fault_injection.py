@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -24,7 +23,7 @@ from accounts.selectors import fee_account_id
 from matching.arith import atoms_to_amount, lots_to_quantity
 from matching.transport import MatcherTransport, connect
 from matching.worker import Matcher
-from tests.integration.conftest import Stack, Trader, start_stack, stop_stack
+from tests.integration.conftest import Stack, Trader
 from tests.support.waiting import wait_until
 from trading.models import Order, OrderStatus, Trade
 from trading.specs import cached_market
@@ -37,32 +36,25 @@ ORDERS_PER_CLIENT = 150
 KILLS_EACH = 3
 
 
-@pytest.fixture(scope="module")
-def stack(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    with django_db_blocker.unblock():
-        running = start_stack(tmp_path_factory)
-        try:
-            yield running
-        finally:
-            stop_stack(running)
+def order_body(rng: random.Random, client_order_id: str) -> dict[str, Any]:
+    """A limit order around 150 that crosses about half the time, a quarter of them IOC."""
+    side = rng.choice(["buy", "sell"])
+    price = Decimal(150) + Decimal(rng.randint(-20, 20)) / 100
+    return {
+        "symbol": SYMBOL,
+        "side": side,
+        "type": "limit",
+        "price": str(price),
+        "quantity": str(Decimal(rng.randint(1, 30)) / 100),
+        "time_in_force": rng.choice(["GTC", "GTC", "GTC", "IOC"]),
+        "client_order_id": client_order_id,
+    }
 
 
 def _order_flow(trader: Trader, seed: int, acked: dict[int, dict[str, Any]], errors: list[str]):
     rng = random.Random(seed)
     for i in range(ORDERS_PER_CLIENT):
-        side = rng.choice(["buy", "sell"])
-        price = Decimal(150) + Decimal(rng.randint(-20, 20)) / 100
-        body: dict[str, Any] = {
-            "symbol": SYMBOL,
-            "side": side,
-            "type": "limit",
-            "price": str(price),
-            "quantity": str(Decimal(rng.randint(1, 30)) / 100),
-            "time_in_force": rng.choice(["GTC", "GTC", "GTC", "IOC"]),
-            "client_order_id": f"{trader.username}-{i}",
-        }
+        body = order_body(rng, f"{trader.username}-{i}")
         try:
             resp = trader.api.post("/api/v1/order", body)
         except Exception as exc:  # the web process is never killed; a refused call is a bug
@@ -100,7 +92,7 @@ def test_every_acknowledged_order_survives_when_matcher_and_persister_are_killed
     killed_during_flow = 0
     for n, victim in enumerate(victims, start=1):
         target = total * n // (len(victims) + 2)
-        wait_until(partial(_at_least, acked, target), timeout=120, what=f"{target} acked")
+        wait_until(partial(at_least, acked, target), timeout=120, what=f"{target} acked")
         time.sleep(rng.uniform(0.0, 0.2))  # a random moment within the flow
         killed_during_flow += any(flow.is_alive() for flow in flows)
         stack.kill_and_restart(victim)
@@ -121,12 +113,17 @@ def test_every_acknowledged_order_survives_when_matcher_and_persister_are_killed
         if reply["status_code"] == 201 and reply["status"] in ("filled", "rejected"):
             assert rows[order_id].status == reply["status"], (order_id, reply)
 
-    # and trades are unique with contiguous ids per market
+    # and trades are unique, Postgres equals the engine, money is conserved
+    assert_converged(stack)
+
+
+def assert_converged(stack: Stack) -> None:
+    """Trade ids contiguous (none duplicated or lost); after stopping the matcher and the
+    persister, Postgres equals an engine rebuilt independently from the snapshot and the log;
+    conservation holds per asset."""
     market_id, spec, _, _ = cached_market(SYMBOL)
     stats = Trade.objects.filter(market_id=market_id).aggregate(n=Count("id"), top=Max("trade_id"))
     assert stats["n"] == stats["top"]
-
-    # and Postgres equals the engine, rebuilt independently from the snapshot and the log
     for name in ("matcher-s0", "persister"):
         stack.procs[name].stop()
     engine = Matcher(MatcherTransport(connect(settings.REDIS_URL), "s0"), fee_account_id())
@@ -177,5 +174,5 @@ def _assert_conserved() -> None:
         assert held["s"] + held["l"] == deposited - withdrawn, code
 
 
-def _at_least(acked: dict[int, Any], count: int) -> bool:
+def at_least(acked: dict[int, Any], count: int) -> bool:
     return len(acked) >= count
