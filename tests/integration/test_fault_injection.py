@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+import requests
 from django.conf import settings
 from django.db.models import Count, Max, Sum
 
@@ -51,6 +52,17 @@ def order_body(rng: random.Random, client_order_id: str) -> dict[str, Any]:
     }
 
 
+def record_answer(
+    resp: requests.Response, acked: dict[int, dict[str, Any]], errors: list[str]
+) -> None:
+    """An order answered 201/202 goes into ``acked`` by id; a 5xx is an error."""
+    if resp.status_code in (201, 202):
+        data = resp.json()
+        acked[data["order_id"]] = {"status_code": resp.status_code, **data}
+    elif resp.status_code >= 500:
+        errors.append(f"{resp.status_code}: {resp.text[:200]}")
+
+
 def _order_flow(trader: Trader, seed: int, acked: dict[int, dict[str, Any]], errors: list[str]):
     rng = random.Random(seed)
     for i in range(ORDERS_PER_CLIENT):
@@ -60,11 +72,7 @@ def _order_flow(trader: Trader, seed: int, acked: dict[int, dict[str, Any]], err
         except Exception as exc:  # the web process is never killed; a refused call is a bug
             errors.append(f"transport error: {exc}")
             continue
-        if resp.status_code in (201, 202):
-            data = resp.json()
-            acked[data["order_id"]] = {"status_code": resp.status_code, **data}
-        elif resp.status_code >= 500:
-            errors.append(f"{resp.status_code}: {resp.text[:200]}")
+        record_answer(resp, acked, errors)
         if i % 25 == 24:
             trader.api.delete("/api/v1/orders", symbol=SYMBOL)
 

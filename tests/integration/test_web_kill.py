@@ -21,7 +21,12 @@ import requests
 from django.db.models import Count
 
 from tests.integration.conftest import Stack, Trader
-from tests.integration.test_fault_injection import assert_converged, at_least, order_body
+from tests.integration.test_fault_injection import (
+    assert_converged,
+    at_least,
+    order_body,
+    record_answer,
+)
 from tests.support.processes import wait_http_ok
 from tests.support.waiting import wait_until
 from trading.models import Order, OrderStatus
@@ -54,11 +59,7 @@ def _order_flow(
             # port: the kills must each land while orders are still being sent
             wait_until(partial(_serving, trader.api.base_url), timeout=60, what="web back")
             continue
-        if resp.status_code in (201, 202):
-            data = resp.json()
-            acked[data["order_id"]] = {"status_code": resp.status_code, **data}
-        elif resp.status_code >= 500:
-            errors.append(f"{resp.status_code}: {resp.text[:200]}")
+        record_answer(resp, acked, errors)
 
 
 def _serving(base_url: str) -> bool:
