@@ -28,6 +28,7 @@ from rest_framework.throttling import BaseThrottle
 from accounts import key_cache, keys
 from accounts.models import ApiKey, User
 from exchange_site.errors import PayloadTooLarge
+from matching.client import KeyCheck
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,72 @@ def expected_signature(secret: str, timestamp: str, method: str, path: str, body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+def _refuse_unusable(api_key: ApiKey | None) -> ApiKey:
+    if api_key is None or not api_key.user.is_active:
+        raise _fail("invalid_api_key", "Unknown API key.")
+    return api_key
+
+
+class DeferredKeyCheck:
+    """A signed write's revocation check, made by the command the request sends.
+
+    ``take`` hands the check to the request's first command: its submit refuses to append it
+    while the key or its user has a switched-off marker (matching.transport.KeyCheck). Then
+    ``confirm`` asks the database, which answers 401 or lets the command be sent again (the
+    marker was for a change that rolled back). A request that ends without sending a command
+    (a 400, a 404) is checked by ``check_unsent``, as a read is.
+    """
+
+    def __init__(self, api_key: ApiKey) -> None:
+        self.check = KeyCheck(api_key.key_id, api_key.user_id)
+        self.done = False
+
+    def take(self) -> KeyCheck | None:
+        """The check for the first command the request sends; None for the next ones."""
+        if self.done:
+            return None
+        self.done = True
+        return self.check
+
+    def confirm(self) -> None:
+        """A marker was found: raise AuthenticationFailed unless the database still has the
+        key, unrevoked, and its user active."""
+        self.done = True
+        api_key = _refuse_unusable(key_cache.load_key(self.check.key_id))
+        if api_key.revoked_at is not None:
+            raise _fail("api_key_revoked", "This API key was revoked.")
+
+    def check_unsent(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        if key_cache.markers_switched_off(self.check.key_id, self.check.user_id):
+            self.confirm()
+
+
+def deferred_key_check(request: Request) -> DeferredKeyCheck | None:
+    """The request's deferred revocation check, if its authentication left one."""
+    found: DeferredKeyCheck | None = getattr(request, "key_check", None)
+    return found
+
+
 class ApiKeyAuthentication(BaseAuthentication):
+    """A view whose POST and DELETE send a matcher command and pass the request's
+    ``deferred_key_check`` to it says so with ``key_checked_by_command = True``."""
+
     def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
         meta = request.META
         key_id = meta.get("HTTP_X_API_KEY")
         if key_id is None:
             return None  # not an API request: the next authenticator (session) decides
-        api_key = key_cache.find_key(key_id[:64]) if key_id else None
-        if api_key is None or not api_key.user.is_active:
-            raise _fail("invalid_api_key", "Unknown API key.")
+        view = request.parser_context.get("view")
+        defer = request.method in ("POST", "DELETE") and getattr(
+            view, "key_checked_by_command", False
+        )
+        found, unchecked = (None, False)
+        if key_id:
+            found, unchecked = key_cache.find_key_unchecked(key_id[:64], defer_check=defer)
+        api_key = _refuse_unusable(found)
 
         timestamp = meta.get("HTTP_X_TIMESTAMP", "")
         if not (timestamp.isascii() and timestamp.isdigit()) or (
@@ -86,6 +144,8 @@ class ApiKeyAuthentication(BaseAuthentication):
                 f"(allowed: {settings.API_SIGNATURE_WINDOW_MS} ms).",
             )
         _touch(api_key)
+        if unchecked:
+            request.key_check = DeferredKeyCheck(api_key)  # type: ignore[attr-defined]
         return api_key.user, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -11,6 +11,12 @@ change commits (a marker for a change that rolls back costs only those reads) an
 every cache entry that could predate it (twice the TTL). So a revoked key is refused from the
 next request on, by every process. If Redis cannot answer, the database is asked instead.
 
+An order write does not pay that MGET's round trip (a seventh of the web process's CPU per
+order, docs/performance.md): each marker has a copy on every matcher shard, in the command
+log's Redis and slot, and the submit that sends the write's command refuses to append it while
+a copy exists (``find_key_unchecked``; accounts.authentication.DeferredKeyCheck). The database
+again has the final word: a refused submit reads the key there, and answers 401 or sends again.
+
 Cached are the rows, not model instances: each request gets its own instances, so no two
 threads ever share a mutable ``User``.
 """
@@ -21,6 +27,7 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +39,8 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import ApiKey, User
 from matching import wire
+from matching.client import shard_map
+from matching.transport import ShardKeys, shard_keys
 from matching.wire import Wire
 
 log = logging.getLogger(__name__)
@@ -113,15 +122,30 @@ def _switched_off(key_id: str, user_id: int) -> bool:
         return True
 
 
+def markers_switched_off(key_id: str, user_id: int) -> bool:
+    """The check ``find_key`` makes on a cache hit, for a caller that deferred it."""
+    return _switched_off(key_id, user_id)
+
+
 def find_key(key_id: str) -> ApiKey | None:
     """The key ``key_id`` with its user attached (fresh instances), or None if unknown."""
-    _, key_names, user_names, user_at = _key_query()
+    return find_key_unchecked(key_id, defer_check=False)[0]
+
+
+def find_key_unchecked(key_id: str, *, defer_check: bool = True) -> tuple[ApiKey | None, bool]:
+    """As ``find_key``; with ``defer_check``, a cache hit skips the markers' MGET and says so
+    (True): the caller then checks them with the command it sends (its submit refuses a
+    switched-off key, ``KeyCheck``), or with ``markers_switched_off`` if it sends none."""
+    user_at = _key_query()[3]
     now = time.monotonic()
     hit = _rows.get(key_id)
     row: tuple[Any, ...] | None
+    unchecked = False
     if hit is not None and now - hit[0] < settings.API_KEY_CACHE_TTL_S:
         row = hit[1]
-        if _switched_off(key_id, row[user_at]):
+        if defer_check:
+            unchecked = True
+        elif _switched_off(key_id, row[user_at]):
             row = _load(key_id)  # the database has the final word on a changed key
     else:
         row = _load(key_id)
@@ -131,30 +155,53 @@ def find_key(key_id: str) -> ApiKey | None:
                     _rows.clear()
                 _rows[key_id] = (now, row)
     if row is None:
-        return None
+        return None, False
+    return _instances(row), unchecked
+
+
+def load_key(key_id: str) -> ApiKey | None:
+    """The key and its user as the database has them now (a marker was seen)."""
+    row = _load(key_id)
+    return None if row is None else _instances(row)
+
+
+def _instances(row: tuple[Any, ...]) -> ApiKey:
+    _, key_names, user_names, _ = _key_query()
     n = len(key_names)
     api_key = ApiKey.from_db(connection.alias, key_names, row[:n])
     api_key.user = User.from_db(connection.alias, user_names, row[n:])
     return api_key
 
 
-def _mark(name: str) -> None:
+def _mark(name: str, on_shards: Callable[[ShardKeys], str]) -> None:
+    """Write the marker ``name`` for the MGET of reads, and its copy on every matcher shard
+    (``on_shards``) for the submit of writes that deferred the check."""
     ttl = max(1, 2 * int(settings.API_KEY_CACHE_TTL_S) + 1)
-    try:
-        [reply] = _wire().call(("SET", name, b"1", "EX", ttl))
-        if isinstance(reply, Exception):
-            raise redis.ResponseError(str(reply))
-    except redis.RedisError:
-        # Without the marker another process may accept the key until its entry expires
-        # (API_KEY_CACHE_TTL_S). Say so loudly; the change itself goes ahead.
-        log.exception("could not publish %s: caches may accept it for up to the cache TTL", name)
+    writes: list[tuple[Wire, list[tuple[Any, ...]]]] = [
+        (_wire(), [("SET", name, b"1", "EX", ttl)]),
+        (
+            wire.shared(settings.REDIS_URL),
+            [("SET", on_shards(shard_keys(s)), b"1", "EX", ttl) for s in shard_map().shards],
+        ),
+    ]
+    for target, commands in writes:
+        try:
+            for reply in target.call(*commands):
+                if isinstance(reply, Exception):
+                    raise redis.ResponseError(str(reply))
+        except redis.RedisError:
+            # Without the marker another process may accept the key until its entry expires
+            # (API_KEY_CACHE_TTL_S). Say so loudly; the change itself goes ahead.
+            log.exception(
+                "could not publish %s: caches may accept it for up to the cache TTL", name
+            )
 
 
 def mark_key_off(key_id: str) -> None:
     """Before ``key_id`` is revoked: every process stops trusting its cached copy."""
-    _mark(_key_marker(key_id))
+    _mark(_key_marker(key_id), lambda keys: keys.key_off(key_id))
 
 
 def mark_user_off(user_id: int) -> None:
     """Before (or as) a user is deactivated."""
-    _mark(_user_marker(user_id))
+    _mark(_user_marker(user_id), lambda keys: keys.user_off(user_id))

@@ -1,16 +1,69 @@
-"""Middleware of our own."""
+"""Middleware of our own.
+
+Browser middleware (sessions, CSRF, the authenticated user, messages, clickjacking) is of no
+use to a signed API-key request: ApiKeyAuthentication alone decides who it is
+(accounts/authentication.py; a request carrying ``X-API-KEY`` is never authenticated by a
+session), it is CSRF-exempt as every DRF view is, it reads no messages and it renders no page
+to frame. Those five cost about a sixth of a trivial signed request's CPU (docs/performance.md,
+"Session 7"), so each of them steps aside for a signed request under ``/api/v1/``. Every other
+request, the web UI's and the admin's, goes through all of them as before.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
-from django.http import HttpRequest, HttpResponse
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.functional import SimpleLazyObject, empty
 
+API_PREFIX = "/api/v1/"
 
-class LazyMessageMiddleware(MessageMiddleware):
+
+def is_signed_api_request(request: HttpRequest) -> bool:
+    """An API-key request to the versioned API: the only kind the browser middleware skips."""
+    return "HTTP_X_API_KEY" in request.META and request.path_info.startswith(API_PREFIX)
+
+
+class BrowserOnly:
+    """Mixed into a ``MiddlewareMixin`` middleware: a signed API request passes it untouched.
+
+    In both modes ``get_response`` is what the next layer would have been called with; under
+    ASGI it returns the awaitable the handler awaits.
+    """
+
+    get_response: Any
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if is_signed_api_request(request):
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc]
+
+
+class BrowserSessionMiddleware(BrowserOnly, SessionMiddleware):
+    pass
+
+
+class BrowserCsrfViewMiddleware(BrowserOnly, CsrfViewMiddleware):
+    # The handler calls process_view itself, outside __call__.
+    def process_view(
+        self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any
+    ) -> HttpResponseForbidden | None:
+        if is_signed_api_request(request):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class BrowserAuthenticationMiddleware(BrowserOnly, AuthenticationMiddleware):
+    pass
+
+
+class LazyMessageMiddleware(BrowserOnly, MessageMiddleware):
     """Django's messages, with the storage built only when a view uses it.
 
     The stock middleware builds a cookie-and-session storage (and a cookie signer) on every
@@ -26,3 +79,7 @@ class LazyMessageMiddleware(MessageMiddleware):
         if isinstance(messages, SimpleLazyObject) and getattr(messages, "_wrapped", None) is empty:
             return response  # never used: nothing to store
         return super().process_response(request, response)
+
+
+class BrowserXFrameOptionsMiddleware(BrowserOnly, XFrameOptionsMiddleware):
+    pass

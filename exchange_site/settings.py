@@ -74,14 +74,16 @@ INSTALLED_APPS = [
     "matching",  # the matcher's adapters and management commands; the core knows no Django
 ]
 
+# Django's stock list; the Browser* ones are Django's own, skipped by signed API-key requests
+# (exchange_site/middleware.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "exchange_site.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "exchange_site.middleware.BrowserCsrfViewMiddleware",
+    "exchange_site.middleware.BrowserAuthenticationMiddleware",
     "exchange_site.middleware.LazyMessageMiddleware",  # Django's, built on first use
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "exchange_site.middleware.BrowserXFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "exchange_site.urls"

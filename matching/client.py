@@ -26,6 +26,7 @@ from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
 from matching.transport import CommandLog, connect
+from matching.transport import KeyCheck as KeyCheck  # accounts builds them (key_cache)
 from matching.transport import RateLimit as RateLimit  # services build them (throttling)
 
 
@@ -91,6 +92,7 @@ class Sent:
     events: list[Event] | None  # None: durable but not answered within the timeout
     placed: dict[int, bytes] | None = None  # orders as placed, when asked (CommandLog.submit)
     throttled: bool = False  # refused by its rate limit: not sent
+    switched_off: bool = False  # refused: its KeyCheck found the key or user switched off
 
 
 class MatcherClient:
@@ -108,6 +110,7 @@ class MatcherClient:
         wait: bool = True,
         read_placed: bool | int = False,
         rate_limit: RateLimit | None = None,
+        key_check: KeyCheck | None = None,
     ) -> Sent:
         done = self.log.submit(
             shard,
@@ -117,8 +120,11 @@ class MatcherClient:
             pending_order=pending_order,
             read_placed=read_placed,
             rate_limit=rate_limit,
+            key_check=key_check,
         )
-        return Sent(shard, done.entry_id, done.events, done.placed, done.throttled)
+        return Sent(
+            shard, done.entry_id, done.events, done.placed, done.throttled, done.switched_off
+        )
 
     def await_persisted(self, user: int, timeout_s: float, shards: Sequence[str] = ()) -> bool:
         """Block until the persister has committed every command ``user`` sent (read-your-

@@ -73,6 +73,15 @@ class ShardKeys:
         has written the order's end: what a cancel's reply shows without reading Postgres."""
         return f"ex:{{{self.shard}}}:placed:{user}"
 
+    def key_off(self, key_id: str) -> str:
+        """String, while it lives: API key ``key_id`` was switched off (revoked); a submit that
+        names the key refuses to append (accounts.key_cache, "deferred check")."""
+        return f"ex:{{{self.shard}}}:auth-off:k:{key_id}"
+
+    def user_off(self, user: int) -> str:
+        """String, while it lives: ``user`` was switched off (deactivated); as ``key_off``."""
+        return f"ex:{{{self.shard}}}:auth-off:u:{user}"
+
     @property
     def persist_now(self) -> str:
         """List of at most one element: pushed by a read that waits for the persister, which
@@ -233,13 +242,23 @@ def parse_event_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> EventBatch
 # Append a command and record, in the same atomic step, the caller's newest write on this shard
 # (for read-your-writes) and, for an order, a placeholder a reader can show as "pending" until
 # the persister has written the order, and the same JSON in the "placed" hash until the
-# persister has written the order's end. With a rate limit, first count the request in its
-# fixed window and, past the limit, append nothing and return nil; the reply list gets an empty
-# entry so that the BLPOP sent in the same round trip returns at once.
-# KEYS: commands stream, rw hash, pending hash, rate counter, reply list, placed hash.
+# persister has written the order's end. With a key check, first refuse (append nothing, return
+# 0) if the caller's API key or user was switched off; with a rate limit, then count the request
+# in its fixed window and, past the limit, append nothing and return nil. A refused submit
+# gives the reply list an empty entry, so that the BLPOP sent in the same round trip returns at
+# once.
+# KEYS: commands stream, rw hash, pending hash, rate counter, reply list, placed hash,
+#       key-off marker, user-off marker.
 # ARGV: payload, reply flag, user field, pending order id ("" for none), pending json,
-#       rate limit ("" for none), rate window ttl (s).
+#       rate limit ("" for none), rate window ttl (s), key check ("1" or "").
 _SUBMIT_LUA = """
+if ARGV[8] ~= '' and redis.call('EXISTS', KEYS[7], KEYS[8]) > 0 then
+  if ARGV[2] == '1' then
+    redis.call('RPUSH', KEYS[5], '')
+    redis.call('EXPIRE', KEYS[5], 60)
+  end
+  return 0
+end
 if ARGV[6] ~= '' then
   local n = redis.call('INCR', KEYS[4])
   redis.call('EXPIRE', KEYS[4], ARGV[7], 'NX')
@@ -275,6 +294,14 @@ class RateLimit(NamedTuple):
     ttl_s: int
 
 
+class KeyCheck(NamedTuple):
+    """The API key a command is sent with, checked for a switched-off marker by the command's
+    own submit (KEYS[7] and KEYS[8] of the submit script; accounts/key_cache.py)."""
+
+    key_id: str
+    user_id: int
+
+
 class Submitted(NamedTuple):
     entry_id: str  # the command is durable once submit returns
     events: list[Event] | None  # None: not answered within the wait
@@ -283,6 +310,8 @@ class Submitted(NamedTuple):
     placed: dict[int, bytes] | None = None
     # Refused by its rate limit: nothing was appended (``entry_id`` is empty).
     throttled: bool = False
+    # Refused because the caller's key or user was switched off: nothing was appended.
+    switched_off: bool = False
 
 
 class CommandLog:
@@ -306,26 +335,31 @@ class CommandLog:
         pending_order: tuple[int, bytes] | None = None,
         read_placed: bool | int = False,
         rate_limit: RateLimit | None = None,
+        key_check: KeyCheck | None = None,
     ) -> Submitted:
         """Append ``cmd``; with ``wait_s > 0`` also wait for its reply in the same round trip.
 
         ``read_placed``: after the reply, in that round trip too, read the user's open orders on
         this shard as placed (a cancel's reply shows them; see trading.selectors): ``True`` all
-        of them (a cancel-all), an order id that one only. With ``rate_limit``, count the
-        request first and, past its limit, append nothing (``throttled``)."""
+        of them (a cancel-all), an order id that one only. With ``key_check``, append nothing
+        if the key or its user has a switched-off marker on this shard (``switched_off``). With
+        ``rate_limit``, count the request and, past its limit, append nothing (``throttled``)."""
         keys = shard_keys(shard)
         order_id, order_json = pending_order if pending_order else ("", b"")
         reply_key = keys.reply(cmd.command_id)
         submit = (
             "EVAL",
             _SUBMIT_LUA,
-            6,
+            8,
             keys.commands,
             keys.writes(user or 0),
             keys.pending(user or 0),
             rate_limit.key if rate_limit else keys.commands,  # unused without a limit
             reply_key,
             keys.placed(user or 0),
+            # Unused without a check; the stream's name keeps every key in the shard's slot.
+            keys.key_off(key_check.key_id) if key_check else keys.commands,
+            keys.user_off(key_check.user_id) if key_check else keys.commands,
             pack_command(cmd),
             b"1" if wait_s > 0 else b"0",
             "" if user is None else "last",
@@ -333,6 +367,7 @@ class CommandLog:
             order_json,
             "" if rate_limit is None else rate_limit.limit,
             0 if rate_limit is None else rate_limit.ttl_s,
+            "1" if key_check else "",
         )
         # EVAL with the script's text, not redis-py's Script object: in a pipeline that one
         # sends SCRIPT EXISTS first, a whole extra round trip per order. Redis caches the
@@ -363,6 +398,8 @@ class CommandLog:
             results = pipe.execute()
         if results[0] is None:  # refused by its rate limit; the BLPOP got the empty entry
             return Submitted("", None, throttled=True)
+        if results[0] == 0:  # the key or user was switched off; the BLPOP got the empty entry
+            return Submitted("", None, switched_off=True)
         entry_id = results[0].decode()
         reply = results[1] if wait_s > 0 else None
         if reply is None:

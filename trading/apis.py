@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from accounts.authentication import deferred_key_check
 from accounts.permissions import caller
 from exchange_site.clock import ms_to_datetime
 from exchange_site.errors import ValidationFailed
@@ -58,31 +59,44 @@ def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any
 class OrderWritesApi(APIView):
     """Placement and cancels count against the "orders" scope instead of "user", in the round
     trip of the command they send (exchange_site.throttling.CommandCount); a request that ends
-    before sending one is counted here, and past the limit answers 429 instead."""
+    before sending one is counted here, and past the limit answers 429 instead.
+
+    The same round trip checks that the API key was not revoked since this process cached it
+    (accounts.authentication.DeferredKeyCheck); a request that ends before sending a command is
+    checked here, and a switched-off key answers 401 instead of whatever the view said."""
+
+    key_checked_by_command = True
 
     def get_throttles(self) -> list[BaseThrottle]:
         if self.request.method in ("POST", "DELETE"):
             return [OrdersThrottle()]
         return super().get_throttles()
 
-    def handle_exception(self, exc: Exception) -> Response:
+    def _check_unsent(self) -> Exception | None:
+        """What a request that sent no command must answer instead, if anything."""
+        check = deferred_key_check(self.request)
+        if check is not None:
+            try:
+                check.check_unsent()
+            except AuthenticationFailed as refused:
+                return refused  # not counted: the key may no longer act
         count = command_count(self.request)
         if count is not None:
             try:
                 count.count_unsent()
             except Throttled as throttled:
-                exc = throttled
-        return super().handle_exception(exc)
+                return throttled
+        return None
+
+    def handle_exception(self, exc: Exception) -> Response:
+        return super().handle_exception(self._check_unsent() or exc)
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
-        count = command_count(request)
-        if count is not None and not count.counted:  # answered without a command: count it
-            try:
-                count.count_unsent()
-            except Throttled as throttled:
-                response = self.handle_exception(throttled)
+        instead = self._check_unsent()  # a no-op when the command did both
+        if instead is not None:
+            response = super().handle_exception(instead)
         return super().finalize_response(request, response, *args, **kwargs)
 
 
@@ -112,7 +126,10 @@ class OrderApi(OrderWritesApi):
     )
     def post(self, request: Request) -> Response:
         order, answered = services.order_place(
-            caller(request).pk, parse_order(request.data), rate=command_count(request)
+            caller(request).pk,
+            parse_order(request.data),
+            rate=command_count(request),
+            key_check=deferred_key_check(request),
         )
         return Response(order, status=201 if answered else 202)
 
@@ -151,6 +168,7 @@ class OrderApi(OrderWritesApi):
             order_id=order_id,
             client_order_id=client_order_id,
             rate=command_count(request),
+            key_check=deferred_key_check(request),
         )
         if order is None:
             pending = {
@@ -188,7 +206,10 @@ class OpenOrdersApi(OrderWritesApi):
     def delete(self, request: Request) -> Response:
         q = query(SymbolQuerySerializer, request)
         cancelled, answered = services.order_cancel_all(
-            caller(request).pk, q.get("symbol"), rate=command_count(request)
+            caller(request).pk,
+            q.get("symbol"),
+            rate=command_count(request),
+            key_check=deferred_key_check(request),
         )
         return Response(cancelled, status=200 if answered else 202)
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts import shard_funds
+from accounts.authentication import DeferredKeyCheck
 from accounts.models import Asset
 from exchange_site.errors import DomainError, NotFound, Unavailable, ValidationFailed
 from exchange_site.throttling import CommandCount
@@ -206,11 +207,14 @@ def _fund_shard(
     req: OrderRequest,
     shard: str,
     amounts: tuple[int | None, int | None, int | None],
+    key_check: DeferredKeyCheck | None,
 ) -> None:
     """With several matcher shards, bring what the order will hold to its market's shard
     (deposits land on the funding shard). A no-op, without any I/O, with one shard."""
     if len(shard_map().shards) == 1:
         return
+    if key_check is not None:
+        key_check.check_unsent()  # a transfer may be sent first, without the check
     ticks, lots, quote = amounts
     is_buy = req.side is Side.BUY
     if ticks is not None and lots is not None:
@@ -225,23 +229,42 @@ def _fund_shard(
     shard_funds.ensure_available(user_id, asset, atoms, shard)
 
 
-def _send(shard: str, cmd: Command, rate: CommandCount | None, **options: Any) -> Sent:
+def _send(
+    shard: str,
+    cmd: Command,
+    rate: CommandCount | None,
+    key_check: DeferredKeyCheck | None,
+    **options: Any,
+) -> Sent:
     """Send ``cmd``, counting the request against its throttle in the same round trip (once
-    per request); past the limit nothing is sent and Throttled is raised (429)."""
-    sent = matcher().send(shard, cmd, rate_limit=rate.take() if rate else None, **options)
+    per request); past the limit nothing is sent and Throttled is raised (429). With the
+    request's deferred API-key check, the same round trip refuses a switched-off key: the
+    database then decides between AuthenticationFailed (401) and sending again."""
+    limit = rate.take() if rate else None
+    sent = matcher().send(
+        shard, cmd, rate_limit=limit, key_check=key_check.take() if key_check else None, **options
+    )
+    if sent.switched_off and key_check is not None:
+        key_check.confirm()
+        sent = matcher().send(shard, cmd, rate_limit=limit, **options)
     if sent.throttled and rate is not None:
         rate.refuse()
     return sent
 
 
 def order_place(
-    user_id: int, req: OrderRequest, *, rate: CommandCount | None = None
+    user_id: int,
+    req: OrderRequest,
+    *,
+    rate: CommandCount | None = None,
+    key_check: DeferredKeyCheck | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Validate, assign an id, send, and return (the order, whether the matcher answered).
 
     Not answered within ORDER_REPLY_TIMEOUT: the command is durable, the order is "pending"
     (the API answers 202). Refused by the matcher: raises OrderRejected. ``rate``: the
-    request's throttle count, made with the command (exchange_site.throttling).
+    request's throttle count, made with the command (exchange_site.throttling); ``key_check``:
+    its API key's revocation check, made with the command too (accounts.authentication).
     """
     _, spec = market_of(req.symbol)
     _check_combination(req)
@@ -264,7 +287,7 @@ def order_place(
         )
 
     shard = _shard(req.symbol)
-    _fund_shard(user_id, spec, units, req, shard, (ticks, lots, quote))
+    _fund_shard(user_id, spec, units, req, shard, (ticks, lots, quote), key_check)
 
     order_id = next_order_id()
     ts = now_ns()
@@ -286,7 +309,7 @@ def order_place(
         req.client_order_id,
     )
     placeholder = json.dumps(order, separators=(",", ":")).encode()
-    sent = _send(shard, cmd, rate, user=user_id, pending_order=(order_id, placeholder))
+    sent = _send(shard, cmd, rate, key_check, user=user_id, pending_order=(order_id, placeholder))
     if sent.events is None:
         return order, False
     reason = rejection(sent.events, order_id)
@@ -304,6 +327,7 @@ def order_cancel(
     order_id: int | None,
     client_order_id: str | None,
     rate: CommandCount | None = None,
+    key_check: DeferredKeyCheck | None = None,
 ) -> dict[str, Any] | None:
     """Cancel one of the caller's open orders; the cancelled order, or None if not answered.
 
@@ -315,7 +339,7 @@ def order_cancel(
     # By id: that order's placed copy comes back with the reply. By client id the id is not
     # known yet, and the reply falls back to the order's row.
     read = order_id if order_id is not None else False
-    sent = _send(_shard(symbol), cmd, rate, user=user_id, read_placed=read)
+    sent = _send(_shard(symbol), cmd, rate, key_check, user=user_id, read_placed=read)
     if sent.events is None:
         return None
     reason = rejection(sent.events, -1)
@@ -328,7 +352,11 @@ def order_cancel(
 
 
 def order_cancel_all(
-    user_id: int, symbol: str | None, *, rate: CommandCount | None = None
+    user_id: int,
+    symbol: str | None,
+    *,
+    rate: CommandCount | None = None,
+    key_check: DeferredKeyCheck | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Cancel the caller's open orders (one market, or every shard); (cancelled, all answered)."""
     if symbol is not None:
@@ -344,6 +372,7 @@ def order_cancel_all(
             shard,
             CancelAll(new_command_id(), now_ns(), user_id, only),
             rate,
+            key_check,
             user=user_id,
             read_placed=True,
         )

@@ -91,10 +91,12 @@ def test_private_endpoint_refuses_a_key_without_its_permission(
 
 
 def test_a_revoked_key_is_refused(stack: Stack) -> None:
-    trader = stack.signup("revoker", ["read"])
+    trader = stack.signup("revoker", ["read", "trade"])
     # Used many times first, so every web process is likely to hold it in its key cache.
     for _ in range(20):
         assert trader.api.get("/api/v1/user/balances").status_code == 200
+        # order writes check revocation in their command's submit (docs/reliability.md)
+        assert trader.api.delete("/api/v1/orders", symbol=SYMBOL).status_code == 200
     resp = requests.delete(
         f"{stack.base_url}/api/v1/api-keys/{trader.api.api_key}",
         auth=(trader.username, trader.password),
@@ -102,9 +104,13 @@ def test_a_revoked_key_is_refused(stack: Stack) -> None:
     )
     assert resp.status_code in (200, 204), resp.text
     for _ in range(20):  # refused at once, by every process
-        again = trader.api.get("/api/v1/user/balances")
-        assert again.status_code == 401
-        assert again.json()["error"]["code"] == "api_key_revoked"
+        for again in (
+            trader.api.get("/api/v1/user/balances"),
+            trader.api.post("/api/v1/order", ORDER),
+            trader.api.delete("/api/v1/orders", symbol=SYMBOL),
+        ):
+            assert again.status_code == 401, again.text
+            assert again.json()["error"]["code"] == "api_key_revoked"
 
 
 def test_an_unknown_key_is_refused(stack: Stack) -> None:

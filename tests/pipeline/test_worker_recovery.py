@@ -131,7 +131,7 @@ def test_recovery_refuses_to_run_when_the_log_lost_committed_commands(rds: redis
 
 def test_replies_reach_the_waiting_caller_when_the_matcher_answers(rds: redis.Redis) -> None:
     matcher, log = _funded(rds)
-    entry, events, _, _ = log.submit("t0", Deposit("d3", 9, "t3", 12, "USDC", 5), wait_s=0.01)
+    entry, events, *_ = log.submit("t0", Deposit("d3", 9, "t3", 12, "USDC", 5), wait_s=0.01)
     assert events is None  # nobody processed it yet: the caller would answer 202
     _drain(matcher)
     replied = rds.blpop(["ex:{t0}:reply:d3"], timeout=1)
