@@ -80,7 +80,11 @@ def test_a_write_goes_through_once_when_a_marker_outlived_a_change_that_rolled_b
 
     assert resp.status_code == 201, resp.content
     assert commands_sent() == before + 1  # the refused submit appended nothing
-    assert Order.objects.filter(user=alice_api.user).count() >= 1
+    order_id = resp.json()["order_id"]
+    # read-your-writes: the persister has written it once the read answers
+    found = alice_api.get("/api/v1/order", symbol="SOL_USDC", order_id=order_id)
+    assert found.status_code == 200, found.content
+    assert Order.objects.filter(user=alice_api.user, pk=order_id).count() == 1
     assert ApiKey.objects.get(pk=alice_api.api_key.pk).revoked_at is None
 
 
