@@ -110,7 +110,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         )
         found, unchecked = (None, False)
         if key_id:
-            found, unchecked = key_cache.find_key_unchecked(key_id[:64], defer_check=defer)
+            found, unchecked = key_cache.find_key(key_id[:64], defer_check=defer)
         api_key = _refuse_unusable(found)
 
         timestamp = meta.get("HTTP_X_TIMESTAMP", "")

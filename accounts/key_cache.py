@@ -11,11 +11,12 @@ change commits (a marker for a change that rolls back costs only those reads) an
 every cache entry that could predate it (twice the TTL). So a revoked key is refused from the
 next request on, by every process. If Redis cannot answer, the database is asked instead.
 
-An order write does not pay that MGET's round trip (a seventh of the web process's CPU per
-order, docs/performance.md): each marker has a copy on every matcher shard, in the command
+An order write does not pay that MGET's round trip (about an eighth of the web process's CPU
+per order, docs/performance.md): each marker has a copy on every matcher shard, in the command
 log's Redis and slot, and the submit that sends the write's command refuses to append it while
-a copy exists (``find_key_unchecked``; accounts.authentication.DeferredKeyCheck). The database
-again has the final word: a refused submit reads the key there, and answers 401 or sends again.
+a copy exists (``find_key(defer_check=True)``; accounts.authentication.DeferredKeyCheck). The
+database again has the final word: a refused submit reads the key there, and answers 401 or
+sends again.
 
 Cached are the rows, not model instances: each request gets its own instances, so no two
 threads ever share a mutable ``User``.
@@ -112,7 +113,7 @@ def _load(key_id: str) -> tuple[Any, ...] | None:
     return tuple(values)
 
 
-def _switched_off(key_id: str, user_id: int) -> bool:
+def markers_switched_off(key_id: str, user_id: int) -> bool:
     """True if a marker says so, or if Redis cannot tell (then the database decides)."""
     try:
         [found] = _wire().call(("MGET", _key_marker(key_id), _user_marker(user_id)))
@@ -122,20 +123,12 @@ def _switched_off(key_id: str, user_id: int) -> bool:
         return True
 
 
-def markers_switched_off(key_id: str, user_id: int) -> bool:
-    """The check ``find_key`` makes on a cache hit, for a caller that deferred it."""
-    return _switched_off(key_id, user_id)
-
-
-def find_key(key_id: str) -> ApiKey | None:
-    """The key ``key_id`` with its user attached (fresh instances), or None if unknown."""
-    return find_key_unchecked(key_id, defer_check=False)[0]
-
-
-def find_key_unchecked(key_id: str, *, defer_check: bool = True) -> tuple[ApiKey | None, bool]:
-    """As ``find_key``; with ``defer_check``, a cache hit skips the markers' MGET and says so
-    (True): the caller then checks them with the command it sends (its submit refuses a
-    switched-off key, ``KeyCheck``), or with ``markers_switched_off`` if it sends none."""
+def find_key(key_id: str, *, defer_check: bool = False) -> tuple[ApiKey | None, bool]:
+    """The key ``key_id`` with its user attached (fresh instances), or None if unknown; and
+    whether its markers are still to be checked. A cache hit reads them (one MGET) unless
+    ``defer_check``: then it says so (True), and the caller checks them with the command it
+    sends (its submit refuses a switched-off key, ``KeyCheck``), or with
+    ``markers_switched_off`` if it sends none."""
     user_at = _key_query()[3]
     now = time.monotonic()
     hit = _rows.get(key_id)
@@ -145,7 +138,7 @@ def find_key_unchecked(key_id: str, *, defer_check: bool = True) -> tuple[ApiKey
         row = hit[1]
         if defer_check:
             unchecked = True
-        elif _switched_off(key_id, row[user_at]):
+        elif markers_switched_off(key_id, row[user_at]):
             row = _load(key_id)  # the database has the final word on a changed key
     else:
         row = _load(key_id)
