@@ -45,6 +45,12 @@ ERRORS = {
         (429, "Throttled; see Retry-After."),
     )
 }
+# A private read waits for the caller's own writes (accounts.selectors.await_own_writes).
+WRITES_NOT_PERSISTED = OpenApiResponse(
+    description="writes_not_persisted: your latest writes are applied but not recorded yet "
+    "(the persister is behind); retry after Retry-After."
+)
+READ_ERRORS = {**ERRORS, 503: WRITES_NOT_PERSISTED}
 
 
 def body(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
@@ -133,7 +139,8 @@ class AccountApi(APIView):
 
 class BalanceListApi(APIView):
     @extend_schema(
-        operation_id="user_balances", responses={200: BalanceOutputSerializer(many=True), **ERRORS}
+        operation_id="user_balances",
+        responses={200: BalanceOutputSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         balances = selectors.balances_of(caller(request))

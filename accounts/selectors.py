@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import ApiKey, Asset, Balance, User
-from exchange_site.errors import NotFound, ValidationFailed
+from exchange_site.errors import NotFound, Unavailable, ValidationFailed
 from matching.client import matcher
 
 
@@ -30,9 +30,29 @@ def api_key_list(user: User) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
 
 
+def await_own_writes(user_id: int) -> None:
+    """The read-your-writes barrier of a private read: return once the persister has committed
+    every command ``user_id`` sent, waiting up to READ_YOUR_WRITES_TIMEOUT.
+
+    Past that, the read goes on only if what is missing is what the matcher has not applied
+    yet (its orders are shown from their "pending" placeholders, and nothing else changed).
+    If the matcher has applied commands the persister has not committed (the persister is
+    down or far behind), the database may lack the caller's own write, and the read answers
+    503 ``writes_not_persisted`` rather than an older state as if it were current."""
+    client = matcher()
+    if client.await_persisted(user_id, settings.READ_YOUR_WRITES_TIMEOUT):
+        return
+    if client.applied_unpersisted(user_id):
+        raise Unavailable(
+            "Your latest writes are applied but not recorded yet; retry shortly.",
+            code="writes_not_persisted",
+            retry_after=1,
+        )
+
+
 def balances_of(user: User) -> list[Balance]:
     """The caller's balances once the persister has the caller's own writes (read-your-writes)."""
-    matcher().await_persisted(user.pk, settings.READ_YOUR_WRITES_TIMEOUT)
+    await_own_writes(user.pk)
     return list(balance_list(user))
 
 

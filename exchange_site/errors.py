@@ -33,12 +33,20 @@ class DomainError(Exception):
     default_message: str = "The request was refused."
 
     def __init__(
-        self, message: str | None = None, *, code: str | None = None, details: Any = None
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        retry_after: int | None = None,
     ) -> None:
         self.message = message or self.default_message
         if code is not None:
             self.code = code
         self.details = details
+        # Seconds after which the same request may succeed: a Retry-After header, and
+        # ``details.retry_after`` as for a 429.
+        self.retry_after = retry_after
         super().__init__(self.message)
 
 
@@ -105,7 +113,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        if exc.retry_after is None:
+            return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        return Response(
+            error_body(
+                exc.code, exc.message, {**(exc.details or {}), "retry_after": exc.retry_after}
+            ),
+            status=exc.status,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

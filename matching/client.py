@@ -150,6 +150,11 @@ class MatcherClient:
             time.sleep(delay)
             delay = min(delay * 2, 0.005)
 
+    def applied_unpersisted(self, user: int, shards: Sequence[str] = ()) -> list[str]:
+        """Shards where the database may lack an effect of a write ``user`` sent and the
+        matcher applied (``CommandLog.applied_unpersisted``); asked after a barrier timed out."""
+        return self.log.applied_unpersisted(shards or shard_map().shards, user)
+
     def status(self) -> dict[str, dict[str, int | bool]]:
         """Per shard: matcher alive (heartbeat), its last seq, the persister's, and the lag."""
         return {shard: self.log.shard_status(shard) for shard in shard_map().shards}

@@ -412,20 +412,22 @@ class CommandLog:
             placed = {} if found is None else {int(read[2]): found}
         return Submitted(entry_id, unpack_events(reply[1]), placed)
 
+    def _hgets(self, fields: Sequence[tuple[str, str]]) -> list[Any]:
+        """HGET of each (key, field), in one round trip."""
+        if self._wire is not None:
+            return list(self._wire.call(*(("HGET", key, field) for key, field in fields)))
+        pipe = self._client.pipeline(transaction=False)
+        for key, field in fields:
+            pipe.hget(key, field)
+        return list(pipe.execute())
+
     def unseen_writes(self, shards: Sequence[str], user: int) -> list[str]:
         """Shards where ``user`` has a write the persister has not committed yet."""
-        commands: list[tuple[str, ...]] = []
+        fields: list[tuple[str, str]] = []
         for shard in shards:
             keys = shard_keys(shard)
-            commands.append(("HGET", keys.writes(user), "last"))
-            commands.append(("HGET", keys.persisted, "cmd_id"))
-        if self._wire is not None:
-            got = self._wire.call(*commands)
-        else:
-            pipe = self._client.pipeline(transaction=False)
-            for command in commands:
-                pipe.hget(command[1], command[2])
-            got = pipe.execute()
+            fields += [(keys.writes(user), "last"), (keys.persisted, "cmd_id")]
+        got = self._hgets(fields)
         behind = []
         for i, shard in enumerate(shards):
             wrote, persisted = got[2 * i], got[2 * i + 1]
@@ -434,6 +436,33 @@ class CommandLog:
             if persisted is None or stream_id_key(persisted) < stream_id_key(wrote):
                 behind.append(shard)
         return behind
+
+    def applied_unpersisted(self, shards: Sequence[str], user: int) -> list[str]:
+        """Of the shards where ``user`` has a write the persister has not committed, those
+        where the matcher has applied commands the persister has not: the database may lack
+        an effect of one of ``user``'s writes there. Elsewhere only the matcher is behind, and
+        what it has not applied yet is in the user's "pending" placeholders.
+
+        Which of the user's commands lie between the two positions is not kept, so a shard
+        counts as soon as the persister is behind its matcher at all (the safe side)."""
+        fields: list[tuple[str, str]] = []
+        for shard in shards:
+            keys = shard_keys(shard)
+            fields += [
+                (keys.writes(user), "last"),
+                (keys.persisted, "cmd_id"),
+                (keys.progress, "cmd_last"),
+            ]
+        got = self._hgets(fields)
+        stale = []
+        for i, shard in enumerate(shards):
+            wrote, persisted, applied = got[3 * i : 3 * i + 3]
+            if wrote is None or applied is None:
+                continue  # no write of the user's here, or nothing applied yet
+            done = b"0-0" if persisted is None else persisted
+            if stream_id_key(done) < min(stream_id_key(wrote), stream_id_key(applied)):
+                stale.append(shard)
+        return stale
 
     def nudge_persisters(self, shards: Sequence[str]) -> None:
         """Ask these shards' persisters to write what they hold now instead of lingering for a

@@ -25,3 +25,10 @@ def test_schema_still_negotiates_yaml_or_json_when_asked(client, db):
     assert client.get("/api/schema")["Content-Type"].startswith("application/vnd.oai.openapi")
     as_json = client.get("/api/schema", {"format": "json"})
     assert as_json["Content-Type"].startswith("application/vnd.oai.openapi+json")
+
+
+def test_schema_documents_the_read_your_writes_503_on_every_private_read(client, db):
+    paths = client.get("/api/schema", {"format": "json"}).json()["paths"]
+    private_reads = ("/user/balances", "/order", "/orders", "/user/orders", "/user/trades")
+    for path in private_reads:
+        assert "503" in paths["/api/v1" + path]["get"]["responses"], path

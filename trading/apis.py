@@ -16,6 +16,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from accounts.apis import WRITES_NOT_PERSISTED
 from accounts.authentication import deferred_key_check
 from accounts.permissions import caller
 from exchange_site.clock import ms_to_datetime
@@ -46,6 +47,7 @@ ERRORS = {
         (429, "Throttled; see Retry-After."),
     )
 }
+READ_ERRORS = {**ERRORS, 503: WRITES_NOT_PERSISTED}
 
 
 def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
@@ -136,7 +138,11 @@ class OrderApi(OrderWritesApi):
     @extend_schema(
         operation_id="order_get",
         parameters=[OrderLookupQuerySerializer],
-        responses={200: OrderOutputSerializer, 404: OpenApiResponse(description="No such order.")},
+        responses={
+            200: OrderOutputSerializer,
+            404: OpenApiResponse(description="No such order."),
+            **READ_ERRORS,
+        },
     )
     def get(self, request: Request) -> Response:
         q = query(OrderLookupQuerySerializer, request)
@@ -185,7 +191,7 @@ class OpenOrdersApi(OrderWritesApi):
     @extend_schema(
         operation_id="orders_open",
         parameters=[SymbolQuerySerializer],
-        responses={200: OrderOutputSerializer(many=True), **ERRORS},
+        responses={200: OrderOutputSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         q = query(SymbolQuerySerializer, request)
@@ -237,7 +243,7 @@ class OrderHistoryApi(APIView):
     @extend_schema(
         operation_id="user_orders",
         parameters=[OrderHistoryQuerySerializer],
-        responses={200: OrderOutputSerializer(many=True), **ERRORS},
+        responses={200: OrderOutputSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         q = query(OrderHistoryQuerySerializer, request)
@@ -253,7 +259,7 @@ class TradeHistoryApi(APIView):
     @extend_schema(
         operation_id="user_trades",
         parameters=[TimeRangeQuerySerializer],
-        responses={200: TradeOutputSerializer(many=True), **ERRORS},
+        responses={200: TradeOutputSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         q = query(TimeRangeQuerySerializer, request)

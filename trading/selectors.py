@@ -1,8 +1,9 @@
 """Reads for the trading app. Private reads first wait for the caller's own writes.
 
-Read-your-writes: ``own_writes_persisted(user)`` blocks (up to READ_YOUR_WRITES_TIMEOUT) until
-the persister has committed every command that user sent, so a GET right after a 201/202 sees
-it. Orders the matcher has not processed yet are shown from their "pending" placeholders.
+Read-your-writes: ``accounts.selectors.await_own_writes(user)`` blocks (up to
+READ_YOUR_WRITES_TIMEOUT) until the persister has committed every command that user sent, so a
+GET right after a 201/202 sees it; past the timeout it answers 503 if the database may lack one
+of them. Orders the matcher has not processed yet are shown from their "pending" placeholders.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from accounts.selectors import await_own_writes
 from exchange_site.errors import NotFound
 from matching.client import matcher
 from matching.events import OrderCancelled
@@ -34,10 +35,6 @@ def market_get(symbol: str) -> Market:
         return market_list().get(symbol=symbol)
     except Market.DoesNotExist:
         raise NotFound(f"Unknown market {symbol!r}.", code="unknown_market") from None
-
-
-def own_writes_persisted(user_id: int) -> bool:
-    return matcher().await_persisted(user_id, settings.READ_YOUR_WRITES_TIMEOUT)
 
 
 def _fills(orders: Sequence[Order]) -> dict[int, list[Trade]]:
@@ -72,7 +69,7 @@ def order_get(
     user_id: int, symbol: str, *, order_id: int | None, client_order_id: str | None
 ) -> dict[str, Any]:
     """One of the caller's orders, by id or client id; another user's is ``order_not_found``."""
-    own_writes_persisted(user_id)
+    await_own_writes(user_id)
 
     def from_db() -> Order | None:
         rows = Order.objects.filter(user_id=user_id, market__symbol=symbol).select_related("market")
@@ -101,7 +98,7 @@ def order_get(
 
 def open_orders(user_id: int, symbol: str | None) -> list[dict[str, Any]]:
     """The caller's open orders, oldest first, then those the matcher has not processed yet."""
-    own_writes_persisted(user_id)
+    await_own_writes(user_id)
     # Placeholders first: an order written meanwhile is then in the rows (its placeholder
     # dropped after the commit), never in neither.
     pending = [p for p in _pending(user_id) if symbol is None or p["symbol"] == symbol]
@@ -158,7 +155,7 @@ def order_history(
     end: datetime | None = None,
 ) -> QuerySet[Order]:
     """The caller's orders, any status, in [start, end)."""
-    own_writes_persisted(user_id)
+    await_own_writes(user_id)
     rows = Order.objects.filter(user_id=user_id).select_related("market")
     if symbol:
         rows = rows.filter(market__symbol=symbol)
@@ -182,7 +179,7 @@ def trade_history(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> QuerySet[Trade]:
-    own_writes_persisted(user_id)
+    await_own_writes(user_id)
     rows = Trade.objects.filter(Q(maker_user_id=user_id) | Q(taker_user_id=user_id)).select_related(
         "market", "maker_fee_asset", "taker_fee_asset"
     )

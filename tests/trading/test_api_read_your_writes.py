@@ -1,0 +1,56 @@
+"""Private reads wait for the caller's own writes, and never pass an older state off as current.
+
+Past READ_YOUR_WRITES_TIMEOUT a read answers 503 ``writes_not_persisted`` when the matcher has
+applied commands the persister has not committed; when only the matcher is behind, the read
+goes on and shows the unapplied orders as pending (tests/trading/test_api_order_pending.py).
+"""
+
+import pytest
+
+from tests.api import Api
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PRIVATE_READS: list[tuple[str, dict[str, object]]] = [
+    ("/api/v1/user/balances", {}),
+    ("/api/v1/orders", {}),
+    ("/api/v1/user/orders", {}),
+    ("/api/v1/user/trades", {}),
+]
+
+
+@pytest.fixture
+def alice_api(pipeline, settings):
+    settings.READ_YOUR_WRITES_TIMEOUT = 0.2
+    return Api.for_user(make_user("alice")).fund(USDC="1000")
+
+
+def test_reads_answer_503_while_an_applied_write_is_not_persisted(pipeline, alice_api):
+    with pipeline.persisters_stopped():
+        placed = alice_api.place(side="buy", price="10", quantity="2")
+        assert placed.status_code == 201  # the matcher applied it: 20 USDC are held
+        order_id = placed.json()["order_id"]
+
+        reads = [*PRIVATE_READS, ("/api/v1/order", {"symbol": "SOL_USDC", "order_id": order_id})]
+        for path, params in reads:
+            resp = alice_api.get(path, **params)
+            assert resp.status_code == 503, (path, resp.content)
+            assert resp["Retry-After"] == "1"
+            error = resp.json()["error"]
+            assert (error["code"], error["details"]) == ("writes_not_persisted", {"retry_after": 1})
+
+    # once the persister has caught up, the same reads show the write
+    available, locked = alice_api.balances()["USDC"]
+    assert locked >= 20 and available + locked == 1000
+    got = alice_api.get("/api/v1/order", symbol="SOL_USDC", order_id=order_id)
+    assert (got.status_code, got.json()["status"]) == (200, "new")
+
+
+def test_another_users_reads_are_not_held_up_by_a_lagging_persister(pipeline, alice_api):
+    bob_api = Api.for_user(make_user("bob"))
+    with pipeline.persisters_stopped():
+        assert alice_api.place(side="buy", price="10", quantity="2").status_code == 201
+        for path, params in PRIVATE_READS:
+            resp = bob_api.get(path, **params)
+            assert resp.status_code == 200, (path, resp.content)
