@@ -27,7 +27,8 @@ harder case. ``--cancel-spread`` gives each client its own phase instead (its fi
 after a random 1..N orders), as independent traders would.
 
 The load generator runs on the same 2 cores as the stack; its CPU is part of what is measured,
-equally for phases 1 and 2.
+equally for phases 1 and 2. The machine's own speed is printed first (bench/machine.py): a
+probe before, between and after the phases, and the idle and stolen CPU during each phase.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import cpu_split
+import machine
 import requests
 
 SYMBOL = "SOL_USDC"
@@ -431,6 +433,8 @@ def main() -> None:
     run_id = str(int(time.time()))
     print(f"setting up {args.clients} funded traders ...", flush=True)
     keys = setup_traders(args.base_url, args.clients, run_id)
+    probes = [machine.probe_ms()]
+    shares: dict[str, machine.CpuShares] = {}
     ctx = mp.get_context("fork")
     wanted = {args.only} if args.only else {"trivial", "orders", "sustained"}
     trivial: list[tuple[int, float, float]] = []
@@ -444,6 +448,7 @@ def main() -> None:
     with ctx.Pool(args.procs) as pool:
         if "trivial" in wanted:
             print("phase: trivial", flush=True)
+            shares["trivial"] = machine.CpuShares().start()
             trivial = run_phase(
                 pool,
                 closed_loop,
@@ -452,8 +457,10 @@ def main() -> None:
                 (args.baseline_url or args.base_url, "trivial", args.duration, 0, False),
                 trivial_cpu,
             )
+            shares["trivial"].stop()
             if args.baseline_url:
                 print("phase: trivial on the stack's own server", flush=True)
+                shares["trivial@"] = machine.CpuShares().start()
                 trivial_here = run_phase(
                     pool,
                     closed_loop,
@@ -462,8 +469,10 @@ def main() -> None:
                     (args.base_url, "trivial", args.duration, 0, False),
                     trivial_here_cpu,
                 )
+                shares["trivial@"].stop()
         if "orders" in wanted:
             print("phase: orders", flush=True)
+            shares["orders"] = machine.CpuShares().start()
             with sampling_lag(args.base_url, burst_lag):
                 orders = run_phase(
                     pool,
@@ -479,10 +488,13 @@ def main() -> None:
                     ),
                     orders_cpu,
                 )
+            shares["orders"].stop()
             # The persister may trail a closed-loop burst; the open loop starts from no backlog.
             caught_up_s = wait_caught_up(args.base_url)
+            probes.append(machine.probe_ms())
         if "sustained" in wanted and args.sustain > 0:
             print("phase: sustained", flush=True)
+            shares["sustained"] = machine.CpuShares().start()
             with sampling_lag(args.base_url, lag):
                 sustained = run_phase(
                     pool,
@@ -498,6 +510,8 @@ def main() -> None:
                         args.cancel_spread,
                     ),
                 )
+            shares["sustained"].stop()
+            probes.append(machine.probe_ms())
 
     def summary(name: str, rows: list[Any], seconds: float, ok: int = 200) -> float:
         good = [row[1] for row in rows if row[0] == ok]
@@ -512,6 +526,15 @@ def main() -> None:
         )
         return rate
 
+    # The machine's speed moves within minutes (bench/machine.py): the figures below are
+    # comparable only with runs at a similar probe.
+    print(
+        "\nmachine: probe "
+        + " -> ".join(f"{ms:.0f}" for ms in probes)
+        + " ms (a fixed Python loop before, between and after the phases; lower is faster)"
+    )
+    for name, share in shares.items():
+        print(f"  during {name}: {share}")
     print(f"\nclients {args.clients} in {args.procs} processes; closed loop {args.duration:.0f} s")
     if args.baseline_url:
         print(f"trivial: baseline {args.baseline_url}, then the stack's {args.base_url}")
