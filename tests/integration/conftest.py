@@ -149,10 +149,10 @@ class Stack:
             assert resp.status_code == 201, resp.text
 
         def credited() -> bool:
-            got = {
-                b["asset"]: Decimal(b["available"])
-                for b in trader.api.get("/api/v1/user/balances").json()
-            }
+            resp = trader.api.get("/api/v1/user/balances")
+            if resp.status_code == 503:  # writes_not_persisted: a slow persister, ask again
+                return False
+            got = {b["asset"]: Decimal(b["available"]) for b in resp.json()}
             return all(got.get(a, Decimal(0)) >= Decimal(v) for a, v in amounts.items())
 
         wait_until(credited, timeout=15, what=f"deposits of {trader.username} credited")
