@@ -31,8 +31,9 @@ def api_key_list(user: User) -> QuerySet[ApiKey]:
 
 
 def await_own_writes(user_id: int) -> None:
-    """The read-your-writes barrier of a private read: return once the persister has committed
-    every command ``user_id`` sent, waiting up to READ_YOUR_WRITES_TIMEOUT.
+    """The read-your-writes barrier of a private read (or of a service that reads what it just
+    wrote): return once the persister has committed every command ``user_id`` sent, waiting up
+    to READ_YOUR_WRITES_TIMEOUT.
 
     Past that, the read goes on only if what is missing is what the matcher has not applied
     yet (its orders are shown from their "pending" placeholders, and nothing else changed).
@@ -44,7 +45,8 @@ def await_own_writes(user_id: int) -> None:
         return
     if client.applied_unpersisted(user_id):
         raise Unavailable(
-            "Your latest writes are applied but not recorded yet; retry shortly.",
+            "The latest writes are applied but not recorded yet (the persister is behind); "
+            "retry shortly.",
             code="writes_not_persisted",
             retry_after=1,
         )

@@ -21,10 +21,9 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-
 from accounts.ledger import asset_ref
 from accounts.models import ShardBalance
+from accounts.selectors import await_own_writes
 from matching.arith import amount_to_atoms
 from matching.client import matcher, new_command_id, now_ns, shard_map
 from matching.commands import Deposit, SettleWithdrawal, Withdraw
@@ -46,8 +45,9 @@ def ensure_available(user_id: int, asset: str, atoms: int, shard: str) -> None:
     """
     if len(shard_map().shards) == 1 or atoms <= 0:
         return
-    client = matcher()
-    client.await_persisted(user_id, settings.READ_YOUR_WRITES_TIMEOUT)
+    # Its shard balances must include the user's own transfers and orders so far: a stale row
+    # would move too little, and the order be refused for funds the user has (503 instead).
+    await_own_writes(user_id)
     decimals = asset_ref(asset).decimals
     parts = {
         row.shard: _atoms(decimals, row.available)

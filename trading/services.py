@@ -13,12 +13,12 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts import shard_funds
 from accounts.authentication import DeferredKeyCheck
 from accounts.models import Asset
+from accounts.selectors import await_own_writes
 from exchange_site.errors import DomainError, NotFound, Unavailable, ValidationFailed
 from exchange_site.throttling import CommandCount
 from matching.arith import (
@@ -120,7 +120,8 @@ def market_set_status(market: Market, status: str) -> Market:
 
     The persister then writes Market.status from the engine's event; this waits for it, so the
     caller (the admin) sees the new status. No answer from the matcher: 503, and the command
-    stays queued (it applies when the matcher runs).
+    stays queued (it applies when the matcher runs). Applied but the persister behind past the
+    read-your-writes timeout: 503 ``writes_not_persisted`` (the engine has the new status).
     """
     if status not in MarketStatus.values:
         raise ValidationFailed(f"Unknown market status {status!r}.", code="invalid_status")
@@ -135,7 +136,7 @@ def market_set_status(market: Market, status: str) -> Market:
     reason = rejection(sent.events, -1)
     if reason is not None:
         raise ValidationFailed(f"The matcher refused: {reason}.", code=reason)
-    matcher().await_persisted(SYSTEM_WRITER, settings.READ_YOUR_WRITES_TIMEOUT)
+    await_own_writes(SYSTEM_WRITER)  # 503 writes_not_persisted if the persister is behind
     market.refresh_from_db(fields=["status"])
     return market
 

@@ -26,7 +26,7 @@ def alice_api(pipeline, settings):
     return Api.for_user(make_user("alice")).fund(USDC="1000")
 
 
-def test_reads_answer_503_while_an_applied_write_is_not_persisted(pipeline, alice_api):
+def test_reads_answer_503_while_an_applied_write_is_not_persisted(pipeline, alice_api, settings):
     with pipeline.persisters_stopped():
         placed = alice_api.place(side="buy", price="10", quantity="2")
         assert placed.status_code == 201  # the matcher applied it: 20 USDC are held
@@ -41,6 +41,7 @@ def test_reads_answer_503_while_an_applied_write_is_not_persisted(pipeline, alic
             assert (error["code"], error["details"]) == ("writes_not_persisted", {"retry_after": 1})
 
     # once the persister has caught up, the same reads show the write
+    settings.READ_YOUR_WRITES_TIMEOUT = 10  # the restarted persister's first batch may be slow
     available, locked = alice_api.balances()["USDC"]
     assert locked >= 20 and available + locked == 1000
     got = alice_api.get("/api/v1/order", symbol="SOL_USDC", order_id=order_id)
@@ -54,3 +55,38 @@ def test_another_users_reads_are_not_held_up_by_a_lagging_persister(pipeline, al
         for path, params in PRIVATE_READS:
             resp = bob_api.get(path, **params)
             assert resp.status_code == 200, (path, resp.content)
+
+
+@pytest.fixture
+def two_shards(settings):
+    from matching.client import shard_map
+
+    settings.MATCHER_SHARDS = "s0=SOL_USDC,BTC_USDC;s1=ETH_USDC"
+    shard_map.cache_clear()
+    yield
+    shard_map.cache_clear()
+
+
+def test_an_order_that_needs_funds_moved_answers_503_rather_than_trust_stale_shard_balances(
+    two_shards, pipeline, settings
+):
+    """Funds move to a market's shard by the user's shard balances in the database. Read stale,
+    they still show funds an unrecorded order took: nothing would move, and the order would be
+    refused for insufficient funds that the user has on the funding shard."""
+    alice = Api.for_user(make_user("alice")).fund(USDC="1000")  # on the funding shard s0
+    buy = {"symbol": "ETH_USDC", "side": "buy", "price": "100", "quantity": "1"}
+    parked = alice.place(**buy).json()  # moves its hold to s1; cancelled, it stays there
+    alice.delete("/api/v1/order", symbol="ETH_USDC", order_id=parked["order_id"])
+    alice.balances()  # recorded: s1 holds one order's worth, available
+    settings.READ_YOUR_WRITES_TIMEOUT = 0.2
+    with pipeline.persisters_stopped():
+        first = alice.place(**buy)
+        assert (first.status_code, first.json()["status"]) == (201, "new")  # s1's funds
+
+        second = alice.place(**buy)  # s1's row still shows them available
+
+        assert second.status_code == 503, second.content
+        assert second.json()["error"]["code"] == "writes_not_persisted"
+    settings.READ_YOUR_WRITES_TIMEOUT = 10  # the restarted persister's first batch may be slow
+    third = alice.place(**buy)  # moved from s0 this time
+    assert (third.status_code, third.json()["status"]) == (201, "new")

@@ -48,3 +48,17 @@ def test_market_is_halted_then_resumed_when_an_operator_uses_the_admin_actions(
     # when resumed, they trade again
     admin_client.post(url, {"action": "resume", "_selected_action": selected})
     assert set(Market.objects.values_list("status", flat=True)) == {"trading"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_market_status_change_is_unavailable_when_applied_but_the_persister_is_behind(
+    pipeline, markets, settings
+):
+    settings.READ_YOUR_WRITES_TIMEOUT = 0.2
+    with pipeline.persisters_stopped():
+        with pytest.raises(Unavailable) as refused:
+            market_set_status(markets["SOL_USDC"], MarketStatus.HALTED)
+        # the matcher halted it; the record shows it once the persister is back
+        assert pipeline.matchers["s0"].engine.market("SOL_USDC").status == "halted"
+        assert Market.objects.get(symbol="SOL_USDC").status == "trading"
+    assert refused.value.code == "writes_not_persisted"
