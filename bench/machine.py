@@ -5,8 +5,8 @@ The benchmarks run on a KVM guest whose speed moves by up to two times within mi
 the speed it was measured at. Linux only.
 
 - ``probe_ms()``: the best of three runs of a fixed pure-Python loop, in CPU milliseconds of
-  this process. On 2026-12-03 it read anywhere from 103 to 196 ms within a few minutes, the
-  stack idle. Run it between phases, not during one: it takes a core for about a second.
+  this process. On 2026-12-03 it read anywhere from 92 to 196 ms within the hour, the stack
+  idle. Run it between phases, not during one: it takes a core for about a second.
 - ``CpuShares``: the share of all CPUs' time that was idle, and that the hypervisor took
   (``steal``), between two instants, from /proc/stat.
 """
