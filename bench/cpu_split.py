@@ -66,10 +66,11 @@ def split(
     return seconds
 
 
-def idle_ticks() -> tuple[int, int]:
-    """(idle, total) ticks of all CPUs so far, from /proc/stat."""
+def cpu_ticks() -> tuple[int, int, int]:
+    """(idle, stolen, total) ticks of all CPUs so far, from /proc/stat."""
+    # user nice system idle iowait irq softirq steal ...
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return fields[3] + fields[4], sum(fields)
+    return fields[3] + fields[4], fields[7], sum(fields)
 
 
 def report(seconds: dict[str, float], requests: float) -> str:

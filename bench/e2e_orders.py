@@ -291,9 +291,9 @@ class CpuWindow:
 def _sample_cpu(window: CpuWindow, start_at: float, duration: float) -> None:
     window.start, window.end = start_at + duration / 4, start_at + 3 * duration / 4
     time.sleep(max(0.0, window.start - time.time()))
-    before, (idle0, total0) = cpu_split.sample(), cpu_split.idle_ticks()
+    before, (idle0, _, total0) = cpu_split.sample(), cpu_split.cpu_ticks()
     time.sleep(max(0.0, window.end - time.time()))
-    after, (idle1, total1) = cpu_split.sample(), cpu_split.idle_ticks()
+    after, (idle1, _, total1) = cpu_split.sample(), cpu_split.cpu_ticks()
     window.seconds = cpu_split.split(before, after)
     window.idle_share = (idle1 - idle0) / max(1, total1 - total0)
 

@@ -8,14 +8,15 @@ the speed it was measured at. Linux only.
   this process. On 2026-12-03 it read anywhere from 92 to 196 ms within the hour, the stack
   idle. Run it between phases, not during one: it takes a core for about a second.
 - ``CpuShares``: the share of all CPUs' time that was idle, and that the hypervisor took
-  (``steal``), between two instants, from /proc/stat.
+  (``steal``), between two instants (``cpu_split.cpu_ticks``).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+
+import cpu_split
 
 PROBE_LOOPS = 3_000_000
 
@@ -33,28 +34,22 @@ def probe_ms(runs: int = 3) -> float:
     return min(_loop() for _ in range(runs))
 
 
-def _cpu_fields() -> list[int]:
-    # user nice system idle iowait irq softirq steal ...
-    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-
-
 @dataclass
 class CpuShares:
     """Idle and stolen shares of all CPUs' time from ``start()`` to ``stop()``."""
 
-    before: list[int] = field(default_factory=list)
+    before: tuple[int, int, int] = (0, 0, 0)
     idle: float = 0.0
     steal: float = 0.0
 
     def start(self) -> CpuShares:
-        self.before = _cpu_fields()
+        self.before = cpu_split.cpu_ticks()
         return self
 
     def stop(self) -> CpuShares:
-        delta = [b - a for a, b in zip(self.before, _cpu_fields(), strict=True)]
-        total = max(1, sum(delta))
-        self.idle = (delta[3] + delta[4]) / total
-        self.steal = delta[7] / total
+        now = cpu_split.cpu_ticks()
+        idle, steal, total = (b - a for a, b in zip(self.before, now, strict=True))
+        self.idle, self.steal = idle / max(1, total), steal / max(1, total)
         return self
 
     def __str__(self) -> str:

@@ -113,15 +113,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, DomainError):
         set_rollback()
-        if exc.retry_after is None:
-            return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
-        return Response(
-            error_body(
-                exc.code, exc.message, {**(exc.details or {}), "retry_after": exc.retry_after}
-            ),
-            status=exc.status,
-            headers={"Retry-After": str(exc.retry_after)},
-        )
+        shown, retry = exc.details, None
+        if exc.retry_after is not None:
+            shown = {**(shown or {}), "retry_after": exc.retry_after}
+            retry = {"Retry-After": str(exc.retry_after)}
+        return Response(error_body(exc.code, exc.message, shown), status=exc.status, headers=retry)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
