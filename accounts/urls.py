@@ -12,4 +12,6 @@ urlpatterns = [
     path("user/balances", apis.BalanceListApi.as_view(), name="user-balances"),
     path("user/deposit", apis.DepositCreateApi.as_view(), name="user-deposit"),
     path("user/withdraw", apis.WithdrawCreateApi.as_view(), name="user-withdraw"),
+    path("user/deposits", apis.DepositHistoryApi.as_view(), name="user-deposits"),
+    path("user/withdrawals", apis.WithdrawalHistoryApi.as_view(), name="user-withdrawals"),
 ]

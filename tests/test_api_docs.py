@@ -29,6 +29,21 @@ def test_schema_still_negotiates_yaml_or_json_when_asked(client, db):
 
 def test_schema_documents_the_read_your_writes_503_on_every_private_read(client, db):
     paths = client.get("/api/schema", {"format": "json"}).json()["paths"]
-    private_reads = ("/user/balances", "/order", "/orders", "/user/orders", "/user/trades")
+    private_reads = (
+        "/user/balances",
+        "/order",
+        "/orders",
+        "/user/orders",
+        "/user/trades",
+        "/user/deposits",
+        "/user/withdrawals",
+    )
     for path in private_reads:
         assert "503" in paths["/api/v1" + path]["get"]["responses"], path
+
+
+def test_schema_documents_the_transfer_history_filters(client, db):
+    paths = client.get("/api/schema", {"format": "json"}).json()["paths"]
+    for path in ("/api/v1/user/deposits", "/api/v1/user/withdrawals"):
+        names = {p["name"] for p in paths[path]["get"]["parameters"]}
+        assert names >= {"asset", "status", "limit", "cursor"}, path
