@@ -289,6 +289,17 @@ MARKETDATA_WS_REQUESTS_PER_S = env_int("MARKETDATA_WS_REQUESTS_PER_S", 10)
 # Write pre-framed messages straight to uvicorn's sockets (marketdata/hub.py); off = plain ASGI.
 MARKETDATA_WS_DIRECT_WRITE = env_bool("MARKETDATA_WS_DIRECT_WRITE", True)
 
+# --- Web UI (templates/, static/; docs/web-ui.md) ---------------------------------------------
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+# Where pages open their WebSocket. WS_URL, if set, is used as is (behind a proxy that routes
+# /ws on the site's own origin: "wss://ex.example/ws"); otherwise the page's own host name on
+# WS_PORT, which defaults to the page's port + 1, as ./scripts/run serves it.
+WS_URL = os.environ.get("WS_URL", "").strip()
+WS_PORT = env_int("WS_PORT", 0)
+
 # --- I18N, static, logging --------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
