@@ -189,19 +189,29 @@ class PasswordAuthentication(BasicAuthentication):
     def authenticate_credentials(
         self, userid: str, password: str, request: Any = None
     ) -> tuple[Any, None]:
-        keys = _login_failure_keys(userid, request)
-        limits = (settings.LOGIN_FAILURES_PER_USER, settings.LOGIN_FAILURES_PER_IP)
-        try:
-            counts = cache.get_many(keys)
-        except Exception:  # fail open, see the docstring
-            counts = {}
-        if any(int(counts.get(key, 0)) >= limit for key, limit in zip(keys, limits, strict=True)):
+        if login_blocked(userid, request):
             raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW_S)
         try:
             return super().authenticate_credentials(userid, password, request)
         except AuthenticationFailed:
-            _record_login_failure(keys)
+            record_login_failure(userid, request)
             raise
+
+
+def login_blocked(userid: str, request: Any) -> bool:
+    """Whether log-ins as ``userid`` from ``request``'s address are refused for now: the API's
+    HTTP Basic and the web log-in page share these counters."""
+    keys = _login_failure_keys(userid, request)
+    limits = (settings.LOGIN_FAILURES_PER_USER, settings.LOGIN_FAILURES_PER_IP)
+    try:
+        counts = cache.get_many(keys)
+    except Exception:  # fail open, see PasswordAuthentication
+        counts = {}
+    return any(int(counts.get(key, 0)) >= limit for key, limit in zip(keys, limits, strict=True))
+
+
+def record_login_failure(userid: str, request: Any) -> None:
+    _record_login_failure(_login_failure_keys(userid, request))
 
 
 def _login_failure_keys(userid: str, request: Any) -> list[str]:

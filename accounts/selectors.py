@@ -104,3 +104,7 @@ def asset_for_query(code: str) -> Asset:
             f"Unknown asset {code!r}.", code="unknown_asset", details={"field": "asset"}
         )
     return asset
+
+
+def asset_list() -> QuerySet[Asset]:
+    return Asset.objects.filter(is_active=True).order_by("code")

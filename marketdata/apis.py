@@ -166,10 +166,16 @@ class TickersApi(PublicApi):
         if symbol is not None:
             _market(symbol)
         names = [symbol] if symbol is not None else selectors.symbols()
-        now_ms = time.time_ns() // 1_000_000
-        out = []
-        for name, spec, stats, book in selectors.tickers(names, now_ms):
-            best_bid = book.bids[0][0] if book.bids else None
-            best_ask = book.asks[0][0] if book.asks else None
-            out.append(serializers.ticker(name, Fmt.of(spec), stats, best_bid, best_ask))
+        out = ticker_list(names)
         return Response(out[0] if symbol is not None else out)
+
+
+def ticker_list(names: list[str]) -> list[dict[str, Any]]:
+    """The tickers of ``names`` as GET /tickers shows them (the pages render the same)."""
+    now_ms = time.time_ns() // 1_000_000
+    out = []
+    for name, spec, stats, book in selectors.tickers(names, now_ms):
+        best_bid = book.bids[0][0] if book.bids else None
+        best_ask = book.asks[0][0] if book.asks else None
+        out.append(serializers.ticker(name, Fmt.of(spec), stats, best_bid, best_ask))
+    return out
