@@ -237,7 +237,7 @@ export class OrdersPanel {
   openRow(o, market) {
     return (
       `<tr data-order-id="${o.order_id}"><td class="left num muted">${this.time(o.created_at)}</td>${this.marketCell(o, market)}` +
-      `<td class="left side-${esc(o.side)}">${title(o.side)}</td><td class="left">${title(o.type)}${o.post_only ? " · post" : ""}</td>` +
+      `<td class="left side-${esc(o.side)}">${title(o.side)}</td><td class="left mid-only">${title(o.type)}${o.post_only ? " · post" : ""}</td>` +
       this.amounts(o) +
       `<td class="num"><button type="button" class="btn btn-small btn-ghost" data-cancel="${o.order_id}" data-symbol="${esc(o.symbol)}" aria-label="Cancel order ${o.order_id}"${o.status === "pending" ? " disabled" : ""}>Cancel</button></td></tr>`
     );
@@ -248,14 +248,14 @@ export class OrdersPanel {
     const amount = o.quantity ? this.shown(o.quantity, o.symbol, "qty") : esc(o.quote_quantity);
     return (
       `<td class="num">${price}</td><td class="num">${amount}</td>` +
-      `<td class="num">${this.shown(o.filled_quantity, o.symbol, "qty")}</td>`
+      `<td class="num mid-only">${this.shown(o.filled_quantity, o.symbol, "qty")}</td>`
     );
   }
 
   historyRow(o, market) {
     return (
       `<tr data-order-id="${o.order_id}"><td class="left num muted">${this.time(o.created_at)}</td>${this.marketCell(o, market)}` +
-      `<td class="left side-${esc(o.side)}">${title(o.side)}</td><td class="left">${title(o.type)}</td>` +
+      `<td class="left side-${esc(o.side)}">${title(o.side)}</td><td class="left mid-only">${title(o.type)}</td>` +
       this.amounts(o) +
       `<td class="left"><span class="status status-${esc(o.status)}">${statusLabel(o.status)}</span></td></tr>`
     );
