@@ -77,6 +77,8 @@ INSTALLED_APPS = [
 # Django's stock list; the Browser* ones are Django's own, skipped by signed API-key requests
 # (exchange_site/middleware.py).
 MIDDLEWARE = [
+    # First: an unhandled exception under /api/ answers JSON, never an HTML page.
+    "exchange_site.middleware.ApiServerErrors",
     "django.middleware.security.SecurityMiddleware",
     "exchange_site.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
