@@ -245,7 +245,8 @@ def group_backlog(client: redis.Redis, stream: str, group: str) -> int:
             if lag is None:  # Redis 6.2 reports no lag (7 neither after some deletions)
                 last = info["last-delivered-id"]
                 after = b"(" + (last if isinstance(last, bytes) else last.encode())
-                lag = len(client.xrange(stream, min=after, count=LAG_COUNT_CAP))
+                undelivered: Any = client.xrange(stream, min=after, count=LAG_COUNT_CAP)
+                lag = len(undelivered)
             return int(lag) + int(info.get("pending") or 0)
     return 0
 
