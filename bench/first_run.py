@@ -39,7 +39,7 @@ def free_port() -> int:
 
 
 def post(url: str, body: dict[str, object], auth: tuple[str, str] | None = None) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")  # noqa: S310
     request.add_header("Content-Type", "application/json")
     if auth is not None:
         import base64
@@ -60,7 +60,7 @@ def signed_order(base: str, key: dict[str, str]) -> int:
     ts = str(int(time.time() * 1000))
     message = ts.encode() + b"POST/api/v1/order" + body
     signature = hmac.new(key["api_secret"].encode(), message, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(f"{base}/api/v1/order", data=body, method="POST")
+    request = urllib.request.Request(f"{base}/api/v1/order", data=body, method="POST")  # noqa: S310
     for name, value in (
         ("Content-Type", "application/json"),
         ("X-API-KEY", key["api_key"]),
