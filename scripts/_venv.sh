@@ -38,7 +38,9 @@ _install_requirements() {
     local requirements="$1"
     if [ "${INSTALLER:-uv}" = uv ]; then
         if [ -x .venv/bin/uv ] || .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" 2>/dev/null; then
-            if .venv/bin/uv pip install --quiet --python .venv/bin/python -r "$requirements"; then
+            # Compiled at install, as pip does: else every service compiles its imports at its
+            # first start, all at once on a first run.
+            if .venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python -r "$requirements"; then
                 return 0
             fi
         fi
