@@ -743,5 +743,27 @@ class EventReader:
         if entry_ids:
             self.client.xack(self.keys.events, self.group, *entry_ids)
 
+    def acked_seq(self) -> int | None:
+        """The last event seq this group has acked (0: none); None if it cannot be told (the
+        entry it points at was trimmed away).
+
+        A reader acks in order, whole reads at a time, so what it holds pending is the newest
+        part of what it was given: everything before its oldest pending entry is acked, and
+        without pending entries everything up to its last delivered one.
+        """
+        summary: Any = self.client.xpending(self.keys.events, self.group)
+        if summary["pending"]:
+            oldest: Any = self.client.xrange(self.keys.events, summary["min"], summary["min"])
+            return int(oldest[0][1][b"first_seq"]) - 1 if oldest else None
+        groups: Any = self.client.xinfo_groups(self.keys.events)
+        for info in groups:
+            if info["name"] in (self.group, self.group.encode()):
+                last = info["last-delivered-id"]
+                if last in (b"0-0", "0-0"):
+                    return 0
+                entry: Any = self.client.xrange(self.keys.events, last, last)
+                return int(entry[0][1][b"last_seq"]) if entry else None
+        return 0
+
     def lag(self) -> int:
         return group_backlog(self.client, self.keys.events, self.group)

@@ -8,4 +8,4 @@ def test_favicon_is_served_when_a_browser_asks_for_it(db):
     assert resp.status_code == 200
     assert resp["Content-Type"] == "image/x-icon"
     assert resp["Cache-Control"] == "max-age=86400, public"
-    assert b"".join(resp.streaming_content)[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    assert resp.getvalue()[:4] == b"\x00\x00\x01\x00"  # an ICO header
