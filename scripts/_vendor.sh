@@ -8,10 +8,17 @@ VENDOR_FILES=(  # node_modules/<source>:static/vendor/<target>
     "lightweight-charts/LICENSE:lightweight-charts.LICENSE.txt"
 )
 
+_vendor_sources_present() {
+    local pair
+    for pair in "${VENDOR_FILES[@]}"; do
+        [ -f "node_modules/${pair%%:*}" ] || return 1
+    done
+}
+
 ensure_vendor() {
     local stamp="node_modules/.installed-lock" sum pair source target
     sum=$(sha256sum package-lock.json | cut -d' ' -f1)
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || ! _vendor_sources_present; then
         if ! command -v npm >/dev/null 2>&1; then
             echo "[setup] npm is missing: cannot install the web UI's chart library" \
                 "(package.json); the trade page will show no chart." >&2

@@ -50,6 +50,10 @@ def test_packages_are_installed_once_and_their_files_copied_into_static_vendor(p
     module.unlink()
     assert "npm ci" not in ensure_vendor(project, path)
     assert module.exists()
+    # a damaged node_modules is installed again, not trusted for its stamp
+    shutil.rmtree(project / "node_modules" / "lightweight-charts")
+    assert "npm ci" in ensure_vendor(project, path)
+    assert module.exists()
 
 
 def test_a_missing_npm_is_reported_in_words_and_does_not_stop_the_command(project, tmp_path):

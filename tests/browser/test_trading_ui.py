@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,17 @@ def page_book(page: Page) -> dict[str, list[list[str]]]:
 def book_matches_depth(page: Page, live: Stack, symbol: str) -> bool:
     rest = depth(live, symbol)
     return page_book(page) == {"bids": rest["bids"], "asks": rest["asks"]}
+
+
+def grouped(levels: list[list[str]], *, floor: bool, rows: int = 12) -> list[list[str]]:
+    """Levels grouped to whole units of the quote (ETH_USDC: 100 ticks), as the page groups."""
+    sums: dict[Decimal, Decimal] = {}
+    for price, size in levels:
+        p = Decimal(price)
+        key = p.to_integral_value(rounding=ROUND_FLOOR if floor else ROUND_CEILING)
+        sums[key] = sums.get(key, Decimal(0)) + Decimal(size)
+    keys = sorted(sums, reverse=floor)[:rows]
+    return [[f"{k:.2f}", f"{sums[k]:.4f}"] for k in keys]
 
 
 def place_from_form(page: Page, side: str, price: str, quantity: str) -> None:
@@ -210,6 +221,10 @@ def test_a_limit_buy_rests_in_book_and_open_orders_and_its_cancel_unlocks_the_fu
         "data-size", "2.00"
     )
     expect(available).to_have_text("960.000000")  # 40 USDC locked
+    # a price picked in the book fills the form's
+    page.get_by_label("Price", exact=True).fill("")
+    page.locator('#book-bids .row[data-price="20.00"]').click()
+    expect(page.get_by_label("Price", exact=True)).to_have_value("20.00")
 
     row.get_by_role("button", name="Cancel").click()
     expect(page.locator("#open-orders tr[data-order-id]")).to_have_count(0)
@@ -283,6 +298,15 @@ def test_the_book_equals_the_depth_endpoint_after_a_burst_of_orders_and_cancels(
     )
     shown = page_book(page)
     assert len(shown["bids"]) == 12 and len(shown["asks"]) == 12  # a full book on both sides
+
+    # grouped by 1.00 (100 ticks): bids floor to the group, asks ceil, sizes summed exactly
+    full = depth(live, "ETH_USDC", limit=1000)
+    page.get_by_label("Group").select_option("1")
+    expected = {
+        "bids": grouped(full["bids"], floor=True),
+        "asks": grouped(full["asks"], floor=False),
+    }
+    wait_until(lambda: page_book(page) == expected, timeout=10, what="the book grouped by 1.00")
 
 
 def test_rejected_orders_show_the_apis_message(ui_trader, make_trader):

@@ -81,12 +81,14 @@ def test_book_first_paint_has_running_totals_and_bars_against_the_deeper_side():
     view = book_view(snapshot, rows=3, qty_places=2)
     # asks drawn highest first (the best ask next to the spread), padded to the row count
     assert view["asks"][0] is None
-    assert [r["price"] for r in view["asks"][1:]] == ["20.20", "20.10"]
-    assert [(r["total"], r["total_pct"], r["size_pct"]) for r in view["asks"][1:]] == [
+    asks = [r for r in view["asks"] if r is not None]
+    bids = [r for r in view["bids"] if r is not None]
+    assert [r["price"] for r in asks] == ["20.20", "20.10"]
+    assert [(r["total"], r["total_pct"], r["size_pct"]) for r in asks] == [
         ("4.00", 100, 75),
         ("1.00", 25, 25),
     ]
-    assert [(r["price"], r["total"]) for r in view["bids"][:2]] == [
+    assert [(r["price"], r["total"]) for r in bids] == [
         ("20.00", "2.00"),
         ("19.90", "2.50"),
     ]
