@@ -196,6 +196,11 @@ export class OrdersPanel {
     const all = [...this.orders.values()].sort((a, b) => (b.created_at ?? 0) - (a.created_at ?? 0) || b.order_id - a.order_id);
     const open = all.filter((o) => OPEN.has(o.status));
     const fills = [...this.fills.values()].sort((a, b) => b.time - a.time || b.trade_id - a.trade_id).slice(0, ROWS);
+    // A page left open for days keeps what it shows, not every order it ever saw.
+    if (this.orders.size > 4 * ROWS) {
+      this.orders = new Map([...open, ...all.slice(0, ROWS)].map((o) => [o.order_id, o]));
+    }
+    if (this.fills.size > 4 * ROWS) this.fills = new Map(fills.map((f) => [`${f.symbol}:${f.trade_id}`, f]));
     const market = this.symbol ? "" : null;
     const cols = this.symbol ? 7 : 8; // open orders and history; fills have one column fewer
     const focused = document.activeElement?.dataset?.cancel;
