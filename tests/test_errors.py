@@ -190,4 +190,3 @@ def test_a_page_error_keeps_djangos_500_page_when_not_under_api(db, settings):
     resp = Client(raise_request_exception=False).get("/")
     assert resp.status_code == 500
     assert not resp["Content-Type"].startswith("application/json")
-
