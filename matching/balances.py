@@ -32,15 +32,20 @@ class Bal:
 
 
 class Transfer:
-    """A transfer that took effect. ``state``: deposited, pending, settled or released."""
+    """A transfer that took effect. ``state``: deposited, pending, settled or released.
 
-    __slots__ = ("account", "amount", "asset", "state")
+    A withdrawal holds ``amount + fee``; settling it sends ``amount`` out of the venue and
+    ``fee`` to the fee account.
+    """
 
-    def __init__(self, state: str, account: int, asset: str, amount: int) -> None:
+    __slots__ = ("account", "amount", "asset", "fee", "state")
+
+    def __init__(self, state: str, account: int, asset: str, amount: int, fee: int = 0) -> None:
         self.state = state
         self.account = account
         self.asset = asset
         self.amount = amount
+        self.fee = fee
 
 
 class Balances:
@@ -81,26 +86,34 @@ class Balances:
         self.deposited[asset] = self.deposited.get(asset, 0) + amount
         return bal
 
-    def hold_withdrawal(self, transfer_id: str, account: int, asset: str, amount: int) -> Bal:
-        """Move ``amount`` from available to locked; the caller checked it is available."""
+    def hold_withdrawal(
+        self, transfer_id: str, account: int, asset: str, amount: int, fee: int = 0
+    ) -> Bal:
+        """Move ``amount + fee`` from available to locked; the caller checked it is available."""
         bal = self.get(account, asset)
-        if bal.available < amount:
+        held = amount + fee
+        if bal.available < held:
             raise EngineInvariantError("withdrawal hold larger than available")
-        bal.available -= amount
-        bal.locked += amount
-        self.transfers[transfer_id] = Transfer(PENDING, account, asset, amount)
+        bal.available -= held
+        bal.locked += held
+        self.transfers[transfer_id] = Transfer(PENDING, account, asset, amount, fee)
         return bal
 
-    def settle_withdrawal(self, transfer: Transfer) -> Bal:
+    def settle_withdrawal(self, transfer: Transfer, fee_account: int) -> tuple[Bal, Bal]:
+        """The hold leaves: ``amount`` out of the venue, ``fee`` to ``fee_account``.
+        Returns the withdrawing account's balance and the fee account's."""
         bal = self.get(transfer.account, transfer.asset)
-        bal.locked -= transfer.amount
+        bal.locked -= transfer.amount + transfer.fee
+        fee_bal = self.get(fee_account, transfer.asset)
+        fee_bal.available += transfer.fee
         transfer.state = SETTLED
         self.withdrawn[transfer.asset] = self.withdrawn.get(transfer.asset, 0) + transfer.amount
-        return bal
+        return bal, fee_bal
 
     def release_withdrawal(self, transfer: Transfer) -> Bal:
         bal = self.get(transfer.account, transfer.asset)
-        bal.locked -= transfer.amount
-        bal.available += transfer.amount
+        held = transfer.amount + transfer.fee
+        bal.locked -= held
+        bal.available += held
         transfer.state = RELEASED
         return bal

@@ -161,6 +161,24 @@ def _d_levels(v: Any) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+Totals = tuple[tuple[str, int, int, int, int], ...]
+
+
+def _d_totals(v: Any) -> Totals:
+    if type(v) is not list:
+        raise _bad("list of totals", v)
+    out = []
+    for row in v:
+        if type(row) is not list or len(row) != 5:
+            raise _bad("[asset, available, locked, deposited, withdrawn]", row)
+        out.append((_d_str(row[0]), _d_int(row[1]), _d_int(row[2]), _d_int(row[3]), _d_int(row[4])))
+    return tuple(out)
+
+
+def _e_totals(v: Any) -> Any:
+    return [list(row) for row in v]
+
+
 def _e_same(v: Any) -> Any:
     return v
 
@@ -193,6 +211,7 @@ _KINDS: dict[object, tuple[Encoder, Decoder]] = {
     int | None: (_e_same, _d_opt_int),
     MarketSpec: (encode_spec, _d_spec),
     tuple[tuple[int, int], ...]: (_e_levels, _d_levels),
+    Totals: (_e_totals, _d_totals),
 }
 for _enum in (
     Side,
@@ -320,16 +339,22 @@ def _decode_cancel(a: list[Any]) -> CancelOrder:
     return CancelOrder(cid, ts, acct, sym, oid, coid)
 
 
-def _decode(data: Any, schemas: dict[str, tuple[type, Any, tuple[Decoder, ...]]]) -> Any:
+def _decode(
+    data: Any, schemas: dict[str, tuple[type, Any, tuple[Decoder, ...]]], *, logged: bool = False
+) -> Any:
     if type(data) is not list or not data or type(data[0]) is not str:
         raise ValueError("expected [type_name, fields...]")
     entry = schemas.get(data[0])
     if entry is None:
         raise ValueError(f"unknown type {data[0]!r:.40}")
     cls, _, decoders = entry
-    if len(data) != len(decoders) + 1:
-        raise ValueError(f"{data[0]} needs {len(decoders)} fields, got {len(data) - 1}")
-    return cls(*[dec(v) for dec, v in zip(decoders, data[1:], strict=True)])
+    given = len(data) - 1
+    # A command's trailing fields with a default (added later) may be absent: commands logged
+    # before them (``logged``). Events are exact.
+    fewest = len(decoders) - (len(getattr(cls, "_field_defaults", ())) if logged else 0)
+    if not fewest <= given <= len(decoders):
+        raise ValueError(f"{data[0]} needs {len(decoders)} fields, got {given}")
+    return cls(*[dec(v) for dec, v in zip(decoders[:given], data[1:], strict=True)])
 
 
 def decode_command(data: Any) -> Command:
@@ -340,7 +365,7 @@ def decode_command(data: Any) -> Command:
                 return _decode_place(data)
             if data[0] == "CancelOrder":
                 return _decode_cancel(data)
-        cmd: Command = _decode(data, _COMMAND_SCHEMAS)
+        cmd: Command = _decode(data, _COMMAND_SCHEMAS, logged=True)
         return cmd
     except ValueError:
         raise

@@ -50,7 +50,12 @@ class Deposit(NamedTuple):
 
 
 class Withdraw(NamedTuple):
-    """Hold ``amount`` atoms for a withdrawal until it is settled or released."""
+    """Hold ``amount + fee`` atoms for a withdrawal until it is settled or released.
+
+    ``amount`` leaves the venue when the withdrawal is settled; ``fee`` then goes to the fee
+    account (a release returns both). 0 for moves between shards (and for commands logged
+    before the field existed).
+    """
 
     command_id: str
     ts: int
@@ -58,6 +63,7 @@ class Withdraw(NamedTuple):
     account: int
     asset: str
     amount: int
+    fee: int = 0
 
 
 class SettleWithdrawal(NamedTuple):
@@ -74,6 +80,14 @@ class ReleaseWithdrawal(NamedTuple):
     command_id: str
     ts: int
     transfer_id: str
+
+
+class ReportTotals(NamedTuple):
+    """Report, per asset, the sums of every account's balances and what entered and left
+    (reconciliation). Changes nothing but the event sequence."""
+
+    command_id: str
+    ts: int
 
 
 class PlaceOrder(NamedTuple):
@@ -148,6 +162,7 @@ Command = (
     | CancelOrder
     | CancelAll
     | AmendOrder
+    | ReportTotals
 )
 
 COMMAND_TYPES: dict[str, type[Command]] = {
@@ -164,5 +179,6 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         CancelOrder,
         CancelAll,
         AmendOrder,
+        ReportTotals,
     )
 }

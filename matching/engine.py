@@ -54,12 +54,18 @@ priority; a price change or an increase re-queues the order at the back of its l
 never trades: a new price that would cross the book is refused ``post_only_would_take``. The
 hold is adjusted by the exact difference (``hold`` or ``release``, cause ``a:<order_id>:<seq>``).
 
-*Transfers.* Deposit credits; Withdraw holds (``insufficient_funds`` if not available);
-SettleWithdrawal removes the held funds; ReleaseWithdrawal returns them. Balance causes are
-``x:<transfer_id>``. A transfer id that already took effect makes Deposit / Withdraw a no-op
-(``[]``), and a repeated settle or release a no-op; settling a released withdrawal (or the
-reverse) is ``duplicate_transfer``; an id that is no withdrawal is ``unknown_transfer``;
-amounts outside 1..2**126 are ``invalid_amount``. Rejected transfers consume nothing.
+*Transfers.* Deposit credits; Withdraw holds ``amount + fee`` (``insufficient_funds`` if not
+available); SettleWithdrawal removes the held funds: ``amount`` leaves the venue (reason
+``withdrawal``) and ``fee`` goes from the account (reason ``fee``) to the fee account (reason
+``fee``); ReleaseWithdrawal returns both. ``TransferApplied.amount`` is the amount without the
+fee. Balance causes are ``x:<transfer_id>``. A transfer id that already took effect makes
+Deposit / Withdraw a no-op (``[]``), and a repeated settle or release a no-op; settling a
+released withdrawal (or the reverse) is ``duplicate_transfer``; an id that is no withdrawal is
+``unknown_transfer``; amounts outside 1..2**126 (a fee outside 0..2**126) are
+``invalid_amount``. Rejected transfers consume nothing.
+
+*ReportTotals* answers ``TotalsReported``: per asset, the sums over every account of available
+and locked, and what was deposited and withdrawn (reconciliation); it changes nothing else.
 
 *Events.* ``seq`` +1 per event across the engine. ``BalanceChanged`` is unique per
 ``(account, asset, reason, cause)``: causes are ``x:<transfer_id>``, ``o:<order_id>`` (order
@@ -98,6 +104,7 @@ from matching.commands import (
     Deposit,
     PlaceOrder,
     ReleaseWithdrawal,
+    ReportTotals,
     SetMarketStatus,
     SettleWithdrawal,
     UpdateMarket,
@@ -118,6 +125,7 @@ from matching.events import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    TotalsReported,
     TradeExecuted,
     TransferApplied,
     TransferRejected,
@@ -264,6 +272,7 @@ class MatchingEngine:
             AddMarket: self._add_market,
             UpdateMarket: self._update_market,
             SetMarketStatus: self._set_status,
+            ReportTotals: self._report_totals,
         }
 
     # ------------------------------------------------------------------ entry point
@@ -1213,13 +1222,19 @@ class MatchingEngine:
     def _withdraw(self, c: Withdraw) -> list[Event]:
         if c.transfer_id in self.balances_book.transfers:
             return []
-        if self._bad_amount(c.asset, c.amount):
+        fee = c.fee
+        if (
+            self._bad_amount(c.asset, c.amount)
+            or type(fee) is not int
+            or not 0 <= fee <= MAX_AMOUNT_ATOMS
+        ):
             return self._transfer_rejected(c, RejectReason.INVALID_AMOUNT)
-        if self.balances_book.peek(c.account, c.asset)[0] < c.amount:
+        held = c.amount + fee
+        if self.balances_book.peek(c.account, c.asset)[0] < held:
             return self._transfer_rejected(c, RejectReason.INSUFFICIENT_FUNDS)
-        bal = self.balances_book.hold_withdrawal(c.transfer_id, c.account, c.asset, c.amount)
+        bal = self.balances_book.hold_withdrawal(c.transfer_id, c.account, c.asset, c.amount, fee)
         return self._transfer_events(
-            c, "withdraw", c.account, c.asset, c.amount, bal, -c.amount, c.amount, R_HOLD
+            c, "withdraw", c.account, c.asset, c.amount, bal, -held, held, R_HOLD
         )
 
     def _settle(self, c: SettleWithdrawal) -> list[Event]:
@@ -1230,10 +1245,65 @@ class MatchingEngine:
             return []
         if t.state != PENDING:
             return self._transfer_rejected(c, RejectReason.DUPLICATE_TRANSFER)
-        bal = self.balances_book.settle_withdrawal(t)
-        return self._transfer_events(
-            c, "settle", t.account, t.asset, t.amount, bal, 0, -t.amount, R_WITHDRAWAL
+        fee = t.fee
+        fee_account = self.fee_account
+        bal, fee_bal = self.balances_book.settle_withdrawal(t, fee_account)
+        if not fee:
+            return self._transfer_events(
+                c, "settle", t.account, t.asset, t.amount, bal, 0, -t.amount, R_WITHDRAWAL
+            )
+        # Three movements under one cause, each with the balance after it: the amount leaves,
+        # the fee leaves the account, the fee account receives it. The fee account paying its
+        # own fee moves it from locked to available instead (one ledger line per reason).
+        own_fee = t.account == fee_account
+        cause = f"x:{c.transfer_id}"
+        s = self.seq
+        cid, ts, account, asset = c.command_id, c.ts, t.account, t.asset
+        out_available = bal.available - fee if own_fee else bal.available
+        events: list[Event] = [
+            _new(TransferApplied, (s + 1, cid, ts, c.transfer_id, "settle", account, asset,
+                                   t.amount)),
+            _new(BalanceChanged, (s + 2, cid, ts, account, asset, out_available,
+                                  bal.locked + fee, 0, -t.amount, R_WITHDRAWAL, cause)),
+        ]  # fmt: skip
+        if own_fee:
+            events.append(
+                _new(BalanceChanged, (s + 3, cid, ts, account, asset, bal.available,
+                                      bal.locked, fee, -fee, R_FEE, cause))
+            )  # fmt: skip
+        else:
+            events.append(
+                _new(BalanceChanged, (s + 3, cid, ts, account, asset, bal.available,
+                                      bal.locked, 0, -fee, R_FEE, cause))
+            )  # fmt: skip
+            events.append(
+                _new(BalanceChanged, (s + 4, cid, ts, fee_account, asset, fee_bal.available,
+                                      fee_bal.locked, fee, 0, R_FEE, cause))
+            )  # fmt: skip
+        self.seq = s + len(events)
+        return events
+
+    def _report_totals(self, c: ReportTotals) -> list[Event]:
+        bb = self.balances_book
+        sums: dict[str, list[int]] = {}
+        for _account, asset, bal in bb.items():
+            row = sums.get(asset)
+            if row is None:
+                row = sums[asset] = [0, 0]
+            row[0] += bal.available
+            row[1] += bal.locked
+        assets = sorted(set(sums) | set(bb.deposited) | set(bb.withdrawn))
+        totals = tuple(
+            (
+                asset,
+                *sums.get(asset, (0, 0)),
+                bb.deposited.get(asset, 0),
+                bb.withdrawn.get(asset, 0),
+            )
+            for asset in assets
         )
+        self.seq = s = self.seq + 1
+        return [_new(TotalsReported, (s, c.command_id, c.ts, totals))]
 
     def _release(self, c: ReleaseWithdrawal) -> list[Event]:
         t = self.balances_book.transfers.get(c.transfer_id)
@@ -1244,8 +1314,9 @@ class MatchingEngine:
         if t.state != PENDING:
             return self._transfer_rejected(c, RejectReason.DUPLICATE_TRANSFER)
         bal = self.balances_book.release_withdrawal(t)
+        held = t.amount + t.fee
         return self._transfer_events(
-            c, "release", t.account, t.asset, t.amount, bal, t.amount, -t.amount, R_RELEASE
+            c, "release", t.account, t.asset, t.amount, bal, held, -held, R_RELEASE
         )
 
     # ------------------------------------------------------------------ markets
@@ -1386,7 +1457,7 @@ class MatchingEngine:
         for t in bb.transfers.values():
             if t.state == PENDING:
                 key = (t.account, t.asset)
-                expected_locked[key] = expected_locked.get(key, 0) + t.amount
+                expected_locked[key] = expected_locked.get(key, 0) + t.amount + t.fee
         totals: dict[str, int] = {}
         for account, asset, bal in bb.items():
             if bal.available < 0 or bal.locked < 0:

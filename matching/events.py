@@ -227,6 +227,17 @@ class TransferApplied(NamedTuple):
     amount: int
 
 
+class TotalsReported(NamedTuple):
+    """The answer to ReportTotals: per asset (sorted), ``(asset, sum of available, sum of
+    locked, deposited, withdrawn)`` over every account, the fee account included, as of this
+    event's ``seq``. The engine's invariant makes available + locked = deposited - withdrawn."""
+
+    seq: int
+    command_id: str
+    ts: int
+    totals: tuple[tuple[str, int, int, int, int], ...]
+
+
 class TransferRejected(NamedTuple):
     seq: int
     command_id: str
@@ -251,6 +262,7 @@ Event = (
     | BookChanged
     | TransferApplied
     | TransferRejected
+    | TotalsReported
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -271,5 +283,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BookChanged,
         TransferApplied,
         TransferRejected,
+        TotalsReported,
     )
 }

@@ -67,7 +67,7 @@ def dump(engine: MatchingEngine) -> dict[str, Any]:
             if bal.available or bal.locked
         ),
         "transfers": sorted(
-            [tid, t.state, t.account, t.asset, t.amount] for tid, t in bb.transfers.items()
+            [tid, t.state, t.account, t.asset, t.amount, t.fee] for tid, t in bb.transfers.items()
         ),
         "deposited": dict(sorted(bb.deposited.items())),
         "withdrawn": dict(sorted(bb.withdrawn.items())),
@@ -104,8 +104,9 @@ def load(data: dict[str, Any]) -> MatchingEngine:
         bal = bb.get(account, asset)
         bal.available = available
         bal.locked = locked
-    for tid, state, account, asset, amount in data["transfers"]:
-        bb.transfers[tid] = Transfer(state, account, asset, amount)
+    for tid, state, account, asset, amount, *fee in data["transfers"]:
+        # No fee: a snapshot written before withdrawals had one.
+        bb.transfers[tid] = Transfer(state, account, asset, amount, *fee)
     bb.deposited.update(data["deposited"])
     bb.withdrawn.update(data["withdrawn"])
     engine.used_order_ids.update(data["order_ids"])

@@ -21,6 +21,7 @@ from matching.commands import (
     Deposit,
     PlaceOrder,
     ReleaseWithdrawal,
+    ReportTotals,
     SetMarketStatus,
     SettleWithdrawal,
     UpdateMarket,
@@ -80,8 +81,12 @@ def deposit(account: int, asset: str, amount: int, transfer_id: str | None = Non
     return Deposit(cid(), 1, transfer_id or f"dep-{next(_ids)}", account, asset, amount)
 
 
-def withdraw(transfer_id: str, account: int, asset: str, amount: int) -> Withdraw:
-    return Withdraw(cid(), 1, transfer_id, account, asset, amount)
+def withdraw(transfer_id: str, account: int, asset: str, amount: int, fee: int = 0) -> Withdraw:
+    return Withdraw(cid(), 1, transfer_id, account, asset, amount, fee)
+
+
+def report_totals() -> ReportTotals:
+    return ReportTotals(cid(), 1)
 
 
 def settle(transfer_id: str) -> SettleWithdrawal:

@@ -54,7 +54,14 @@ deposits = ASSETS.flatmap(
 )
 withdrawals = ASSETS.flatmap(
     lambda a: st.builds(
-        Withdraw, st.just("w"), st.just(1), TRANSFER_IDS, ACCTS, st.just(a), _amount(a)
+        Withdraw,
+        st.just("w"),
+        st.just(1),
+        TRANSFER_IDS,
+        ACCTS,
+        st.just(a),
+        _amount(a),
+        st.one_of(st.just(0), st.integers(1, 50)),
     )
 )
 limits = st.builds(

@@ -33,6 +33,7 @@ from tests.matching.builders import (
     limit,
     market,
     release,
+    report_totals,
     set_status,
     settle,
     update_market,
@@ -44,9 +45,10 @@ ALL_COMMANDS: list[Command] = [
     update_market(SPEC),
     set_status(MarketStatus.HALTED),
     deposit(ALICE, USD, 10),
-    withdraw("w1", ALICE, USD, 5),
+    withdraw("w1", ALICE, USD, 5, fee=1),
     settle("w1"),
     release("w1"),
+    report_totals(),
     limit(1, ALICE, Side.BUY, 100, 2, client_order_id="x"),
     market(2, ALICE, Side.BUY, quote=500),
     cancel(ALICE, 1),
@@ -72,9 +74,10 @@ def _all_events() -> list[Event]:
         amend(ALICE, 3, qty=3),
         cancel(ALICE, 3),
         market(4, ALICE, Side.BUY, qty=50),  # expires
-        withdraw("w1", ALICE, USD, 5),
+        withdraw("w1", ALICE, USD, 5, 1),
         settle("w1"),
         settle("nope"),  # TransferRejected
+        report_totals(),
     ]
     events = [ev for cmd in script for ev in engine.apply(cmd)]
     return events
@@ -96,6 +99,12 @@ def test_every_event_round_trips_exactly_when_encoded_and_decoded() -> None:
         back = decode_event(json.loads(json.dumps(wire)))
         assert back == ev
         assert [type(x) for x in back] == [type(x) for x in ev]
+
+
+def test_withdraw_decodes_without_its_fee_when_logged_before_the_field() -> None:
+    wire = encode_command(withdraw("w1", ALICE, USD, 5))
+    assert wire[-1] == 0
+    assert decode_command(wire[:-1]) == withdraw("w1", ALICE, USD, 5)._replace(command_id=wire[1])
 
 
 def test_enums_travel_as_plain_strings_when_encoded() -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from matching import snapshot
 from matching.errors import RejectReason
-from matching.events import TransferApplied, TransferRejected
+from matching.events import BalanceChanged, TotalsReported, TransferApplied, TransferRejected
 from matching.types import Side
 from tests.matching.builders import (
     ALICE,
+    BOB,
     BTC,
+    FEE_ACCOUNT,
+    LOT,
     SYM,
     USD,
     deposit,
@@ -17,6 +21,7 @@ from tests.matching.builders import (
     new_engine,
     only,
     release,
+    report_totals,
     run,
     settle,
     withdraw,
@@ -106,3 +111,111 @@ def test_settle_is_rejected_when_withdrawal_was_released_and_vice_versa() -> Non
         RejectReason.DUPLICATE_TRANSFER
     )
     assert engine.balance(ALICE, USD) == (400, 0)
+
+
+# --- withdrawal fees -------------------------------------------------------------------------
+
+
+def test_withdraw_holds_amount_and_fee_when_a_fee_is_given() -> None:
+    engine = new_engine((ALICE, USD, 500))
+    held = run(engine, withdraw("w1", ALICE, USD, 200, fee=5))
+    assert only(held, TransferApplied)[0].amount == 200
+    assert moves(held) == [(ALICE, USD, -205, 205, "hold")]
+    assert engine.balance(ALICE, USD) == (295, 205)
+
+
+def test_withdraw_is_rejected_when_the_fee_does_not_fit_in_available() -> None:
+    engine = new_engine((ALICE, USD, 500))
+    events = run(engine, withdraw("w1", ALICE, USD, 500, fee=1))
+    assert only(events, TransferRejected)[0].reason is RejectReason.INSUFFICIENT_FUNDS
+    assert engine.balance(ALICE, USD) == (500, 0)
+
+
+def test_withdraw_is_rejected_when_the_fee_is_negative() -> None:
+    engine = new_engine((ALICE, USD, 500))
+    events = run(engine, withdraw("w1", ALICE, USD, 100, fee=-1))
+    assert only(events, TransferRejected)[0].reason is RejectReason.INVALID_AMOUNT
+
+
+def test_settle_charges_the_fee_to_the_fee_account_when_the_withdrawal_leaves() -> None:
+    # given a held withdrawal of 200 with a fee of 5
+    engine = new_engine((ALICE, USD, 500))
+    run(engine, withdraw("w1", ALICE, USD, 200, fee=5))
+    # when it is settled
+    settled = run(engine, settle("w1"))
+    # then 200 leave the venue, 5 move to the fee account, each its own ledger line
+    assert moves(settled) == [
+        (ALICE, USD, 0, -200, "withdrawal"),
+        (ALICE, USD, 0, -5, "fee"),
+        (FEE_ACCOUNT, USD, 5, 0, "fee"),
+    ]
+    changes = only(settled, BalanceChanged)
+    assert [(c.available, c.locked) for c in changes] == [(295, 5), (295, 0), (5, 0)]
+    assert {c.cause for c in changes} == {"x:w1"}
+    assert engine.balance(ALICE, USD) == (295, 0)
+    assert engine.balance(FEE_ACCOUNT, USD) == (5, 0)
+    # and conservation counts only the amount as withdrawn (validate() checks the sum)
+    assert engine.balances_book.withdrawn[USD] == 200
+    assert run(engine, settle("w1")) == []
+
+
+def test_release_returns_amount_and_fee_when_a_withdrawal_with_a_fee_is_cancelled() -> None:
+    engine = new_engine((ALICE, USD, 500))
+    run(engine, withdraw("w1", ALICE, USD, 200, fee=5))
+    events = run(engine, release("w1"))
+    assert moves(events) == [(ALICE, USD, 205, -205, "release")]
+    assert engine.balance(ALICE, USD) == (500, 0)
+    assert engine.balance(FEE_ACCOUNT, USD) == (0, 0)
+
+
+def test_settle_moves_the_fee_within_the_account_when_the_fee_account_withdraws() -> None:
+    engine = new_engine((FEE_ACCOUNT, USD, 100))
+    run(engine, withdraw("w1", FEE_ACCOUNT, USD, 40, fee=2))
+    settled = run(engine, settle("w1"))
+    assert moves(settled) == [
+        (FEE_ACCOUNT, USD, 0, -40, "withdrawal"),
+        (FEE_ACCOUNT, USD, 2, -2, "fee"),
+    ]
+    assert engine.balance(FEE_ACCOUNT, USD) == (60, 0)
+
+
+# --- totals for reconciliation ---------------------------------------------------------------
+
+
+def test_totals_are_reported_per_asset_when_asked_and_nothing_else_changes() -> None:
+    # given deposits, a resting order, a held and a settled withdrawal with fees
+    engine = new_engine((ALICE, USD, 5000), (BOB, BTC, 3 * LOT))
+    run(engine, limit(1, ALICE, Side.BUY, 100, 4))
+    run(engine, withdraw("w1", ALICE, USD, 100, fee=3))
+    run(engine, withdraw("w2", ALICE, USD, 50, fee=1))
+    run(engine, settle("w2"))
+    hash_before, seq = engine.state_hash(), engine.seq
+    # when the totals are asked for
+    events = run(engine, report_totals())
+    # then one event lists per asset the balances' sums and what entered and left
+    (report,) = only(events, TotalsReported)
+    assert report.seq == seq + 1
+    assert report.totals == (
+        (BTC, 3 * LOT, 0, 3 * LOT, 0),
+        (USD, 5000 - 400 - 103 - 51 + 1, 400 + 103, 5000, 50),
+    )
+    for _asset, available, locked, deposited, withdrawn in report.totals:
+        assert available + locked == deposited - withdrawn
+    # and the state is what it was, but for the sequence number
+    engine.seq = seq
+    assert engine.state_hash() == hash_before
+
+
+def test_a_held_fee_survives_a_snapshot_when_dumped_and_loaded() -> None:
+    engine = new_engine((ALICE, USD, 500))
+    run(engine, withdraw("w1", ALICE, USD, 200, fee=5))
+    data = snapshot.dump(engine)
+    restored = snapshot.load(data)
+    restored.validate()
+    assert moves(run(restored, release("w1"))) == [(ALICE, USD, 205, -205, "release")]
+    # a snapshot written before fees existed lists transfers without one
+    old = {**data, "transfers": [row[:5] for row in data["transfers"]]}
+    old["balances"] = [[ALICE, USD, 300, 200]]
+    older = snapshot.load(old)
+    older.validate()
+    assert moves(run(older, settle("w1"))) == [(ALICE, USD, 0, -200, "withdrawal")]
