@@ -1,25 +1,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
-from accounts import services
+from accounts import audit, services, withdrawals
 from accounts.models import (
     ApiKey,
     Asset,
+    AuditAction,
+    AuditLogEntry,
     Balance,
     Deposit,
-    DepositStatus,
     LedgerEntry,
+    ReconciliationRun,
     User,
     Withdrawal,
-    WithdrawalStatus,
 )
 from exchange_site.errors import DomainError
 
@@ -93,7 +96,17 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "decimals", "is_active")
+    list_display = (
+        "code",
+        "name",
+        "decimals",
+        "is_active",
+        "address_format",
+        "withdrawal_min",
+        "withdrawal_fee",
+        "withdrawal_auto_approve_max",
+        "withdrawal_daily_limit",
+    )
     list_filter = ("is_active",)
     search_fields = ("code", "name")
 
@@ -130,7 +143,60 @@ class LedgerEntryAdmin(ProjectionAdmin):
     date_hierarchy = "created_at"
 
 
+class ReasonForm(forms.Form):
+    """What an operator's action on money asks for: why (and for a payout found made, its
+    transaction id). Recorded in the audit log."""
+
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), strip=True
+    )
+
+    def __init__(self, *args: Any, txid: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if txid:
+            self.fields["txid"] = forms.CharField(
+                max_length=128, label="Transaction id of the payout", strip=True
+            )
+
+
+def money_action(
+    modeladmin: admin.ModelAdmin[M],
+    request: HttpRequest,
+    queryset: QuerySet[M],
+    *,
+    title: str,
+    step: Callable[..., object],
+    txid: bool = False,
+) -> TemplateResponse | None:
+    """An admin action that first asks why (an intermediate page), then calls ``step(obj,
+    actor=..., reason=..., [txid=...])`` for each selected row."""
+    if "apply" in request.POST:
+        form = ReasonForm(request.POST, txid=txid)
+        if form.is_valid():
+            actor = cast(User, request.user)
+            data = form.cleaned_data
+            run_action(modeladmin, request, queryset, lambda obj: step(obj, actor=actor, **data))
+            return None
+    else:
+        form = ReasonForm(txid=txid)
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "queryset": queryset,
+        "form": form,
+        "action": request.POST.get("action", ""),
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/accounts/money_action.html", context)
+
+
 class DepositForm(forms.ModelForm):
+    reason = forms.CharField(
+        max_length=500,
+        help_text="Where the funds came from (bank reference, transaction id): audit log.",
+    )
+
     class Meta:
         model = Deposit
         fields = ("user", "asset", "amount")
@@ -157,8 +223,8 @@ class DepositAdmin(admin.ModelAdmin):
     actions = ("confirm", "reject")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        if obj is None:  # an operator records a deposit: who, what, how much
-            return ("user", "asset", "amount")
+        if obj is None:  # an operator records a deposit: who, what, how much, why
+            return ("user", "asset", "amount", "reason")
         return ("transfer_id", "user", "asset", "amount", "status", "created_at", "credited_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
@@ -167,79 +233,166 @@ class DepositAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Deposit, form: Any, change: bool) -> None:
         if not change:
             created = services.deposit_create(obj.user, obj.asset, obj.amount)
+            audit.record(
+                cast(User, request.user),
+                AuditAction.DEPOSIT_CREATE,
+                created,
+                form.cleaned_data["reason"],
+            )
             obj.pk = created.pk
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a deposit moves only through the actions below (audited)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Confirm selected deposits")
-    def confirm(self, request: HttpRequest, queryset: QuerySet[Deposit]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            services.deposit_confirm,  # and sends it to the matcher, which credits it
+    def has_confirm_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.confirm_deposit")
+
+    @admin.action(description="Confirm selected deposits (credit them)", permissions=["confirm"])
+    def confirm(self, request: HttpRequest, queryset: QuerySet[Deposit]) -> Any:
+        # Confirmed, the deposit is sent to the matcher, which credits it once.
+        return money_action(
+            self, request, queryset, title="Confirm deposits", step=services.deposit_confirm
         )
 
-    @admin.action(description="Reject selected deposits")
-    def reject(self, request: HttpRequest, queryset: QuerySet[Deposit]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            lambda d: services.deposit_set_status(d, DepositStatus.REJECTED),
+    @admin.action(description="Reject selected deposits", permissions=["confirm"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[Deposit]) -> Any:
+        return money_action(
+            self, request, queryset, title="Reject deposits", step=services.deposit_reject
         )
 
 
 @admin.register(Withdrawal)
 class WithdrawalAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "asset", "amount", "address", "status", "created_at")
+    """Operators approve or reject what waits above the asset's threshold, and resolve
+    payouts that timed out (docs/operations.md, "Withdrawals")."""
+
+    list_display = (
+        "id",
+        "user",
+        "asset",
+        "amount",
+        "fee",
+        "address",
+        "status",
+        "created_at",
+        "approved_by",
+        "txid",
+    )
     list_filter = ("status", "asset")
-    list_select_related = ("user", "asset")
-    search_fields = ("user__username", "address")
+    list_select_related = ("user", "asset", "approved_by")
+    search_fields = ("user__username", "address", "txid", "transfer_id")
     date_hierarchy = "created_at"
     readonly_fields = (
         "transfer_id",
         "user",
         "asset",
         "amount",
+        "fee",
         "address",
         "status",
         "reject_reason",
         "created_at",
+        "updated_at",
+        "held_at",
+        "approved_at",
+        "approved_by",
+        "payout_started_at",
+        "payout_attempts",
+        "txid",
         "completed_at",
+        "settled_at",
+        "released_at",
     )
     fields = readonly_fields
-    actions = ("approve", "complete", "reject")
+    actions = ("approve", "reject", "resolve_paid", "resolve_failed", "retry_payout")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # users request withdrawals through the API, which holds the funds
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a withdrawal moves only through the actions below (audited)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Approve selected withdrawals")
-    def approve(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> None:
-        run_action(
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.approve_withdrawal")
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.resolve_withdrawal")
+
+    @admin.action(description="Approve selected withdrawals (pay out)", permissions=["approve"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> Any:
+        return money_action(
+            self, request, queryset, title="Approve withdrawals", step=withdrawals.approve
+        )
+
+    @admin.action(
+        description="Reject selected withdrawals (release the funds)", permissions=["approve"]
+    )
+    def reject(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> Any:
+        return money_action(
+            self, request, queryset, title="Reject withdrawals", step=withdrawals.reject
+        )
+
+    @admin.action(
+        description="Timed out: the payout WAS made (complete, settle)", permissions=["resolve"]
+    )
+    def resolve_paid(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> Any:
+        return money_action(
             self,
             request,
             queryset,
-            lambda w: services.withdrawal_set_status(w, WithdrawalStatus.APPROVED),
+            title="Resolve as paid",
+            step=withdrawals.resolve_paid,
+            txid=True,
         )
 
-    @admin.action(description="Complete (pay out) selected approved withdrawals")
-    def complete(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> None:
-        # The engine settles the hold; the persister then marks the row completed.
-        run_action(self, request, queryset, services.withdrawal_complete)
-
-    @admin.action(description="Reject selected withdrawals (release the funds)")
-    def reject(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> None:
-        run_action(
-            self,
-            request,
-            queryset,
-            lambda w: services.withdrawal_reject(w, reason="rejected by an operator"),
+    @admin.action(
+        description="Timed out: nothing was paid (fail, release the funds)",
+        permissions=["resolve"],
+    )
+    def resolve_failed(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> Any:
+        return money_action(
+            self, request, queryset, title="Resolve as failed", step=withdrawals.resolve_failed
         )
+
+    @admin.action(description="Timed out: try the payout again", permissions=["resolve"])
+    def retry_payout(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> Any:
+        return money_action(self, request, queryset, title="Retry payouts", step=withdrawals.retry)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody edits from the admin, superusers included."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "actor", "action", "target_type", "target_id", "reason")
+    list_filter = ("action", "target_type")
+    list_select_related = ("actor",)
+    search_fields = ("actor__username", "reason", "=target_id")
+    date_hierarchy = "created_at"
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "status", "message")
+    list_filter = ("status",)
+    date_hierarchy = "started_at"
+    readonly_fields = ("started_at", "finished_at", "status", "message", "details")
 
 
 @admin.register(ApiKey)

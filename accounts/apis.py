@@ -1,4 +1,5 @@
-"""The accounts API: sign-up, API keys, who-am-I, balances, deposits and withdrawals.
+"""The accounts API: sign-up, API keys, who-am-I, assets, balances, deposits, withdrawals and
+the ledger.
 
 API keys are managed only with the password (HTTP Basic) or a logged-in session, never with an
 API key: a leaked read-only key must not be able to mint a withdraw key.
@@ -16,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from accounts import selectors, services
+from accounts import selectors, services, withdrawals
 from accounts.authentication import PasswordAuthentication, key_permissions
 from accounts.permissions import caller
 from accounts.serializers import (
@@ -24,11 +25,14 @@ from accounts.serializers import (
     ApiKeyCreatedOutputSerializer,
     ApiKeyCreateInputSerializer,
     ApiKeyOutputSerializer,
+    AssetOutputSerializer,
     BalanceOutputSerializer,
     DepositHistoryOutputSerializer,
     DepositHistoryQuerySerializer,
     DepositInputSerializer,
     DepositOutputSerializer,
+    LedgerOutputSerializer,
+    LedgerQuerySerializer,
     UserCreatedOutputSerializer,
     UserCreateInputSerializer,
     WithdrawalHistoryOutputSerializer,
@@ -36,10 +40,14 @@ from accounts.serializers import (
     WithdrawalOutputSerializer,
     WithdrawInputSerializer,
     api_key_out,
+    asset_out,
     balance_out,
     deposit_out,
+    ledger_out,
+    withdrawal_brief,
     withdrawal_out,
 )
+from exchange_site.clock import ms_to_datetime
 from exchange_site.errors import ValidationFailed
 from exchange_site.pagination import NewestFirst
 from exchange_site.throttling import SignupThrottle
@@ -58,6 +66,14 @@ WRITES_NOT_PERSISTED = OpenApiResponse(
     "(the persister is behind); retry after Retry-After."
 )
 READ_ERRORS = {**ERRORS, 503: WRITES_NOT_PERSISTED}
+SECOND_FACTOR = {
+    403: OpenApiResponse(
+        description="totp_required (two-factor authentication is on and no code was given), "
+        "invalid_totp (wrong or expired code), totp_reused (a code already used), "
+        "missing_permission"
+    ),
+    429: OpenApiResponse(description="throttled: too many wrong codes; see Retry-After."),
+}
 
 
 def body(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
@@ -104,12 +120,12 @@ class ApiKeyListCreateApi(APIView):
     @extend_schema(
         operation_id="api_keys_create",
         request=ApiKeyCreateInputSerializer,
-        responses={201: ApiKeyCreatedOutputSerializer, **ERRORS},
+        responses={201: ApiKeyCreatedOutputSerializer, **ERRORS, **SECOND_FACTOR},
     )
     def post(self, request: Request) -> Response:
         data = body(ApiKeyCreateInputSerializer, request)
         api_key, secret = services.api_key_create(
-            caller(request), data["label"], data["permissions"]
+            caller(request), data["label"], data["permissions"], totp=data.get("totp")
         )
         return Response({**api_key_out(api_key), "api_secret": secret}, status=201)
 
@@ -142,6 +158,19 @@ class AccountApi(APIView):
         user = caller(request)
         permissions = key_permissions(request.auth)
         return Response({"user_id": user.pk, "username": user.username, "permissions": permissions})
+
+
+class AssetListApi(APIView):
+    """Public: every active asset with its withdrawal policy."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="assets", auth=[], responses={200: AssetOutputSerializer(many=True)}
+    )
+    def get(self, request: Request) -> Response:
+        return Response([asset_out(a) for a in selectors.asset_list()])
 
 
 class BalanceListApi(APIView):
@@ -181,20 +210,36 @@ class WithdrawCreateApi(APIView):
                 WithdrawalOutputSerializer, description="The hold is queued (matcher slow)."
             ),
             **ERRORS,
+            **SECOND_FACTOR,
         },
     )
     def post(self, request: Request) -> Response:
         data = body(WithdrawInputSerializer, request)
         asset = selectors.asset_for_transfer(data["asset"])
-        withdrawal, answered = services.withdrawal_request(
-            caller(request),
-            asset,
-            data["amount"],
-            data["address"],
+        withdrawal, answered = withdrawals.request(
+            caller(request), asset, data["amount"], data["address"], totp=data.get("totp")
         )
-        return Response(
-            WithdrawalOutputSerializer(withdrawal).data, status=201 if answered else 202
-        )
+        return Response(withdrawal_brief(withdrawal), status=201 if answered else 202)
+
+
+class WithdrawalCancelApi(APIView):
+    """The caller takes back a withdrawal that is still pending (not approved yet)."""
+
+    required_permissions = {"POST": "withdraw"}
+
+    @extend_schema(
+        operation_id="user_withdrawal_cancel",
+        request=None,
+        responses={
+            200: WithdrawalHistoryOutputSerializer,
+            404: OpenApiResponse(description="withdrawal_not_found"),
+            409: OpenApiResponse(description="illegal_transition: not pending any more"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, withdrawal_id: int) -> Response:
+        withdrawal = withdrawals.cancel(caller(request), withdrawal_id)
+        return Response(withdrawal_out(withdrawal))
 
 
 # --- Deposit and withdrawal history ---------------------------------------------------------------
@@ -247,3 +292,33 @@ class WithdrawalHistoryApi(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self) or []
         return paginator.get_paginated_response([withdrawal_out(w) for w in page])
+
+
+class LedgerPage(NewestFirst):
+    ordering = ("-created_at", "-id")
+
+
+class LedgerApi(APIView):
+    """The caller's balance movements, newest first; filters ``asset``, ``start_time``,
+    ``end_time`` (ms, inclusive)."""
+
+    pagination_class = LedgerPage
+
+    @extend_schema(
+        operation_id="user_ledger",
+        parameters=[LedgerQuerySerializer],
+        responses={200: LedgerOutputSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        q = query(LedgerQuerySerializer, request)
+        asset = selectors.asset_for_query(q["asset"]) if "asset" in q else None
+        rows = selectors.ledger_history(
+            caller(request),
+            asset=asset,
+            start=ms_to_datetime(q["start_time"]) if "start_time" in q else None,
+            end=ms_to_datetime(q["end_time"] + 1) if "end_time" in q else None,
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        refs = selectors.ledger_refs(page)
+        return paginator.get_paginated_response([ledger_out(e, refs[e.cause]) for e in page])

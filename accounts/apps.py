@@ -19,6 +19,47 @@ def ensure_fee_account(sender: AppConfig, using: str = "default", **kwargs: Any)
     )
 
 
+OPERATORS_GROUP = "operators"
+# What the "operators" group may do: run deposits and withdrawals (audited), read everything
+# about money. Not: edit assets or markets, users, API keys, or anything a superuser may.
+OPERATOR_PERMISSIONS = (
+    ("accounts", "view_user"),
+    ("accounts", "view_asset"),
+    ("accounts", "view_balance"),
+    ("accounts", "view_ledgerentry"),
+    ("accounts", "view_deposit"),
+    ("accounts", "add_deposit"),
+    ("accounts", "confirm_deposit"),
+    ("accounts", "view_withdrawal"),
+    ("accounts", "approve_withdrawal"),
+    ("accounts", "resolve_withdrawal"),
+    ("accounts", "view_auditlogentry"),
+    ("accounts", "view_reconciliationrun"),
+    ("trading", "view_market"),
+    ("trading", "view_order"),
+    ("trading", "view_trade"),
+)
+
+
+def ensure_operators_group(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """The "operators" group and its permissions, kept exactly so after every migrate (and
+    flush). An operator is a staff user in this group, not a superuser."""
+    # Permissions are made by the auth app's own post_migrate handler, which may run after
+    # this one: make sure the ones named here exist.
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
+
+    for label in {app for app, _ in OPERATOR_PERMISSIONS}:
+        create_permissions(apps.get_app_config(label), verbosity=0, using=using)
+    wanted = Q()
+    for app, codename in OPERATOR_PERMISSIONS:
+        wanted |= Q(content_type__app_label=app, codename=codename)
+    group, _ = Group.objects.db_manager(using).get_or_create(name=OPERATORS_GROUP)
+    group.permissions.set(Permission.objects.db_manager(using).filter(wanted))
+
+
 def user_saved(sender: type, instance: Any, **kwargs: Any) -> None:
     """A deactivated user's keys must stop working in every process at once."""
     from accounts import key_cache
@@ -36,4 +77,5 @@ class AccountsConfig(AppConfig):
         from accounts.models import User
 
         post_migrate.connect(ensure_fee_account, sender=self)
+        post_migrate.connect(ensure_operators_group, sender=self)
         post_save.connect(user_saved, sender=User, dispatch_uid="accounts.user_saved")

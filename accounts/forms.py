@@ -86,3 +86,48 @@ class ApiKeyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one permission."},
     )
+    totp = forms.CharField(
+        label="Authentication code",
+        max_length=32,
+        required=False,
+        strip=True,
+        help_text="Two-factor authentication is on: the code from your app.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args: Any, two_factor: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not two_factor:
+            del self.fields["totp"]
+
+
+class CodeForm(forms.Form):
+    """A code from the authenticator app (or, where allowed, a recovery code)."""
+
+    code = forms.CharField(
+        label="Authentication code",
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "spellcheck": "false",
+                "placeholder": "123456",
+            }
+        ),
+    )
+
+    def __init__(self, *args: Any, recovery: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if recovery:
+            self.fields[
+                "code"
+            ].help_text = (
+                "The 6-digit code from your authenticator app, or one of your recovery codes."
+            )
+            self.fields["code"].widget.attrs["inputmode"] = "text"
+            self.fields["code"].widget.attrs["placeholder"] = "123456 or abcde-fghij"

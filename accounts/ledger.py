@@ -239,12 +239,15 @@ def _transfer_applied(ev: TransferApplied) -> None:
         Deposit.objects.filter(transfer_id=ev.transfer_id).exclude(
             status=DepositStatus.CREDITED
         ).update(status=DepositStatus.CREDITED, credited_at=when, updated_at=when)
-    elif ev.kind == "settle":
-        Withdrawal.objects.filter(transfer_id=ev.transfer_id).update(
-            status=WithdrawalStatus.COMPLETED, completed_at=when, updated_at=when
+        return
+    # A withdrawal's engine side: when its funds were held, and when the hold was settled (the
+    # funds left) or released. The status is the services' decision (accounts/withdrawals.py);
+    # these say it was carried out, for the sweep and reconciliation.
+    stamp = {"withdraw": "held_at", "settle": "settled_at", "release": "released_at"}.get(ev.kind)
+    if stamp is not None:
+        Withdrawal.objects.filter(transfer_id=ev.transfer_id, **{f"{stamp}__isnull": True}).update(
+            **{stamp: when}
         )
-    # "withdraw" (held) and "release" need no change: the request row already says pending /
-    # rejected / cancelled, set by the service that sent the command.
 
 
 def _transfer_rejected(ev: TransferRejected) -> None:
@@ -254,6 +257,8 @@ def _transfer_rejected(ev: TransferRejected) -> None:
     Deposit.objects.filter(transfer_id=ev.transfer_id, status=DepositStatus.CONFIRMED).update(
         status=DepositStatus.REJECTED, updated_at=when
     )
-    Withdrawal.objects.filter(transfer_id=ev.transfer_id, status=WithdrawalStatus.PENDING).update(
-        status=WithdrawalStatus.FAILED, reject_reason=str(ev.reason), updated_at=when
-    )
+    # Only a hold can be refused for a withdrawal the services still call pending (a settle or
+    # release follows a hold, and a repeat is a no-op): nothing was held.
+    Withdrawal.objects.filter(
+        transfer_id=ev.transfer_id, status=WithdrawalStatus.PENDING, held_at__isnull=True
+    ).update(status=WithdrawalStatus.FAILED, reject_reason=str(ev.reason), updated_at=when)

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.db.models import QuerySet
 
-from accounts.models import ApiKey, Asset, Balance, Deposit, User, Withdrawal
+from accounts.models import ApiKey, Asset, Balance, Deposit, LedgerEntry, User, Withdrawal
 from exchange_site.errors import NotFound, Unavailable, ValidationFailed
 from matching.client import matcher
 
@@ -108,3 +113,78 @@ def asset_for_query(code: str) -> Asset:
 
 def asset_list() -> QuerySet[Asset]:
     return Asset.objects.filter(is_active=True).order_by("code")
+
+
+def ledger_history(
+    user: User,
+    *,
+    asset: Asset | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[LedgerEntry]:
+    """The caller's balance movements in [start, end), any asset or one."""
+    await_own_writes(user.pk)
+    rows = LedgerEntry.objects.filter(user=user).select_related("asset")
+    if asset is not None:
+        rows = rows.filter(asset=asset)
+    if start is not None:
+        rows = rows.filter(created_at__gte=start)
+    if end is not None:
+        rows = rows.filter(created_at__lt=end)
+    return rows
+
+
+def ledger_refs(entries: Sequence[LedgerEntry]) -> dict[str, dict[str, Any]]:
+    """Each entry's cause resolved to what a user knows it by: order, trade, deposit or
+    withdrawal id (two queries for a page, whatever its size)."""
+    transfer_ids: set[uuid.UUID] = set()
+    for entry in entries:
+        kind, _, rest = entry.cause.partition(":")
+        if kind == "x":
+            try:
+                transfer_ids.add(uuid.UUID(rest))
+            except ValueError:
+                pass  # a move between shards (mv-...)
+    deposits = dict(
+        Deposit.objects.filter(transfer_id__in=transfer_ids).values_list("transfer_id", "pk")
+    )
+    withdrawals = dict(
+        Withdrawal.objects.filter(transfer_id__in=transfer_ids).values_list("transfer_id", "pk")
+    )
+    refs: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        refs[entry.cause] = _ref(entry.cause, deposits, withdrawals)
+    return refs
+
+
+def _ref(
+    cause: str, deposits: dict[uuid.UUID, int], withdrawals: dict[uuid.UUID, int]
+) -> dict[str, Any]:
+    kind, _, rest = cause.partition(":")
+    if kind == "o" and rest.isdigit():
+        return {"type": "order", "order_id": int(rest)}
+    if kind == "a":
+        order_id = rest.partition(":")[0]
+        return {"type": "amend", "order_id": int(order_id) if order_id.isdigit() else None}
+    if kind == "t":
+        symbol, _, trade_id = rest.rpartition(":")
+        return {"type": "trade", "symbol": symbol, "trade_id": int(trade_id or 0)}
+    if kind == "x":
+        try:
+            transfer_id = uuid.UUID(rest)
+        except ValueError:
+            return {"type": "move"}
+        if transfer_id in deposits:
+            return {"type": "deposit", "deposit_id": deposits[transfer_id]}
+        if transfer_id in withdrawals:
+            return {"type": "withdrawal", "withdrawal_id": withdrawals[transfer_id]}
+        return {"type": "transfer"}
+    return {"type": "other"}
+
+
+def withdrawal_of(user: User, withdrawal_id: int) -> Withdrawal:
+    """One of the caller's withdrawals; another user's is not found, never forbidden."""
+    found = Withdrawal.objects.filter(user=user, pk=withdrawal_id).select_related("asset").first()
+    if found is None:
+        raise NotFound("No such withdrawal.", code="withdrawal_not_found")
+    return found

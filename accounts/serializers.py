@@ -12,9 +12,12 @@ from rest_framework import serializers
 from accounts.amounts import plain
 from accounts.models import (
     ApiKey,
+    Asset,
     Balance,
     Deposit,
     DepositStatus,
+    LedgerEntry,
+    LedgerReason,
     Withdrawal,
     WithdrawalStatus,
 )
@@ -22,7 +25,6 @@ from exchange_site.clock import datetime_to_ms
 from exchange_site.serializers import DecimalString
 
 MAX_NUMBER_CHARS = 40
-ADDRESS_RE = r"^[\x21-\x7e]{1,128}$"  # printable ASCII, no spaces
 
 
 def fixed(value: Decimal, decimals: int) -> str:
@@ -70,6 +72,15 @@ class AccountOutputSerializer(serializers.Serializer):
     permissions = serializers.ListField(child=serializers.CharField())
 
 
+TOTP_FIELD = serializers.CharField(
+    max_length=32,
+    required=False,
+    allow_blank=True,
+    help_text="The current code of your authenticator app; required when two-factor "
+    "authentication is on.",
+)
+
+
 class ApiKeyCreateInputSerializer(serializers.Serializer):
     label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
         max_length=64, required=False, allow_blank=True, default=""
@@ -81,6 +92,7 @@ class ApiKeyCreateInputSerializer(serializers.Serializer):
         required=False,
         default=["read", "trade"],
     )
+    totp = TOTP_FIELD
 
 
 def api_key_out(api_key: ApiKey) -> dict[str, Any]:
@@ -140,15 +152,28 @@ class DepositOutputSerializer(serializers.Serializer):
 class WithdrawInputSerializer(serializers.Serializer):
     asset = serializers.CharField(max_length=16)
     amount = MoneyString()
-    address = serializers.RegexField(ADDRESS_RE, max_length=128)
+    address = serializers.CharField(max_length=128, trim_whitespace=False)
+    totp = TOTP_FIELD
 
 
 class WithdrawalOutputSerializer(serializers.Serializer):
     withdrawal_id = serializers.IntegerField(source="pk")
     asset = serializers.CharField(source="asset.code")
     amount = DecimalString()
+    fee = DecimalString(help_text="Charged on top of the amount (held with it).")
     address = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=WithdrawalStatus.values)
+
+
+def withdrawal_brief(withdrawal: Withdrawal) -> dict[str, Any]:
+    return {
+        "withdrawal_id": withdrawal.pk,
+        "asset": withdrawal.asset.code,
+        "amount": plain(withdrawal.amount),
+        "fee": plain(withdrawal.fee),
+        "address": withdrawal.address,
+        "status": withdrawal.status,
+    }
 
 
 # --- Deposit and withdrawal history -------------------------------------------------------------
@@ -188,14 +213,12 @@ def deposit_out(deposit: Deposit) -> dict[str, Any]:
 
 def withdrawal_out(withdrawal: Withdrawal) -> dict[str, Any]:
     return {
-        "withdrawal_id": withdrawal.pk,
-        "asset": withdrawal.asset.code,
-        "amount": plain(withdrawal.amount),
-        "address": withdrawal.address,
-        "status": withdrawal.status,
+        **withdrawal_brief(withdrawal),
         "reason": withdrawal.reject_reason or None,
+        "txid": withdrawal.txid or None,
         "created_at": datetime_to_ms(withdrawal.created_at),
         "updated_at": datetime_to_ms(withdrawal.updated_at),
+        "approved_at": _ms(withdrawal.approved_at),
         "completed_at": _ms(withdrawal.completed_at),
     }
 
@@ -210,6 +233,85 @@ class WithdrawalHistoryOutputSerializer(WithdrawalOutputSerializer):
     reason = serializers.CharField(
         allow_null=True, help_text="Why it was rejected or failed (e.g. insufficient_funds)."
     )
+    txid = serializers.CharField(allow_null=True, help_text="The payout's transaction id.")
     created_at = serializers.IntegerField(help_text="Unix time, ms.")
     updated_at = serializers.IntegerField(help_text="Unix time, ms.")
+    approved_at = serializers.IntegerField(allow_null=True, help_text="Unix time, ms.")
     completed_at = serializers.IntegerField(allow_null=True, help_text="Unix time, ms.")
+
+
+# --- Assets -------------------------------------------------------------------------------------
+
+
+def asset_out(asset: Asset) -> dict[str, Any]:
+    return {
+        "asset": asset.code,
+        "name": asset.name,
+        "decimals": asset.decimals,
+        "address_format": asset.address_format,
+        "withdrawal_min": plain(asset.withdrawal_min),
+        "withdrawal_fee": plain(asset.withdrawal_fee),
+        "withdrawal_auto_approve_max": plain(asset.withdrawal_auto_approve_max),
+        "withdrawal_daily_limit": (
+            None if asset.withdrawal_daily_limit is None else plain(asset.withdrawal_daily_limit)
+        ),
+    }
+
+
+class AssetOutputSerializer(serializers.Serializer):
+    asset = serializers.CharField()
+    name = serializers.CharField()
+    decimals = serializers.IntegerField()
+    address_format = serializers.CharField(help_text="any, evm, bitcoin or solana.")
+    withdrawal_min = DecimalString()
+    withdrawal_fee = DecimalString(help_text="Charged on top of each withdrawal's amount.")
+    withdrawal_auto_approve_max = DecimalString(
+        help_text="Withdrawals up to this are approved at once; larger ones by an operator."
+    )
+    withdrawal_daily_limit = DecimalString(
+        allow_null=True, help_text="Most a user may withdraw in any 24 hours; null: no limit."
+    )
+
+
+# --- Ledger -------------------------------------------------------------------------------------
+
+
+class LedgerQuerySerializer(TransferHistoryQuerySerializer):
+    start_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    end_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+
+
+def ledger_out(entry: LedgerEntry, ref: dict[str, Any]) -> dict[str, Any]:
+    d = entry.asset.decimals
+    return {
+        "entry_id": entry.pk,
+        "asset": entry.asset.code,
+        "reason": entry.reason,
+        "cause": entry.cause,
+        "ref": ref,
+        "delta_available": plain(entry.delta_available),
+        "delta_locked": plain(entry.delta_locked),
+        "available": fixed(entry.available_after, d),
+        "locked": fixed(entry.locked_after, d),
+        "time": datetime_to_ms(entry.created_at),
+    }
+
+
+class LedgerOutputSerializer(serializers.Serializer):
+    entry_id = serializers.IntegerField()
+    asset = serializers.CharField()
+    reason = serializers.ChoiceField(choices=LedgerReason.values)
+    cause = serializers.CharField(
+        help_text="What moved the money, as the engine names it: o:<order_id>, "
+        "t:<symbol>:<trade_id>, a:<order_id>:<seq>, x:<transfer id>."
+    )
+    ref = serializers.DictField(
+        help_text='The cause resolved: {"type": "order", "order_id"}, {"type": "trade", '
+        '"symbol", "trade_id"}, {"type": "amend", "order_id"}, {"type": "deposit", '
+        '"deposit_id"}, {"type": "withdrawal", "withdrawal_id"} or {"type": "move"}.'
+    )
+    delta_available = DecimalString()
+    delta_locked = DecimalString()
+    available = DecimalString(help_text="After this movement.")
+    locked = DecimalString(help_text="After this movement.")
+    time = serializers.IntegerField(help_text="Unix time, ms.")

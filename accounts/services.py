@@ -11,42 +11,33 @@ import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import key_cache, keys, shard_funds
+from accounts import audit, key_cache, keys, two_factor
 from accounts.amounts import is_whole_atoms
 from accounts.models import (
     MONEY_DIGITS,
     MONEY_PLACES,
     ApiKey,
     Asset,
+    AuditAction,
     Deposit,
     DepositStatus,
     User,
-    Withdrawal,
-    WithdrawalStatus,
 )
-from accounts.transitions import (
-    DEPOSIT_TRANSITIONS,
-    WITHDRAWAL_TRANSITIONS,
-    Table,
-    check_transition,
-)
-from exchange_site.errors import Conflict, NotFound, Unavailable, ValidationFailed
+from accounts.transitions import DEPOSIT_TRANSITIONS, Table, check_transition
+from exchange_site.errors import Conflict, NotFound, ValidationFailed
 from matching import commands
 from matching.arith import amount_to_atoms
 from matching.client import matcher, new_command_id, now_ns, shard_map
-from matching.events import TransferRejected
 
 log = logging.getLogger(__name__)
 
-Transferable = TypeVar("Transferable", Deposit, Withdrawal)
 
 # --- Users and assets -------------------------------------------------------------------------
 
@@ -91,9 +82,12 @@ def user_create(username: str, *, password: str, email: str) -> User:
         raise taken from None
 
 
-def asset_upsert(code: str, *, name: str, decimals: int) -> Asset:
+def asset_upsert(code: str, *, name: str, decimals: int, **policy: Any) -> Asset:
+    """Create or update an asset; ``policy`` (withdrawal fields, address format) is set only
+    when the asset is created: afterwards it is the operators' (admin)."""
+    fields = {"name": name, "decimals": decimals, "is_active": True}
     asset, _ = Asset.objects.update_or_create(
-        code=code, defaults={"name": name, "decimals": decimals, "is_active": True}
+        code=code, defaults=fields, create_defaults={**fields, **policy}
     )
     return asset
 
@@ -141,23 +135,56 @@ def deposit_create(
 
 
 def deposit_request(user: User, asset: Asset, amount: Decimal) -> Deposit:
-    """A user's deposit request; confirmed (and sent to the matcher) at once in development."""
+    """A user's deposit request; the deposit source decides who confirms it, and when
+    (accounts/deposit_sources.py)."""
+    from accounts.deposit_sources import deposit_source
+
     with transaction.atomic():
         deposit = deposit_create(user, asset, amount)
-        if settings.DEPOSITS_AUTO_CONFIRM and deposit.status == DepositStatus.PENDING:
-            deposit_confirm(deposit)
+        if deposit.status == DepositStatus.PENDING:
+            deposit_source().requested(deposit)
     return deposit
 
 
-def deposit_confirm(deposit: Deposit) -> Deposit:
+def deposit_confirm(deposit: Deposit, *, actor: User | None = None, reason: str = "") -> Deposit:
     """Confirm a pending deposit; after the commit, send it to the matcher to be credited.
+    ``actor``: the operator who confirmed it (audited); None for a deposit source.
 
     If that send is lost (Redis down, process killed), ``deposits_resend`` (a Celery beat task)
     sends it again; the engine applies a transfer id once, so a repeat is a no-op.
     """
-    deposit_set_status(deposit, DepositStatus.CONFIRMED)
-    transaction.on_commit(lambda: deposit_send(deposit), robust=True)
+    with transaction.atomic():
+        deposit_set_status(deposit, DepositStatus.CONFIRMED)
+        if actor is not None:
+            audit.record(actor, AuditAction.DEPOSIT_CONFIRM, deposit, reason)
+        transaction.on_commit(lambda: deposit_send(deposit), robust=True)
     return deposit
+
+
+def deposit_reject(deposit: Deposit, *, actor: User, reason: str) -> Deposit:
+    """An operator refuses a pending deposit (nothing was credited)."""
+    with transaction.atomic():
+        deposit_set_status(deposit, DepositStatus.REJECTED)
+        audit.record(actor, AuditAction.DEPOSIT_REJECT, deposit, reason)
+    return deposit
+
+
+def deposit_confirm_once(deposit_id: int) -> str:
+    """The deposit source's confirmation (a Celery task, maybe run twice): confirm a pending
+    deposit, send a confirmed one again; the engine credits a transfer id once."""
+    deposit = Deposit.objects.filter(pk=deposit_id).select_related("asset").first()
+    if deposit is None:
+        return "missing"
+    if deposit.status == DepositStatus.PENDING:
+        try:
+            deposit_confirm(deposit)
+        except Conflict:
+            return "taken by another run"
+        return "confirmed"
+    if deposit.status == DepositStatus.CONFIRMED:
+        deposit_send(deposit)
+        return "sent again"
+    return f"nothing to do ({deposit.status})"
 
 
 def deposit_send(deposit: Deposit) -> None:
@@ -187,70 +214,16 @@ def deposits_resend(*, older_than: timedelta = timedelta(seconds=5)) -> int:
     return sent
 
 
-def withdrawal_request(
-    user: User, asset: Asset, amount: Decimal, address: str
-) -> tuple[Withdrawal, bool]:
-    """Record a withdrawal and hold its funds in the engine; (withdrawal, matcher answered).
+def deposits_sweep(*, older_than: timedelta = timedelta(seconds=30)) -> int:
+    """With the development source: confirm deposits whose confirmation task was lost."""
+    from accounts.deposit_sources import deposit_source
 
-    The row is committed before the command is sent, so the persister always finds it. Refused
-    by the engine (not enough available): the row is marked failed and this raises.
-    """
-    validate_amount(asset, amount)
-    if not asset.is_active:
-        raise ValidationFailed(f"{asset.code} is not active.", code="asset_inactive")
-    atoms = amount_to_atoms(asset.decimals, amount)
-    # With several shards, funds may sit on another one (orders moved them): bring them back.
-    shard_funds.ensure_available(user.pk, asset.code, atoms, shard_map().funding)
-    withdrawal = Withdrawal.objects.create(user=user, asset=asset, amount=amount, address=address)
-    cmd = commands.Withdraw(
-        new_command_id(), now_ns(), str(withdrawal.transfer_id), user.pk, asset.code, atoms
-    )
-    sent = matcher().send(shard_map().funding, cmd, user=user.pk)
-    if sent.events is None:
-        return withdrawal, False
-    refused = next((ev for ev in sent.events if isinstance(ev, TransferRejected)), None)
-    if refused is not None:
-        reason = str(refused.reason)
-        try:
-            withdrawal_set_status(withdrawal, WithdrawalStatus.FAILED, reason=reason)
-        except Conflict:
-            pass  # the persister marked it failed first, from the same event
-        message = "Not enough available." if reason == "insufficient_funds" else reason
-        raise ValidationFailed(message, code=reason, details={"withdrawal_id": withdrawal.pk})
-    return withdrawal, True
-
-
-def withdrawal_complete(withdrawal: Withdrawal) -> Withdrawal:
-    """Pay out an approved withdrawal: the engine settles the hold, the persister marks it
-    completed."""
-    check_transition(
-        WITHDRAWAL_TRANSITIONS, withdrawal.status, WithdrawalStatus.COMPLETED, what="withdrawal"
-    )
-    cmd = commands.SettleWithdrawal(new_command_id(), now_ns(), str(withdrawal.transfer_id))
-    _send_transfer(cmd, withdrawal.user_id)
-    return withdrawal
-
-
-def withdrawal_reject(withdrawal: Withdrawal, *, reason: str) -> Withdrawal:
-    """Refuse a pending or approved withdrawal and return its held funds to the user."""
-    check_transition(
-        WITHDRAWAL_TRANSITIONS, withdrawal.status, WithdrawalStatus.REJECTED, what="withdrawal"
-    )
-    cmd = commands.ReleaseWithdrawal(new_command_id(), now_ns(), str(withdrawal.transfer_id))
-    _send_transfer(cmd, withdrawal.user_id)  # durable once sent: the release will happen
-    return withdrawal_set_status(withdrawal, WithdrawalStatus.REJECTED, reason=reason)
-
-
-def _send_transfer(cmd: commands.SettleWithdrawal | commands.ReleaseWithdrawal, user: int) -> None:
-    sent = matcher().send(shard_map().funding, cmd, user=user)
-    if sent.events is None:
-        raise Unavailable(
-            "The matcher did not answer; the command is queued and applies when it runs.",
-            code="matcher_unavailable",
-        )
-    for ev in sent.events:
-        if isinstance(ev, TransferRejected):
-            raise Conflict(f"The matcher refused: {ev.reason}.", code=str(ev.reason))
+    if deposit_source().name != "dev":
+        return 0
+    stale = Deposit.objects.filter(
+        status=DepositStatus.PENDING, created_at__lt=timezone.now() - older_than
+    ).values_list("pk", flat=True)
+    return sum(deposit_confirm_once(pk) == "confirmed" for pk in stale)
 
 
 def deposit_set_status(deposit: Deposit, status: DepositStatus) -> Deposit:
@@ -258,23 +231,7 @@ def deposit_set_status(deposit: Deposit, status: DepositStatus) -> Deposit:
     return _move(deposit, DEPOSIT_TRANSITIONS, status, what="deposit", **extra)
 
 
-def withdrawal_set_status(
-    withdrawal: Withdrawal, status: WithdrawalStatus, *, reason: str = ""
-) -> Withdrawal:
-    """Move a withdrawal along its lifecycle.
-
-    Issue 4/6: leaving ``pending`` for anything but ``approved``, and ``failed``, must release
-    the engine's hold (a matcher command); ``completed`` settles it.
-    """
-    extra: dict[str, Any] = {}
-    if status in (WithdrawalStatus.REJECTED, WithdrawalStatus.FAILED):
-        extra["reject_reason"] = reason or status.label
-    if status == WithdrawalStatus.COMPLETED:
-        extra["completed_at"] = timezone.now()
-    return _move(withdrawal, WITHDRAWAL_TRANSITIONS, status, what="withdrawal", **extra)
-
-
-def _move(obj: Transferable, table: Table, status: str, *, what: str, **extra: Any) -> Transferable:
+def _move(obj: Deposit, table: Table, status: str, *, what: str, **extra: Any) -> Deposit:
     """Compare-and-set: the row moves only if nobody moved it since we read it."""
     check_transition(table, obj.status, status, what=what)
     fields = {"status": status, "updated_at": timezone.now(), **extra}
@@ -290,9 +247,14 @@ def _move(obj: Transferable, table: Table, status: str, *, what: str, **extra: A
 
 
 def api_key_create(
-    user: User, label: str = "", permissions: Iterable[str] = ("read", "trade")
+    user: User,
+    label: str = "",
+    permissions: Iterable[str] = ("read", "trade"),
+    *,
+    totp: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret: the only moment the secret is shown."""
+    """Create a key and return it with its secret: the only moment the secret is shown. With
+    two-factor authentication on, ``totp`` must be a fresh code from the user's app."""
     wanted = set(permissions)
     unknown = wanted - set(ApiKey.PERMISSIONS)
     if unknown or not wanted:
@@ -301,6 +263,7 @@ def api_key_create(
             code="invalid_permissions",
             details={"unknown": sorted(unknown)},
         )
+    two_factor.require(user, totp)
     api_key = ApiKey.objects.create(
         user=user,
         label=label,

@@ -102,6 +102,11 @@ def _drive(transfer_id: str, record: dict[str, Any]) -> bool:
     return True
 
 
+def moves_in_flight() -> int:
+    """Moves between shards not settled yet (while one is, it counts on two shards)."""
+    return int(matcher().log.client.hlen(MOVES_KEY))
+
+
 def moves_resume(older_than_s: float = RESUME_AFTER_S) -> int:
     """Finish moves a crash interrupted (every step is idempotent). Returns how many ran."""
     redis = matcher().log.client

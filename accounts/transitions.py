@@ -19,11 +19,18 @@ DEPOSIT_TRANSITIONS: Table = {
 }
 
 WITHDRAWAL_TRANSITIONS: Table = {
-    # pending: funds held in the engine; every exit except approval releases them. failed: the
-    # engine refused the hold (insufficient funds), so nothing was ever held.
+    # pending: funds held (or the hold in flight). Approval keeps the hold; every other exit
+    # releases it. failed from pending: the engine refused the hold, nothing was held.
     W.PENDING: frozenset({W.APPROVED, W.REJECTED, W.CANCELLED, W.FAILED}),
-    # an operator may still refuse an approved withdrawal before paying it out (released).
-    W.APPROVED: frozenset({W.COMPLETED, W.FAILED, W.REJECTED}),
+    # approved: the payout task is queued; an operator may still refuse it (released). The
+    # user may not cancel any more.
+    W.APPROVED: frozenset({W.PROCESSING, W.REJECTED}),
+    # processing: with the payout backend. Back to approved only when the backend said nothing
+    # was sent (a retry); timed_out when it does not answer in time.
+    W.PROCESSING: frozenset({W.COMPLETED, W.FAILED, W.TIMED_OUT, W.APPROVED}),
+    # timed_out: an operator (or the backend's late answer) resolves it: paid, not paid, or
+    # try again (the backend pays a transfer id once).
+    W.TIMED_OUT: frozenset({W.COMPLETED, W.FAILED, W.APPROVED}),
 }
 
 

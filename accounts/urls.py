@@ -14,12 +14,21 @@ urlpatterns = [
     path("user/withdraw", apis.WithdrawCreateApi.as_view(), name="user-withdraw"),
     path("user/deposits", apis.DepositHistoryApi.as_view(), name="user-deposits"),
     path("user/withdrawals", apis.WithdrawalHistoryApi.as_view(), name="user-withdrawals"),
+    path(
+        "user/withdrawals/<int:withdrawal_id>/cancel",
+        apis.WithdrawalCancelApi.as_view(),
+        name="user-withdrawal-cancel",
+    ),
+    path("user/ledger", apis.LedgerApi.as_view(), name="user-ledger"),
+    path("assets", apis.AssetListApi.as_view(), name="assets"),
 ]
 
 # The account pages (mounted at the site's root by exchange_site/urls.py).
 page_urlpatterns = [
     path("signup", views.signup_page, name="signup"),
     path("login", views.LoginPage.as_view(), name="login"),
+    path("login/verify", views.login_verify_page, name="login-verify"),
+    path("account/security", views.security_page, name="security"),
     path("logout", views.LogoutPage.as_view(), name="logout"),
     path("account/password", views.PasswordChangePage.as_view(), name="password-change"),
     path("account/api-keys", views.api_keys_page, name="api-keys"),

@@ -1,16 +1,19 @@
-"""The account pages: sign up, log in and out, password, API keys, and the wallet.
+"""The account pages: sign up, log in (with its second step) and out, password, two-factor
+authentication, API keys, and the wallet.
 
 Writes go through the services the API uses (``user_create``, ``api_key_create``,
-``api_key_revoke_by_id``); deposits and withdrawals are made by the wallet page's JavaScript
-through the REST API (static/js/wallet.js), as a bot would. Reads go through the selectors, in
-the API's JSON shapes.
+``api_key_revoke_by_id``, ``two_factor``); deposits, withdrawals and statements are made by the
+wallet page's JavaScript through the REST API (static/js/wallet.js), as a bot would. Reads go
+through the selectors, in the API's JSON shapes.
 """
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal, localcontext
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -19,13 +22,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
-from accounts.forms import ApiKeyForm, LoginForm, SignupForm
+from accounts import selectors, services, two_factor, withdrawals
+from accounts.amounts import plain
+from accounts.deposit_sources import deposit_source
+from accounts.forms import ApiKeyForm, CodeForm, LoginForm, SignupForm
 from accounts.models import MONEY_DIGITS, ApiKey, Asset, Balance, User
 from accounts.serializers import (
     api_key_out,
+    asset_out,
     balance_out,
     deposit_out,
     fixed,
@@ -84,10 +92,70 @@ def signup_page(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request, "")})
 
 
+LOGIN_PENDING = "login_2fa_pending"  # session key: a log-in whose password was right
+
+
 class LoginPage(auth_views.LoginView):
+    """The password first; with two-factor authentication on, the code next (``login_verify``)
+    before the session is the user's."""
+
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if not two_factor.is_enabled(user):
+            return super().form_valid(form)
+        self.request.session[LOGIN_PENDING] = {
+            "user": user.pk,
+            "backend": getattr(user, "backend", "django.contrib.auth.backends.ModelBackend"),
+            "at": time.time(),
+            "next": self.get_success_url(),
+        }
+        return redirect("login-verify")
+
+
+@never_cache
+@sensitive_post_parameters("code")
+def login_verify_page(request: HttpRequest) -> HttpResponse:
+    """The log-in's second step: a code from the app, or a recovery code."""
+    pending = request.session.get(LOGIN_PENDING)
+    if not pending or time.time() - float(pending.get("at", 0)) > settings.TOTP_LOGIN_WINDOW_S:
+        request.session.pop(LOGIN_PENDING, None)
+        if pending:
+            messages.error(request, "That took too long: log in again.")
+        return redirect("login")
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None:
+        request.session.pop(LOGIN_PENDING, None)
+        return redirect("login")
+    form = CodeForm(request.POST or None, recovery=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            two_factor.check(user, form.cleaned_data["code"], recovery=True)
+        except DomainError as exc:
+            form.add_error("code", exc.message)
+        else:
+            request.session.pop(LOGIN_PENDING, None)
+            login(request, user, backend=pending["backend"])  # a new session key
+            left = two_factor.recovery_codes_left(user)
+            if left <= 3:
+                messages.warning(
+                    request,
+                    f"{left} recovery code{'s' if left != 1 else ''} left: make new ones on "
+                    "the Security page.",
+                )
+            return redirect(_safe(request, pending.get("next") or reverse("home")))
+    return render(request, "accounts/login_verify.html", {"form": form, "username": user.username})
+
+
+def _safe(request: HttpRequest, url: str) -> str:
+    if url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return reverse("home")
 
 
 class LogoutPage(auth_views.LogoutView):
@@ -109,25 +177,35 @@ class PasswordChangePage(auth_views.PasswordChangeView):
 @login_required
 def api_keys_page(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    form = ApiKeyForm(request.POST or None)
+    protected = two_factor.is_enabled(user)
+    form = ApiKeyForm(request.POST or None, two_factor=protected)
     created = None
     if request.method == "POST" and form.is_valid():
         try:
             api_key, secret = services.api_key_create(
-                user, form.cleaned_data["label"], form.cleaned_data["permissions"]
+                user,
+                form.cleaned_data["label"],
+                form.cleaned_data["permissions"],
+                totp=form.cleaned_data.get("totp"),
             )
         except DomainError as exc:
-            form.add_error(None, exc.message)
+            form.add_error("totp" if "totp" in form.fields else None, exc.message)
         else:
             # Rendered, not redirected: the secret is never stored, so this page is the only
             # place it is ever shown.
             created = {**api_key_out(api_key), "api_secret": secret}
-            form = ApiKeyForm()
+            form = ApiKeyForm(two_factor=protected)
     keys = [api_key_out(k) for k in selectors.api_key_list(user)]
     response = render(
         request,
         "accounts/api_keys.html",
-        {"form": form, "keys": keys, "created": created, "permissions": ApiKey.PERMISSIONS},
+        {
+            "form": form,
+            "keys": keys,
+            "created": created,
+            "permissions": ApiKey.PERMISSIONS,
+            "two_factor": protected,
+        },
     )
     if created:
         response["Cache-Control"] = "no-store"  # the secret must not stay in a cache
@@ -146,6 +224,57 @@ def api_key_revoke_page(request: HttpRequest, api_key: str) -> HttpResponse:
     return redirect("api-keys")
 
 
+# --- Two-factor authentication ------------------------------------------------------------------
+
+
+@login_required
+@never_cache
+@sensitive_post_parameters("code")
+def security_page(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor authentication on (QR code, then a code; recovery codes shown once) or
+    off (a code), or make new recovery codes. Every step posts ``step`` and maybe ``code``."""
+    user = _user(request)
+    step = request.POST.get("step", "") if request.method == "POST" else ""
+    form = CodeForm(request.POST or None, recovery=step == "disable")
+    context: dict[str, Any] = {"form": form, "step": step, "codes": None, "setup": None}
+    device = two_factor.device_of(user)
+    try:
+        if step == "start":
+            device = two_factor.begin_setup(user)
+            form = CodeForm()
+            context["form"] = form
+        elif step in ("confirm", "disable", "regenerate") and form.is_valid():
+            code = form.cleaned_data["code"]
+            if step == "confirm":
+                context["codes"] = two_factor.confirm_setup(user, code)
+                messages.success(request, "Two-factor authentication is on.")
+            elif step == "regenerate":
+                context["codes"] = two_factor.regenerate_recovery_codes(user, code)
+                messages.success(request, "New recovery codes: the old ones no longer work.")
+            else:
+                two_factor.disable(user, code)
+                messages.success(request, "Two-factor authentication is off.")
+                return redirect("security")
+    except DomainError as exc:
+        form.add_error("code" if "code" in form.fields else None, exc.message)
+    device = two_factor.device_of(user)
+    enabled = device is not None and device.confirmed_at is not None
+    if device is not None and not enabled and step in ("start", "confirm"):
+        uri = two_factor.setup_uri(user, device)
+        context["setup"] = {"qr": two_factor.qr_svg(uri), "secret": device.secret, "uri": uri}
+    context.update(
+        {
+            "enabled": enabled,
+            "enabled_at": device.confirmed_at if enabled and device else None,
+            "codes_left": two_factor.recovery_codes_left(user) if enabled else 0,
+            "failures_limit": settings.TOTP_FAILURES_PER_USER,
+        }
+    )
+    response = render(request, "accounts/security.html", context)
+    response["Cache-Control"] = "no-store"  # secrets and recovery codes
+    return response
+
+
 # --- Wallet -------------------------------------------------------------------------------------
 
 
@@ -154,7 +283,17 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     assets = list(selectors.asset_list())
     data: dict[str, Any] = {
-        "assets": [{"code": a.code, "name": a.name, "decimals": a.decimals} for a in assets],
+        "assets": [
+            {
+                "code": a.code,
+                "name": a.name,
+                **asset_out(a),
+                "withdrawal_used_24h": plain(withdrawals.used_in_24h(user, a)),
+            }
+            for a in assets
+        ],
+        "two_factor": two_factor.is_enabled(user),
+        "deposit_hint": deposit_source().hint,
         "balances": None,
         "rows": None,
         "deposits": None,

@@ -3,6 +3,8 @@
 200 {"status": "ok"} when everything answers and every persister is within
 HEALTH_MAX_PERSISTER_LAG events of its matcher; 503 {"status": "degraded"} with the details
 otherwise. Every probe is bounded in time and caught: a health check never answers 500.
+``alerts`` lists what operators must look at without the site being down (a reconciliation
+difference).
 """
 
 from __future__ import annotations
@@ -62,6 +64,18 @@ def check_shards() -> dict[str, Any]:
     }
 
 
+def check_reconciliation() -> dict[str, Any]:
+    """The latest reconciliation (accounts/reconciliation.py). A difference is an alert for
+    operators (``alerts``), not a liveness failure: a load balancer must not take web servers
+    out for it, so it leaves the status as it is."""
+    from accounts.reconciliation import alert  # the one check that reads an app's records
+
+    try:
+        return alert()
+    except Exception as exc:
+        return _failed(exc)
+
+
 def report() -> tuple[bool, dict[str, Any]]:
     checks: dict[str, Any] = {"web": {"ok": True}, "redis": check_redis()}
     checks["database"] = check_database()
@@ -74,7 +88,9 @@ def report() -> tuple[bool, dict[str, Any]]:
         and bool(checks["shards"])
         and all(shard["ok"] for shard in checks["shards"].values())
     )
-    return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}
+    checks["reconciliation"] = check_reconciliation() if checks["database"]["ok"] else {}
+    alerts = ["reconciliation"] if checks["reconciliation"].get("status") == "mismatch" else []
+    return healthy, {"status": "ok" if healthy else "degraded", "checks": checks, "alerts": alerts}
 
 
 class HealthApi(APIView):
@@ -91,6 +107,11 @@ class HealthApi(APIView):
                 {
                     "status": serializers.ChoiceField(["ok", "degraded"]),
                     "checks": serializers.DictField(),
+                    "alerts": serializers.ListField(
+                        child=serializers.CharField(),
+                        help_text="Problems for operators that do not make the site unhealthy: "
+                        '"reconciliation" while the latest reconciliation found a difference.',
+                    ),
                 },
             ),
             503: OpenApiResponse(description="degraded, with the failing checks"),

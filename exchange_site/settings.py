@@ -185,6 +185,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent; a worker crash re-runs, never loses, one
+# A task whose worker process died is queued again, not acknowledged (with acks late).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task taken by a worker that was SIGKILLed (no chance to give it back) is delivered again
+# after this; longer than any task runs (the payout's time limit) or waits (countdowns).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 600)
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
@@ -196,6 +203,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Moves of funds between matcher shards interrupted by a crash (several shards only).
     "resume-shard-moves": {"task": "accounts.tasks.resume_shard_moves", "schedule": 15.0},
+    # Deposits whose confirmation task was lost (dev deposit source only).
+    "sweep-deposits": {"task": "accounts.tasks.sweep_deposits", "schedule": 10.0},
+    # Withdrawals: lost commands and tasks, auto-approval once held, payouts without an answer.
+    "sweep-withdrawals": {
+        "task": "accounts.tasks.sweep_withdrawals",
+        "schedule": env_float("WITHDRAWAL_SWEEP_S", 10.0),
+    },
+    # Engine, balances, ledger and transfers must agree (accounts/reconciliation.py).
+    "reconcile": {
+        "task": "accounts.tasks.reconcile",
+        "schedule": env_float("RECONCILE_EVERY_S", 60.0),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
@@ -213,6 +232,25 @@ CACHES = {
         "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
     }
 }
+
+# --- E-mail (notifications: accounts/notifications.py, sent by Celery) ------------------------
+
+# Development prints e-mails to the Celery worker's console; production sets an SMTP server
+# (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS) or a backend.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "").strip() or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "").strip() or str(VAR_DIR / "emails")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip() or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "exchange@localhost"
+SITE_NAME = os.environ.get("SITE_NAME", "").strip() or "Exchange"
+SITE_URL = os.environ.get("SITE_URL", "").strip() or "http://127.0.0.1:8000"
 
 # --- REST API ---------------------------------------------------------------------------------
 
@@ -280,9 +318,40 @@ ORDER_REPLY_TIMEOUT = env_float("ORDER_REPLY_TIMEOUT", 2.0)  # seconds, then 202
 MATCHER_SHARDS = os.environ.get("MATCHER_SHARDS", "").strip() or "s0=*"
 # How long a private read waits for the persister to reach the caller's own last write.
 READ_YOUR_WRITES_TIMEOUT = env_float("READ_YOUR_WRITES_TIMEOUT", 2.0)
-# Development: a requested deposit is confirmed (and credited by the matcher) at once. In
-# production an operator or a payment-source integration confirms it.
-DEPOSITS_AUTO_CONFIRM = env_bool("DEPOSITS_AUTO_CONFIRM", DEBUG)
+# Who confirms a requested deposit (accounts/deposit_sources.py): "dev" (a Celery task, about
+# a second later), "instant" (in the request: stacks without a Celery worker), "operator" (the
+# admin), or a class's dotted path. DEPOSITS_AUTO_CONFIRM, the older switch, still works:
+# 1 is "instant", 0 is "operator".
+_auto_confirm = os.environ.get("DEPOSITS_AUTO_CONFIRM", "").strip()
+DEPOSIT_SOURCE = os.environ.get("DEPOSIT_SOURCE", "").strip() or (
+    ("instant" if env_bool("DEPOSITS_AUTO_CONFIRM", False) else "operator")
+    if _auto_confirm
+    else ("dev" if DEBUG else "operator")
+)
+DEPOSIT_DEV_CONFIRM_DELAY_S = env_float("DEPOSIT_DEV_CONFIRM_DELAY_S", 1.0)
+# What pays withdrawals out (accounts/payouts.py): "dev" (pretends, in development), "manual"
+# (an operator pays and resolves each one in the admin), or a class's dotted path.
+PAYOUT_BACKEND = os.environ.get("PAYOUT_BACKEND", "").strip() or ("dev" if DEBUG else "manual")
+if not DEBUG and PAYOUT_BACKEND == "dev":
+    raise ImproperlyConfigured("PAYOUT_BACKEND=dev pays nobody: refused with DEBUG off.")
+PAYOUT_DEV_OUTCOME = os.environ.get("PAYOUT_DEV_OUTCOME", "").strip() or "succeed"
+PAYOUT_DEV_DELAY_S = env_float("PAYOUT_DEV_DELAY_S", 1.0)
+PAYOUT_DEV_SLOW_S = env_float("PAYOUT_DEV_SLOW_S", 10.0)
+PAYOUT_DEV_HANG_S = env_float("PAYOUT_DEV_HANG_S", 3600.0)
+# A payout without an answer for this long is "timed_out": an operator resolves it.
+WITHDRAWAL_PAYOUT_TIMEOUT_S = env_int("WITHDRAWAL_PAYOUT_TIMEOUT_S", 60)
+WITHDRAWAL_SWEEP_S = env_float("WITHDRAWAL_SWEEP_S", 10.0)
+WITHDRAWAL_SWEEP_GRACE_S = env_float("WITHDRAWAL_SWEEP_GRACE_S", 30.0)
+RECONCILE_EVERY_S = env_float("RECONCILE_EVERY_S", 60.0)
+# Statements cover at most this many days each.
+STATEMENT_MAX_DAYS = env_int("STATEMENT_MAX_DAYS", 366)
+# Two-factor authentication (accounts/two_factor.py): the name apps show, and the wrong codes
+# allowed per user within the window before every attempt answers 429.
+TOTP_ISSUER = os.environ.get("TOTP_ISSUER", "").strip() or "Exchange"
+TOTP_FAILURES_PER_USER = env_int("TOTP_FAILURES_PER_USER", 5)
+TOTP_FAILURE_WINDOW_S = env_int("TOTP_FAILURE_WINDOW_S", 300)
+# How long a log-in waits for its second step (the code) after the password.
+TOTP_LOGIN_WINDOW_S = env_int("TOTP_LOGIN_WINDOW_S", 300)
 # /api/v1/health reports "degraded" when a persister is this many events behind its matcher.
 HEALTH_MAX_PERSISTER_LAG = env_int("HEALTH_MAX_PERSISTER_LAG", 10_000)
 

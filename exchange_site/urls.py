@@ -12,6 +12,9 @@ from trading import urls as trading_urls
 
 admin.site.site_header = "Exchange operations"
 admin.site.site_title = "Exchange admin"
+# Reconciliation alerts and withdrawals waiting, above the app list (accounts/templatetags).
+admin.site.index_template = "admin/exchange_index.html"
+admin.site.login = views.admin_login  # type: ignore[method-assign]
 
 urlpatterns = [
     path("api/v1/health", HealthApi.as_view(), name="health"),

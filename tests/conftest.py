@@ -17,9 +17,15 @@ from django.conf import settings as django_settings
 from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Asset, User
+from exchange_site.celery import app as celery_app
 from tests import factories
 from tests.support.pipeline import InProcessPipeline
 from trading.models import Market
+
+# Celery tasks run inline in the test process (eager), raising what they raise. Only unit and
+# endpoint tests see this: integration tests (tests/integration) run a real worker process.
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
 
 hypothesis_settings.register_profile("dev")  # Hypothesis' defaults: random, 100 examples
 # CI: the same examples on every run (a red build is reproducible) and no timing flakiness.
@@ -61,6 +67,15 @@ def markets(assets: dict[str, Asset]) -> dict[str, Market]:
 def fast_password_hashing(settings: Any) -> None:
     """PBKDF2's million rounds cost most of a second per user on this machine; tests need none."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fast_money_paths(settings: Any) -> None:
+    """The development deposit source and payout backend without their human-scale delays."""
+    settings.DEPOSIT_DEV_CONFIRM_DELAY_S = 0
+    settings.PAYOUT_DEV_DELAY_S = 0
+    settings.PAYOUT_DEV_SLOW_S = 0
+    settings.PAYOUT_DEV_HANG_S = 1
 
 
 @pytest.fixture(scope="session")

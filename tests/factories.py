@@ -15,10 +15,14 @@ from accounts import services as account_services
 from accounts.models import (
     ApiKey,
     Asset,
+    AuditAction,
+    AuditLogEntry,
     Balance,
     Deposit,
     LedgerEntry,
     LedgerReason,
+    ReconciliationRun,
+    ReconciliationStatus,
     User,
     Withdrawal,
 )
@@ -39,8 +43,11 @@ def make_user(username: str, **extra: Any) -> User:
 
 
 def make_asset(code: str) -> Asset:
+    """A demo asset, with the demo's withdrawal policy (trading/demo.py)."""
     name, decimals = demo.ASSETS[code]
-    return account_services.asset_upsert(code, name=name, decimals=decimals)
+    return account_services.asset_upsert(
+        code, name=name, decimals=decimals, **demo.withdrawal_policy(code)
+    )
 
 
 def make_market(symbol: str = "SOL_USDC", **overrides: Any) -> Market:
@@ -119,9 +126,16 @@ def make_deposit(user: User, asset: Asset, amount: str = "100") -> Deposit:
     return account_services.deposit_create(user, asset, Decimal(amount))
 
 
-def make_withdrawal(user: User, asset: Asset, amount: str = "10") -> Withdrawal:
+def make_withdrawal(
+    user: User, asset: Asset, amount: str = "10", *, held: bool = True
+) -> Withdrawal:
+    """A pending withdrawal row (no engine behind it); ``held``: as if its hold took effect."""
     return Withdrawal.objects.create(
-        user=user, asset=asset, amount=Decimal(amount), address="demo-address-1"
+        user=user,
+        asset=asset,
+        amount=Decimal(amount),
+        address="demo-address-1",
+        held_at=timezone.now() if held else None,
     )
 
 
@@ -150,13 +164,26 @@ def make_one_of_each(owner: User, other: User) -> dict[type[Model], Model]:
     market = make_market("SOL_USDC")
     maker = make_order(owner, market, side=Side.SELL)
     taker = make_order(other, market, side=Side.BUY)
+    deposit = make_deposit(owner, market.quote)
     return {
         User: owner,
-        Group: Group.objects.create(name="operators"),
+        Group: Group.objects.get(name="operators"),  # made by post_migrate (accounts/apps.py)
+        AuditLogEntry: AuditLogEntry.objects.create(
+            actor=other,
+            action=AuditAction.DEPOSIT_CONFIRM,
+            target_type="deposit",
+            target_id=deposit.pk,
+            reason="seen on chain",
+        ),
+        ReconciliationRun: ReconciliationRun.objects.create(
+            status=ReconciliationStatus.MISMATCH,
+            message="USDC: balances differs from the engine by 1",
+            details={"USDC": {"differences": {"balances": "1"}}},
+        ),
         Asset: market.base,
         Balance: make_balance(owner, market.quote, available="5"),
         LedgerEntry: make_ledger_entry(owner, market.quote),
-        Deposit: make_deposit(owner, market.quote),
+        Deposit: deposit,
         Withdrawal: make_withdrawal(owner, market.quote),
         ApiKey: make_api_key(owner)[0],
         Market: market,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny
@@ -18,12 +20,13 @@ from rest_framework.views import APIView
 
 from accounts.apis import WRITES_NOT_PERSISTED
 from accounts.authentication import deferred_key_check
+from accounts.models import Statement, StatementStatus
 from accounts.permissions import caller
-from exchange_site.clock import ms_to_datetime
-from exchange_site.errors import ValidationFailed
+from exchange_site.clock import datetime_to_ms, ms_to_datetime
+from exchange_site.errors import Conflict, ValidationFailed
 from exchange_site.pagination import NewestFirst
 from exchange_site.throttling import OrdersThrottle, command_count
-from trading import selectors, services
+from trading import selectors, services, statements
 from trading.orders import row_trade
 from trading.serializers import (
     CancelPendingOutputSerializer,
@@ -32,6 +35,8 @@ from trading.serializers import (
     OrderLookupQuerySerializer,
     OrderOutputSerializer,
     OrderPlaceInputSerializer,
+    StatementInputSerializer,
+    StatementOutputSerializer,
     SymbolQuerySerializer,
     TimeRangeQuerySerializer,
     TradeOutputSerializer,
@@ -267,3 +272,90 @@ class TradeHistoryApi(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self) or []
         return paginator.get_paginated_response([row_trade(t, caller(request).pk) for t in page])
+
+
+# --- Statements ---------------------------------------------------------------------------------
+
+
+def statement_out(statement: Statement) -> dict[str, Any]:
+    ready = statement.status == StatementStatus.READY
+    return {
+        "statement_id": statement.pk,
+        "start_time": datetime_to_ms(statement.start),
+        "end_time": datetime_to_ms(statement.end),
+        "status": statement.status,
+        "rows": statement.rows,
+        "created_at": datetime_to_ms(statement.created_at),
+        "finished_at": datetime_to_ms(statement.finished_at) if statement.finished_at else None,
+        "download": reverse("user-statement-csv", args=[statement.pk]) if ready else None,
+    }
+
+
+class StatementListCreateApi(APIView):
+    """Ask for a CSV statement of ledger and trades over a period (built by a Celery task), and
+    list the caller's statements. Asking moves no money: the ``read`` permission suffices."""
+
+    required_permissions = {"POST": "read"}
+
+    @extend_schema(
+        operation_id="user_statements_create",
+        request=StatementInputSerializer,
+        responses={
+            202: StatementOutputSerializer,
+            409: OpenApiResponse(description="too_many_statements: wait for those pending"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = StatementInputSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ValidationFailed("The request is invalid.", details=serializer.errors)
+        data = serializer.validated_data
+        statement = statements.request(
+            caller(request), ms_to_datetime(data["start_time"]), ms_to_datetime(data["end_time"])
+        )
+        return Response(statement_out(statement), status=202)
+
+    @extend_schema(
+        operation_id="user_statements", responses={200: StatementOutputSerializer(many=True)}
+    )
+    def get(self, request: Request) -> Response:
+        return Response([statement_out(s) for s in statements.listing(caller(request))])
+
+
+class StatementApi(APIView):
+    @extend_schema(
+        operation_id="user_statement",
+        responses={
+            200: StatementOutputSerializer,
+            404: OpenApiResponse(description="statement_not_found"),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, statement_id: int) -> Response:
+        return Response(statement_out(statements.of(caller(request), statement_id)))
+
+
+class StatementCsvApi(APIView):
+    @extend_schema(
+        operation_id="user_statement_csv",
+        responses={
+            (200, "text/csv"): OpenApiResponse(description="The statement as CSV."),
+            404: OpenApiResponse(description="statement_not_found"),
+            409: OpenApiResponse(description="statement_not_ready"),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, statement_id: int) -> HttpResponse:
+        statement = statements.of(caller(request), statement_id)
+        if statement.status != StatementStatus.READY:
+            raise Conflict(
+                f"The statement is {statement.status}.",
+                code="statement_not_ready",
+                details={"status": statement.status},
+            )
+        name = f"statement-{statement.start:%Y%m%d}-{statement.end:%Y%m%d}-{statement.pk}.csv"
+        response = HttpResponse(statement.content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -37,6 +37,27 @@ ASSETS = {  # code: (name, decimals)
     "BTC": ("Bitcoin", 8),
     "ETH": ("Ether", 18),
 }
+# Withdrawal policy of the demo assets: address format, minimum, fee, approved at once up to,
+# and the most per user in 24 hours (operators change them in the admin).
+WITHDRAWAL_POLICY = {
+    "USDC": ("evm", "10", "1", "1000", "50000"),
+    "SOL": ("solana", "0.1", "0.01", "10", "500"),
+    "BTC": ("bitcoin", "0.001", "0.0001", "0.5", "5"),
+    "ETH": ("evm", "0.01", "0.001", "5", "100"),
+}
+
+
+def withdrawal_policy(code: str) -> dict[str, object]:
+    address_format, minimum, fee, auto_max, daily = WITHDRAWAL_POLICY[code]
+    return {
+        "address_format": address_format,
+        "withdrawal_min": Decimal(minimum),
+        "withdrawal_fee": Decimal(fee),
+        "withdrawal_auto_approve_max": Decimal(auto_max),
+        "withdrawal_daily_limit": Decimal(daily),
+    }
+
+
 MARKETS = (
     DemoMarket("SOL", "USDC", tick_size="0.01", lot_size="0.01", min_notional="1"),
     DemoMarket("BTC", "USDC", tick_size="0.1", lot_size="0.00001", min_notional="5"),
@@ -66,7 +87,7 @@ def deposit_transfer_id(username: str, asset: str) -> uuid.UUID:
 @transaction.atomic
 def seed() -> None:
     assets = {
-        code: accounts.asset_upsert(code, name=name, decimals=decimals)
+        code: accounts.asset_upsert(code, name=name, decimals=decimals, **withdrawal_policy(code))
         for code, (name, decimals) in ASSETS.items()
     }
     for spec in MARKETS:
@@ -86,14 +107,14 @@ def seed() -> None:
             username, password=trader_password(username), email=f"{username}@example.com"
         )
         for code, amount in TRADER_FUNDS.items():
-            # The same path as a user's deposit: with DEPOSITS_AUTO_CONFIRM (development) it is
-            # confirmed and, after the commit, sent to the matcher (queued in the command log
-            # until the matcher runs), which credits it once whatever the number of seeds.
+            # Confirmed at once unless operators confirm deposits (DEPOSIT_SOURCE=operator), and,
+            # after the commit, sent to the matcher (queued in the command log until the
+            # matcher runs), which credits it once whatever the number of seeds.
             deposit = accounts.deposit_create(
                 user,
                 assets[code],
                 Decimal(amount),
                 transfer_id=deposit_transfer_id(username, code),
             )
-            if settings.DEPOSITS_AUTO_CONFIRM and deposit.status == DepositStatus.PENDING:
+            if settings.DEPOSIT_SOURCE != "operator" and deposit.status == DepositStatus.PENDING:
                 accounts.deposit_confirm(deposit)

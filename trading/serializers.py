@@ -243,3 +243,24 @@ class TradeOutputSerializer(serializers.Serializer):
     fee_asset = serializers.CharField()
     liquidity = serializers.ChoiceField(choices=["maker", "taker"])
     time = serializers.IntegerField(help_text="Unix time, ms.")
+
+
+# --- Statements -----------------------------------------------------------------------------------
+
+
+class StatementInputSerializer(serializers.Serializer):
+    start_time = serializers.IntegerField(min_value=0, max_value=2**53, help_text="Unix ms.")
+    end_time = serializers.IntegerField(
+        min_value=0, max_value=2**53, help_text="Unix ms, exclusive."
+    )
+
+
+class StatementOutputSerializer(serializers.Serializer):
+    statement_id = serializers.IntegerField()
+    start_time = serializers.IntegerField()
+    end_time = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["pending", "ready", "failed"])
+    rows = serializers.IntegerField(help_text="Rows of the CSV, once ready.")
+    created_at = serializers.IntegerField()
+    finished_at = serializers.IntegerField(allow_null=True)
+    download = serializers.CharField(allow_null=True, help_text="The CSV's path, once ready.")

@@ -10,6 +10,13 @@ urlpatterns = [
     path("orders", apis.OpenOrdersApi.as_view(), name="orders-open"),
     path("user/orders", apis.OrderHistoryApi.as_view(), name="user-orders"),
     path("user/trades", apis.TradeHistoryApi.as_view(), name="user-trades"),
+    path("user/statements", apis.StatementListCreateApi.as_view(), name="user-statements"),
+    path("user/statements/<int:statement_id>", apis.StatementApi.as_view(), name="user-statement"),
+    path(
+        "user/statements/<int:statement_id>/csv",
+        apis.StatementCsvApi.as_view(),
+        name="user-statement-csv",
+    ),
 ]
 
 # The trader's orders page (mounted at the site's root by exchange_site/urls.py).

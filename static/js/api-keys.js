@@ -46,16 +46,27 @@ form?.addEventListener("submit", async (event) => {
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;
   try {
-    const { data } = await api("POST", "/api/v1/api-keys", { body: { label, permissions } });
+    const body = { label, permissions };
+    if (form.elements.totp) {
+      body.totp = form.elements.totp.value.trim();
+      if (!body.totp) {
+        showMessage(error, "Enter the code from your authenticator app.");
+        form.elements.totp.focus();
+        return;
+      }
+    }
+    const { data } = await api("POST", "/api/v1/api-keys", { body });
     slot.innerHTML = secretBox(data);
     const body = document.querySelector("#api-keys tbody");
     body.querySelector("tr.empty")?.remove();
     body.insertAdjacentHTML("afterbegin", keyRow(data));
     form.elements.label.value = "";
+    if (form.elements.totp) form.elements.totp.value = "";
   } catch (err) {
     showMessage(error, describe(err));
   } finally {
     button.disabled = false;
+    if (form.elements.totp && error.textContent) form.elements.totp.value = "";
   }
 });
 

@@ -111,14 +111,16 @@ def test_transfer_history_needs_authentication(db, api_env, client):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_deposit_shows_as_credited_once_the_matcher_applied_it(pipeline):
-    api = Api.for_user(make_user("alice"), "read", "trade", "withdraw").fund(USDC="10")
+    api = Api.for_user(make_user("alice"), "read", "trade", "withdraw").fund(USDC="20")
 
     def credited() -> bool:
         rows = api.get("/api/v1/user/deposits").json()["results"]
         return [(r["status"], r["credited_at"] is not None) for r in rows] == [("credited", True)]
 
     wait_until(credited, timeout=10, what="deposit credited")
-    resp = api.post("/api/v1/user/withdraw", {"asset": "USDC", "amount": "11", "address": "a1"})
+    # 20 available: 20 and the fee of 1 are not
+    body = {"asset": "USDC", "amount": "20", "address": "0x" + "1" * 40}
+    resp = api.post("/api/v1/user/withdraw", body)
     assert resp.json()["error"]["code"] == "insufficient_funds"
     row = api.get("/api/v1/user/withdrawals").json()["results"][0]
     assert (row["status"], row["reason"]) == ("failed", "insufficient_funds")

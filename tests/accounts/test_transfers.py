@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from accounts import services
+from accounts import services, withdrawals
 from accounts.models import Deposit, DepositStatus, WithdrawalStatus
 from exchange_site.errors import Conflict, ValidationFailed
 from tests.factories import make_deposit, make_withdrawal
@@ -66,9 +66,7 @@ def test_deposit_move_is_refused_when_another_writer_moved_it_first(alice, asset
 
 def test_withdrawal_keeps_a_reason_when_rejected(alice, assets):
     withdrawal = make_withdrawal(alice, assets["SOL"])
-    services.withdrawal_set_status(
-        withdrawal, WithdrawalStatus.REJECTED, reason="address on a list"
-    )
+    withdrawals.move(withdrawal, WithdrawalStatus.REJECTED, reject_reason="address on a list")
     withdrawal.refresh_from_db()
     assert (withdrawal.status, withdrawal.reject_reason) == ("rejected", "address on a list")
 
@@ -76,4 +74,4 @@ def test_withdrawal_keeps_a_reason_when_rejected(alice, assets):
 def test_withdrawal_is_refused_completion_when_not_approved(alice, assets):
     withdrawal = make_withdrawal(alice, assets["SOL"])
     with pytest.raises(Conflict):
-        services.withdrawal_set_status(withdrawal, WithdrawalStatus.COMPLETED)
+        withdrawals.move(withdrawal, WithdrawalStatus.COMPLETED)
