@@ -22,6 +22,7 @@ from functools import cache
 from django.conf import settings
 
 from matching import wire
+from matching.arith import MAX_SHARDS
 from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
@@ -56,6 +57,9 @@ class ShardMap:
                     owner[symbol] = name
         if not shards:
             raise ValueError("MATCHER_SHARDS names no shard")
+        if len(shards) > MAX_SHARDS:
+            # a Balance row sums a user's shards; the bound on amounts relies on at most 10
+            raise ValueError(f"MATCHER_SHARDS names more than {MAX_SHARDS} shards")
         return cls(tuple(shards), owner, default)
 
     def for_market(self, symbol: str) -> str:

@@ -25,6 +25,7 @@ from matching.arith import (
     MarketUnits,
     OffGrid,
     amount_to_atoms,
+    atoms_to_amount,
     base_atoms,
     compile_market,
     notional_atoms,
@@ -56,6 +57,10 @@ REJECT_STATUS: dict[str, int] = {
             _R.INVALID_QUANTITY,
             _R.INVALID_ORDER,
             _R.BELOW_MIN_NOTIONAL,
+            _R.ABOVE_MAX_NOTIONAL,
+            # a symbol the database lists but the matcher does not (yet): a bad field value,
+            # as when the database does not list it (docs/api.md)
+            _R.UNKNOWN_MARKET,
         ),
         400,
     ),
@@ -69,7 +74,6 @@ REJECT_STATUS: dict[str, int] = {
         ),
         409,
     ),
-    _R.UNKNOWN_MARKET: 404,
     _R.ORDER_NOT_FOUND: 404,
 }
 
@@ -285,6 +289,13 @@ def order_place(
             f"The order is worth less than the minimum of {spec.min_notional} {spec.quote.code}.",
             code="below_min_notional",
             details={"min_notional": str(spec.min_notional)},
+        )
+    if notional is not None and notional > units.max_notional_atoms:
+        largest = atoms_to_amount(spec.quote.decimals, units.max_notional_atoms)
+        raise ValidationFailed(
+            f"The order is worth more than the maximum of {largest} {spec.quote.code}.",
+            code="above_max_notional",
+            details={"max_notional": str(largest)},
         )
 
     shard = _shard(req.symbol)
