@@ -1,8 +1,10 @@
 """GET /api/v1/health: liveness of the web process, Redis, Postgres, matchers and persisters.
 
 200 {"status": "ok"} when everything answers and every persister is within
-HEALTH_MAX_PERSISTER_LAG events of its matcher; 503 {"status": "degraded"} with the details
-otherwise. Every probe is bounded in time and caught: a health check never answers 500.
+HEALTH_MAX_PERSISTER_LAG events of its matcher and none is halted on an event it cannot write
+(``persister_halted`` names it: seq, events entry, reason, since); 503 {"status": "degraded"}
+with the details otherwise. Every probe is bounded in time and caught: a health check never
+answers 500.
 """
 
 from __future__ import annotations
@@ -56,7 +58,12 @@ def check_shards() -> dict[str, Any]:
         return {"_all": _failed(exc)}
     limit = settings.HEALTH_MAX_PERSISTER_LAG
     return {
-        name: {**state, "ok": bool(state["matcher_alive"]) and int(state["persister_lag"]) < limit}
+        name: {
+            **state,
+            "ok": bool(state["matcher_alive"])
+            and int(state["persister_lag"]) < limit
+            and not state.get("persister_halted"),
+        }
         for name, state in shards.items()
     }
 

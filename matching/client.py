@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 
@@ -159,7 +160,7 @@ class MatcherClient:
         matcher applied (``CommandLog.applied_unpersisted``); asked after a barrier timed out."""
         return self.log.applied_unpersisted(shards or shard_map().shards, user)
 
-    def status(self) -> dict[str, dict[str, int | bool]]:
+    def status(self) -> dict[str, dict[str, Any]]:
         """Per shard: matcher alive (heartbeat), its last seq, the persister's, and the lag."""
         return {shard: self.log.shard_status(shard) for shard in shard_map().shards}
 

@@ -41,7 +41,7 @@ from matching.types import MarketSpec, OrderType, Side, TimeInForce
 from matching.types import MarketStatus as EngineMarketStatus
 from trading import selectors
 from trading.ids import next_order_id
-from trading.models import Market, MarketStatus
+from trading.models import EventCheckpoint, Market, MarketStatus
 from trading.orders import OrderRequest, apply_reply, placed_order, rejection
 from trading.specs import cached_market
 
@@ -394,3 +394,19 @@ def order_cancel_all(
         cancelled += [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
         placeholders.update(sent.placed or {})
     return selectors.orders_cancelled(user_id, cancelled, placeholders), answered
+
+
+# --- Persistence --------------------------------------------------------------------------------
+
+
+def persistence_retry(checkpoint: EventCheckpoint) -> EventCheckpoint:
+    """Clear a shard's persistence halt (matching/persister.py): its persister tries the halted
+    event again within a second, and halts again, with the new error, if it still fails.
+    ``python manage.py resume_persister`` does the same after trying the event itself first."""
+    if checkpoint.halted_at is None:
+        raise ValidationFailed(f"Persistence of {checkpoint.stream} is not halted.")
+    EventCheckpoint.objects.filter(pk=checkpoint.pk).update(
+        halted_at=None, halted_seq=None, halted_entry="", halt_reason=""
+    )
+    checkpoint.refresh_from_db()
+    return checkpoint
