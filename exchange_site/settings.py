@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 # (exchange_site/middleware.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "exchange_site.middleware.RefuseNulCharacters",  # PostgreSQL text refuses them: a 400
     "exchange_site.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "exchange_site.middleware.BrowserCsrfViewMiddleware",

@@ -15,16 +15,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange_site.clock import MAX_MS
 from exchange_site.errors import ValidationFailed
 from marketdata import selectors, serializers
 from marketdata.aggregation import INTERVAL_ALIASES
 from marketdata.formatting import Fmt
 from matching.types import MarketSpec
+from trading.models import SYMBOL_RE
 
 DEPTH_LIMIT = (100, 1000)  # (default, max): the matcher publishes the top 1000 levels
 TRADES_LIMIT = (500, 1000)
 KLINES_LIMIT = (500, 1000)
 _INT_RE = re.compile(r"^[0-9]{1,15}$")
+_SYMBOL = re.compile(SYMBOL_RE.strip("^$"))
 
 
 def _param(request: Request, *names: str) -> str | None:
@@ -46,6 +49,8 @@ def _symbol(request: Request) -> tuple[str, int, MarketSpec]:
 
 def _market(symbol: str) -> tuple[int, MarketSpec]:
     try:
+        if not _SYMBOL.fullmatch(symbol):  # no query for what cannot be a symbol
+            raise selectors.UnknownSymbol(symbol)
         return selectors.market(symbol)
     except selectors.UnknownSymbol:
         raise ValidationFailed(
@@ -64,6 +69,18 @@ def _int(request: Request, names: tuple[str, ...], code: str) -> int | None:
             f"{names[0]} must be a non-negative integer.", code=code, details={names[0]: raw[:32]}
         )
     return int(raw)
+
+
+def _time(request: Request, names: tuple[str, ...]) -> int | None:
+    """Unix ms within 0..MAX_MS (9999-12-31): what a datetime holds."""
+    value = _int(request, names, "invalid_time")
+    if value is not None and value > MAX_MS:
+        raise ValidationFailed(
+            f"{names[0]} must be at most {MAX_MS} (9999-12-31).",
+            code="invalid_time",
+            details={names[0]: str(value), "max": MAX_MS},
+        )
+    return value
 
 
 def _limit(request: Request, bounds: tuple[int, int]) -> int:
@@ -143,8 +160,8 @@ class KlinesApi(PublicApi):
                 code="invalid_interval",
                 details={"interval": (raw or "")[:16]},
             )
-        start = _int(request, ("start_time", "startTime"), "invalid_time")
-        end = _int(request, ("end_time", "endTime"), "invalid_time")
+        start = _time(request, ("start_time", "startTime"))
+        end = _time(request, ("end_time", "endTime"))
         if start is not None and end is not None and start > end:
             raise ValidationFailed("start_time is after end_time.", code="invalid_time_range")
         limit = _limit(request, KLINES_LIMIT)

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from accounts.apis import WRITES_NOT_PERSISTED
 from accounts.authentication import deferred_key_check
 from accounts.permissions import caller
-from exchange_site.clock import ms_to_datetime
+from exchange_site.clock import MAX_MS, ms_to_datetime
 from exchange_site.errors import ValidationFailed
 from exchange_site.pagination import NewestFirst
 from exchange_site.throttling import OrdersThrottle, command_count
@@ -51,8 +51,19 @@ READ_ERRORS = {**ERRORS, 503: WRITES_NOT_PERSISTED}
 
 
 def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
-    """Validated query parameters; 400 invalid_request with field details otherwise."""
-    serializer = serializer_class(data=request.query_params)
+    """Validated query parameters; 400 invalid_request with field details otherwise.
+
+    A parameter given empty (``?symbol=``) is refused, not taken as absent (DRF's reading of
+    form-style input): ``DELETE /orders?symbol=`` must never mean "in every market"."""
+    params = request.query_params
+    serializer = serializer_class(data=params)
+    blank = {
+        name: ["This parameter may not be empty; leave it out instead."]
+        for name in list(serializer.fields)
+        if params.get(str(name)) == ""
+    }
+    if blank:
+        raise ValidationFailed("Invalid query parameters.", details=blank)
     if not serializer.is_valid():
         raise ValidationFailed("Invalid query parameters.", details=serializer.errors)
     return dict(serializer.validated_data)
@@ -221,11 +232,13 @@ class OpenOrdersApi(OrderWritesApi):
 
 
 def _time_range(q: dict[str, Any]) -> dict[str, Any]:
+    end = q.get("end_time")
     return {
         "symbol": q.get("symbol"),
         "start": ms_to_datetime(q["start_time"]) if "start_time" in q else None,
-        # end_time is inclusive to the millisecond; rows keep microseconds.
-        "end": ms_to_datetime(q["end_time"] + 1) if "end_time" in q else None,
+        # end_time is inclusive to the millisecond (rows keep microseconds); at the last
+        # millisecond a datetime holds there is no later one to stop before: no bound
+        "end": ms_to_datetime(end + 1) if end is not None and end < MAX_MS else None,
     }
 
 

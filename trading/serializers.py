@@ -14,6 +14,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from exchange_site.clock import MAX_MS
 from exchange_site.errors import ValidationFailed
 from exchange_site.serializers import DecimalString
 from matching.types import OrderType, Side, StpMode, TimeInForce
@@ -213,8 +214,13 @@ class SymbolQuerySerializer(serializers.Serializer):
 
 
 class TimeRangeQuerySerializer(SymbolQuerySerializer):
-    start_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
-    end_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    # up to 9999-12-31T23:59:59.999Z: what a datetime holds (exchange_site.clock.MAX_MS)
+    start_time = serializers.IntegerField(
+        min_value=0, max_value=MAX_MS, required=False, help_text="Unix time, ms, inclusive."
+    )
+    end_time = serializers.IntegerField(
+        min_value=0, max_value=MAX_MS, required=False, help_text="Unix time, ms, inclusive."
+    )
     limit = serializers.IntegerField(
         min_value=1, max_value=500, required=False, help_text="Page size (default 100)."
     )
