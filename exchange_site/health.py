@@ -81,6 +81,16 @@ def report() -> tuple[bool, dict[str, Any]]:
     return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}
 
 
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["ok", "degraded"]),
+        "checks": serializers.DictField(required=False),
+        "error": serializers.DictField(required=False),
+    },
+)
+
+
 class HealthApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -90,14 +100,8 @@ class HealthApi(APIView):
         operation_id="health",
         auth=[],
         responses={
-            200: inline_serializer(
-                "Health",
-                {
-                    "status": serializers.ChoiceField(["ok", "degraded"]),
-                    "checks": serializers.DictField(),
-                },
-            ),
-            503: OpenApiResponse(description="degraded, with the failing checks"),
+            200: HEALTH,
+            503: OpenApiResponse(HEALTH, description="degraded, with the failing checks"),
         },
     )
     def get(self, request: Request) -> Response:

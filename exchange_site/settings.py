@@ -251,6 +251,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # every status an operation can answer, with the error body (exchange_site/schema.py)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "exchange_site.schema.add_error_responses",
+    ],
 }
 
 # --- Exchange ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from exchange_site.throttling import OrdersThrottle, command_count
 from trading import selectors, services
 from trading.orders import row_trade
 from trading.serializers import (
+    CancelledOrderOutputSerializer,
     CancelPendingOutputSerializer,
     MarketOutputSerializer,
     OrderHistoryQuerySerializer,
@@ -38,15 +39,8 @@ from trading.serializers import (
     parse_order,
 )
 
-ERRORS = {
-    code: OpenApiResponse(description=text)
-    for code, text in (
-        (400, "Invalid request (error code in the body)."),
-        (401, "Not authenticated, or a bad signature."),
-        (403, "The API key lacks the permission."),
-        (429, "Throttled; see Retry-After."),
-    )
-}
+# (every operation's common refusals, with the error body: exchange_site/schema.py)
+ERRORS: dict[int, OpenApiResponse] = {}
 READ_ERRORS = {**ERRORS, 503: WRITES_NOT_PERSISTED}
 
 
@@ -133,7 +127,18 @@ class OrderApi(OrderWritesApi):
             202: OpenApiResponse(
                 OrderOutputSerializer, description="Not matched yet: status pending."
             ),
-            409: OpenApiResponse(description="Rejected by the matcher (code in the body)."),
+            400: OpenApiResponse(
+                description="Invalid, or rejected by the matcher (insufficient_funds, ...): "
+                "error.details.order is the order, status rejected."
+            ),
+            409: OpenApiResponse(
+                description="Rejected by the matcher: duplicate_client_order_id, "
+                "post_only_would_take, fok_not_fillable, market_halted (error.details.order)."
+            ),
+            503: OpenApiResponse(
+                description="market_unavailable (no matcher serves it), or, with several "
+                "matcher shards, writes_not_persisted (funds could not be moved yet)."
+            ),
             **ERRORS,
         },
     )
@@ -151,7 +156,7 @@ class OrderApi(OrderWritesApi):
         parameters=[OrderLookupQuerySerializer],
         responses={
             200: OrderOutputSerializer,
-            404: OpenApiResponse(description="No such order."),
+            404: OpenApiResponse(description="order_not_found."),
             **READ_ERRORS,
         },
     )
@@ -170,9 +175,9 @@ class OrderApi(OrderWritesApi):
         operation_id="order_cancel",
         parameters=[OrderLookupQuerySerializer],
         responses={
-            200: OrderOutputSerializer,
+            200: CancelledOrderOutputSerializer,
             202: CancelPendingOutputSerializer,
-            404: OpenApiResponse(description="No such open order."),
+            404: OpenApiResponse(description="order_not_found: no such open order."),
             **ERRORS,
         },
     )
@@ -212,9 +217,9 @@ class OpenOrdersApi(OrderWritesApi):
         operation_id="orders_cancel_all",
         parameters=[SymbolQuerySerializer],
         responses={
-            200: OrderOutputSerializer(many=True),
+            200: CancelledOrderOutputSerializer(many=True),
             202: OpenApiResponse(
-                OrderOutputSerializer(many=True),
+                CancelledOrderOutputSerializer(many=True),
                 description="A matcher shard did not answer: its cancels are queued.",
             ),
             **ERRORS,
