@@ -41,9 +41,15 @@ from schemathesis.core.result import Err
 
 from tests.integration.conftest import Stack, Trader
 
-pytestmark = [pytest.mark.django_db, pytest.mark.integration, pytest.mark.slow]
-
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(60 * max(10, EXAMPLES)),  # the suite's 120 s is too tight here
+]
+
 SEED = int(os.environ.get("FUZZ_SEED", "15"))
 CHECKS = [
     not_a_server_error,
