@@ -41,7 +41,7 @@ from schemathesis.core.result import Err
 
 from tests.integration.conftest import Stack, Trader
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
 pytestmark = [
     pytest.mark.django_db,
