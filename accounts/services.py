@@ -58,11 +58,13 @@ def user_ensure(
     superuser: bool = False,
 ) -> User:
     """Create or update a user; the password is re-hashed only when it changed (idempotent)."""
-    user, _ = User.objects.update_or_create(
+    user, created = User.objects.update_or_create(
         username=username,
         defaults={"email": email, "is_staff": is_staff or superuser, "is_superuser": superuser},
     )
-    if not user.check_password(password):
+    # A new user has no password to check, and checking one would hash once more for nothing
+    # (Django hashes against an unusable password too, to keep the time constant).
+    if created or not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])
     return user

@@ -12,6 +12,7 @@ web UI's and the admin's, goes through all of them as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -23,7 +24,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.functional import SimpleLazyObject, empty
 
-from exchange_site.errors import error_body
+from exchange_site import errors
 
 API_PREFIX = "/api/v1/"
 
@@ -88,6 +89,35 @@ class BrowserXFrameOptionsMiddleware(BrowserOnly, XFrameOptionsMiddleware):
     pass
 
 
+class ApiServerErrors:
+    """Outermost: an unhandled exception under /api/ answers the API's JSON 500 with a request
+    id (``errors.internal_error``) and its traceback is logged with that id, DEBUG on or off.
+
+    A view's exception arrives in ``process_exception``. One raised in a middleware has already
+    been turned into Django's 500 (the HTML debug page under DEBUG) by the time it gets here,
+    and logged by ``errors.log_request_exception``: an HTML answer is replaced.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 500
+            and request.path_info.startswith(errors.API_PREFIX)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return errors.internal_error(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not request.path_info.startswith(errors.API_PREFIX):
+            return None  # pages keep Django's handling (handler500, the debug page)
+        errors.log_unhandled(request, exc)
+        return errors.internal_error(request)
+
+
 # Headers whose values reach the database (an API key id is looked up by value).
 _CHECKED_HEADERS = ("HTTP_X_API_KEY", "HTTP_X_TIMESTAMP", "HTTP_X_SIGNATURE")
 
@@ -108,7 +138,7 @@ class RefuseNulCharacters:
             where = _nul_in(request)
             if where is not None:
                 return JsonResponse(
-                    error_body(
+                    errors.error_body(
                         "invalid_request",
                         f"NUL characters are not accepted ({where}).",
                         {"where": where},

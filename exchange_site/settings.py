@@ -13,7 +13,9 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# Local state of a zero-config run: the SQLite database, the embedded Redis's data, Celery
+# beat's schedule. Git-ignored; ``run_exchange --reset-local-data`` deletes it.
+VAR_DIR = Path(os.environ.get("VAR_DIR", "").strip() or BASE_DIR / "var").resolve()
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -77,6 +79,8 @@ INSTALLED_APPS = [
 # Django's stock list; the Browser* ones are Django's own, skipped by signed API-key requests
 # (exchange_site/middleware.py).
 MIDDLEWARE = [
+    # First: an unhandled exception under /api/ answers JSON, never an HTML page.
+    "exchange_site.middleware.ApiServerErrors",
     "django.middleware.security.SecurityMiddleware",
     "exchange_site.middleware.RefuseNulCharacters",  # PostgreSQL text refuses them: a 400
     "exchange_site.middleware.BrowserSessionMiddleware",
@@ -176,6 +180,10 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+# JSON only, never pickle: a message cannot run code in a worker (exchange_site/celery.py).
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent; a worker crash re-runs, never loses, one
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -306,14 +314,23 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # Replaces Django's own console handler for "django", which would print every line twice.
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's own console handler for "django", which would print every line twice.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Every 4xx is a WARNING there: a client's mistake, not the operator's, so only at INFO.
+        "django.request": {
+            "handlers": ["console"],
+            "level": LOG_LEVEL if LOG_LEVEL in ("DEBUG", "INFO") else "ERROR",
+            "propagate": False,
+        },
+    },
 }
 
 # --- Production hardening (DEBUG off) ---------------------------------------------------------

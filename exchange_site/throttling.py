@@ -5,6 +5,9 @@ and a list of 3,000 timestamps at the order limit); a counter per window is enou
 and their rates are REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (env THROTTLE_ANON, THROTTLE_USER,
 THROTTLE_SIGNUP, THROTTLE_ORDERS); docs/api.md lists them. If Redis fails, requests are let
 through: the throttle protects the service, it must not be the reason it is down.
+
+A counter's key names its window; its TTL (refreshed on every count, since ``EXPIRE ... NX`` is
+Redis 7 and the embedded server is 6.2) only removes it one window after its last count.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ def _incr(key: str, period: int) -> int:
     # build a new redis.Redis on every get_client() and pickle the counter.
     full = backend.make_and_validate_key(key)
     count, _ = wire.shared(settings.CACHE_REDIS_URL).call(
-        ("INCR", full), ("EXPIRE", full, period + 1, "NX")
+        ("INCR", full), ("EXPIRE", full, period + 1)
     )
     if isinstance(count, Exception):
         raise count
@@ -174,7 +177,7 @@ class CommandCount:
         key = self.limit.key
         try:
             count, _ = wire.shared(settings.REDIS_URL).call(
-                ("INCR", key), ("EXPIRE", key, self.limit.ttl_s, "NX")
+                ("INCR", key), ("EXPIRE", key, self.limit.ttl_s)
             )
             if isinstance(count, Exception):
                 raise count

@@ -102,6 +102,7 @@ class Sent:
 
 class MatcherClient:
     def __init__(self, redis_url: str, reply_timeout_s: float) -> None:
+        self.redis_url = redis_url
         self.log = CommandLog(connect(redis_url), wire.shared(redis_url))
         self.reply_timeout_s = reply_timeout_s
 
@@ -178,7 +179,8 @@ _local = threading.local()
 def matcher() -> MatcherClient:
     """One client per thread (the Redis pool is shared by threads in the process anyway)."""
     client: MatcherClient | None = getattr(_local, "client", None)
-    if client is None:
+    # A settings change (tests point REDIS_URL at another server) gets a client of its own.
+    if client is None or client.redis_url != settings.REDIS_URL:
         client = MatcherClient(settings.REDIS_URL, settings.ORDER_REPLY_TIMEOUT)
         _local.client = client
     return client

@@ -64,6 +64,15 @@ class PersisterError(RuntimeError):
     """The database and the event log disagree; running on would lose events silently."""
 
 
+START_FRESH = (
+    "For a development venue on ./scripts/run's defaults (SQLite and the embedded Redis, both in"
+    " var/), start fresh with: ./scripts/run --reset-local-data (it asks before deleting var/)."
+    " Otherwise point DATABASE_URL and REDIS_URL back at the database and Redis that belong"
+    " together, or restore Redis from its append-only file (docs/reliability.md, 'Refusing to"
+    " run on a broken history')."
+)
+
+
 OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
 """Failures of a backing service, not of an event: retried for as long as they last."""
 
@@ -190,8 +199,19 @@ class Persister:
             # Redis lost the matcher's log (or this is another venue's database): every new
             # event would look already applied and be skipped. Refuse rather than drop them.
             raise PersisterError(
-                f"checkpoint of {self.shard} is at seq {checkpoint.last_seq} but the matcher is"
-                f" at {produced}: the command log and the database are from different histories"
+                f"the database has shard {self.shard}'s events up to seq {checkpoint.last_seq},"
+                f" but the matcher's log in Redis only reaches seq {produced}: the database and"
+                f" Redis are from different histories (Redis was reset or replaced). {START_FRESH}"
+            )
+        acked = self.reader.acked_seq()
+        if acked is not None and acked > checkpoint.last_seq:
+            # The log says events up to ``acked`` were written, and this database lacks them
+            # (a new database beside an old Redis): they will never be read again.
+            raise PersisterError(
+                f"Redis says shard {self.shard}'s events up to seq {acked} were written to the"
+                f" database, but this database has them only up to seq {checkpoint.last_seq}:"
+                f" the database and Redis are from different histories (the database was reset"
+                f" or replaced). {START_FRESH}"
             )
         self.stats.last_seq = checkpoint.last_seq
         self.halt = halt_of(self.shard)

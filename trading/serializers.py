@@ -120,11 +120,14 @@ def parse_order(data: Any) -> OrderRequest:
         not isinstance(client_order_id, str) or not _CLIENT_ORDER_ID.match(client_order_id)
     ):
         raise _invalid("client_order_id", "must match " + CLIENT_ORDER_ID_RE)
+    order_type = _choice(data, "type", OrderType)
+    # A market order never rests: IOC is what applies to it, and what it reports.
+    default_tif = TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC
     return OrderRequest(
         symbol=symbol,
         side=_choice(data, "side", Side),
-        type=_choice(data, "type", OrderType),
-        time_in_force=_choice(data, "time_in_force", TimeInForce, TimeInForce.GTC),
+        type=order_type,
+        time_in_force=_choice(data, "time_in_force", TimeInForce, default_tif),
         price=_money(data, "price"),
         quantity=_money(data, "quantity"),
         quote_quantity=_money(data, "quote_quantity"),
@@ -146,7 +149,10 @@ class OrderPlaceInputSerializer(serializers.Serializer):
         required=False, help_text="Market buys only, instead of quantity: quote to spend."
     )
     time_in_force = serializers.ChoiceField(
-        choices=[t.value for t in TimeInForce], default="GTC", required=False
+        choices=[t.value for t in TimeInForce],
+        required=False,
+        help_text="Limit orders: GTC (the default), IOC or FOK. Market orders are IOC (the"
+        " default for them; GTC and FOK are refused): they never rest.",
     )
     post_only = serializers.BooleanField(default=False, required=False)
     stp_mode = serializers.ChoiceField(

@@ -195,6 +195,8 @@ def _check_combination(req: OrderRequest) -> None:
             problem = "post_only needs time_in_force GTC."
     elif req.price is not None:
         problem = "A market order has no price."
+    elif req.time_in_force is not TimeInForce.IOC:
+        problem = "A market order is IOC (it never rests): omit time_in_force or send IOC."
     elif req.post_only:
         problem = "post_only is for limit orders only."
     elif req.side is Side.SELL and (req.quantity is None or req.quote_quantity is not None):

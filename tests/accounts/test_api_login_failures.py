@@ -8,8 +8,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests import factories
+from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [*ON_BOTH_REDIS_SERVERS, pytest.mark.django_db]
 
 URL = "/api/v1/api-keys"
 

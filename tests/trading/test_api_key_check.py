@@ -20,9 +20,10 @@ from matching.client import shard_map
 from matching.transport import connect, shard_keys
 from tests.api import Api
 from tests.factories import make_user
+from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS
 from trading.models import Order
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [*ON_BOTH_REDIS_SERVERS, pytest.mark.django_db(transaction=True)]
 
 BUY = {"side": "buy", "price": "10", "quantity": "1"}
 

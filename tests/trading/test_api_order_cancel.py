@@ -8,8 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from matching.transport import connect, shard_keys
 from tests.api import Api
 from tests.factories import make_user
+from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [*ON_BOTH_REDIS_SERVERS, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -89,6 +89,34 @@ def test_market_sell_expires_with_no_liquidity_when_the_book_is_empty(taker):
     assert (resp.json()["status"], resp.json()["expire_reason"]) == ("expired", "no_liquidity")
 
 
+def test_market_order_reports_ioc_when_placed_without_time_in_force(maker, taker):
+    maker.place(side="sell", price="20", quantity="1")
+    resp = taker.post(
+        "/api/v1/order",
+        {"symbol": "SOL_USDC", "side": "buy", "type": "market", "quantity": "1"},
+    )
+    assert resp.status_code == 201, resp.content
+    assert resp.json()["time_in_force"] == "IOC"
+    [order] = taker.get("/api/v1/user/orders").json()["results"]
+    assert order["time_in_force"] == "IOC"
+
+
+@pytest.mark.parametrize("tif", ["GTC", "FOK"])
+def test_market_order_is_refused_when_it_asks_to_rest_or_fill_all(taker, tif):
+    resp = taker.post(
+        "/api/v1/order",
+        {
+            "symbol": "SOL_USDC",
+            "side": "sell",
+            "type": "market",
+            "quantity": "1",
+            "time_in_force": tif,
+        },
+    )
+    assert error(resp) == (400, "invalid_request")
+    assert "IOC" in resp.json()["error"]["message"]
+
+
 def test_fok_is_rejected_with_the_order_when_it_cannot_fill(maker, taker):
     maker.place(side="sell", price="20", quantity="1")
     resp = taker.place(side="buy", price="20", quantity="2", time_in_force="FOK")

@@ -9,8 +9,9 @@ import pytest
 
 from tests.api import Api
 from tests.factories import make_user
+from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [*ON_BOTH_REDIS_SERVERS, pytest.mark.django_db(transaction=True)]
 
 PRIVATE_READS: list[tuple[str, dict[str, object]]] = [
     ("/api/v1/user/balances", {}),

@@ -10,9 +10,10 @@ from django.test import Client
 from matching.transport import connect, shard_keys
 from tests.api import Api
 from tests.factories import make_user
+from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS
 from trading.models import Order
 
-pytestmark = pytest.mark.usefixtures("api_env")
+pytestmark = [*ON_BOTH_REDIS_SERVERS, pytest.mark.usefixtures("api_env")]
 
 
 @pytest.fixture

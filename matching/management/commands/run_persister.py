@@ -13,7 +13,7 @@ from django.db import connections
 
 from matching.client import shard_map
 from matching.management.commands._process import StopFlag, setup_logging
-from matching.persister import Persister
+from matching.persister import Persister, PersisterError
 from matching.transport import PERSISTER_GROUP, EventReader, connect
 
 
@@ -64,6 +64,10 @@ class Command(BaseCommand):
         try:
             reader = EventReader(connect(settings.REDIS_URL), shard, PERSISTER_GROUP, "persister")
             Persister(reader, batch_entries=batch_entries, linger_ms=linger_ms).run(stop)
+        except PersisterError as exc:  # a refusal to explain, not a bug to trace
+            logging.getLogger("matching.run_persister").error("persister %s: %s", shard, exc)
+            failed.append(shard)
+            stop.set()
         except BaseException:
             logging.getLogger("matching.run_persister").exception("persister %s died", shard)
             failed.append(shard)
