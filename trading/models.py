@@ -294,8 +294,9 @@ class EventCheckpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     halted_at = models.DateTimeField(null=True, blank=True)
     halted_seq = models.BigIntegerField(null=True, blank=True)  # the event that failed
-    halted_entry = models.CharField(max_length=32, blank=True)  # its events-stream entry
-    halt_reason = models.TextField(blank=True)
+    # (database defaults too: rows are also inserted in SQL, exchange_site/bulk.py)
+    halted_entry = models.CharField(max_length=32, blank=True, default="", db_default="")
+    halt_reason = models.TextField(blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return f"{self.stream} @ {self.last_seq}"
