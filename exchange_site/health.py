@@ -1,8 +1,10 @@
 """GET /api/v1/health: liveness of the web process, Redis, the database, matchers and persisters.
 
 200 {"status": "ok"} when everything answers and every persister is within
-HEALTH_MAX_PERSISTER_LAG events of its matcher; 503 {"status": "degraded"} with the details
-otherwise. Every probe is bounded in time and caught: a health check never answers 500.
+HEALTH_MAX_PERSISTER_LAG events of its matcher and none is halted on an event it cannot write
+(``persister_halted`` names it: seq, events entry, reason, since); 503 {"status": "degraded"}
+with the details otherwise. Every probe is bounded in time and caught: a health check never
+answers 500.
 """
 
 from __future__ import annotations
@@ -57,7 +59,12 @@ def check_shards() -> dict[str, Any]:
         return {"_all": _failed(exc)}
     limit = settings.HEALTH_MAX_PERSISTER_LAG
     return {
-        name: {**state, "ok": bool(state["matcher_alive"]) and int(state["persister_lag"]) < limit}
+        name: {
+            **state,
+            "ok": bool(state["matcher_alive"])
+            and int(state["persister_lag"]) < limit
+            and not state.get("persister_halted"),
+        }
         for name, state in shards.items()
     }
 
@@ -77,6 +84,16 @@ def report() -> tuple[bool, dict[str, Any]]:
     return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}
 
 
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["ok", "degraded"]),
+        "checks": serializers.DictField(required=False),
+        "error": serializers.DictField(required=False),
+    },
+)
+
+
 class HealthApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -86,14 +103,8 @@ class HealthApi(APIView):
         operation_id="health",
         auth=[],
         responses={
-            200: inline_serializer(
-                "Health",
-                {
-                    "status": serializers.ChoiceField(["ok", "degraded"]),
-                    "checks": serializers.DictField(),
-                },
-            ),
-            503: OpenApiResponse(description="degraded, with the failing checks"),
+            200: HEALTH,
+            503: OpenApiResponse(HEALTH, description="degraded, with the failing checks"),
         },
     )
     def get(self, request: Request) -> Response:
