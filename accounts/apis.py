@@ -52,14 +52,8 @@ from exchange_site.errors import ValidationFailed
 from exchange_site.pagination import NewestFirst
 from exchange_site.throttling import SignupThrottle
 
-ERRORS = {
-    code: OpenApiResponse(description=text)
-    for code, text in (
-        (400, "Invalid request (error code in the body)."),
-        (401, "Not authenticated."),
-        (429, "Throttled; see Retry-After."),
-    )
-}
+# (every operation's common refusals, with the error body: exchange_site/schema.py)
+ERRORS: dict[int, OpenApiResponse] = {}
 # A private read waits for the caller's own writes (accounts.selectors.await_own_writes).
 WRITES_NOT_PERSISTED = OpenApiResponse(
     description="writes_not_persisted: your latest writes are applied but not recorded yet "
@@ -209,6 +203,8 @@ class WithdrawCreateApi(APIView):
             202: OpenApiResponse(
                 WithdrawalOutputSerializer, description="The hold is queued (matcher slow)."
             ),
+            400: OpenApiResponse(description="invalid_amount, unknown_asset, insufficient_funds."),
+            503: WRITES_NOT_PERSISTED,
             **ERRORS,
             **SECOND_FACTOR,
         },

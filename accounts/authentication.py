@@ -109,7 +109,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             view, "key_checked_by_command", False
         )
         found, unchecked = (None, False)
-        if key_id:
+        if key_id and "\x00" not in key_id:  # (PostgreSQL text refuses NUL: no such key)
             found, unchecked = key_cache.find_key(key_id[:64], defer_check=defer)
         api_key = _refuse_unusable(found)
 
@@ -189,6 +189,8 @@ class PasswordAuthentication(BasicAuthentication):
     def authenticate_credentials(
         self, userid: str, password: str, request: Any = None
     ) -> tuple[Any, None]:
+        if "\x00" in userid:  # PostgreSQL text refuses NUL: no such user, never a 500
+            raise AuthenticationFailed("Invalid username/password.")
         if login_blocked(userid, request):
             raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW_S)
         try:

@@ -180,11 +180,3 @@ def _ref(
             return {"type": "withdrawal", "withdrawal_id": withdrawals[transfer_id]}
         return {"type": "transfer"}
     return {"type": "other"}
-
-
-def withdrawal_of(user: User, withdrawal_id: int) -> Withdrawal:
-    """One of the caller's withdrawals; another user's is not found, never forbidden."""
-    found = Withdrawal.objects.filter(user=user, pk=withdrawal_id).select_related("asset").first()
-    if found is None:
-        raise NotFound("No such withdrawal.", code="withdrawal_not_found")
-    return found

@@ -21,7 +21,7 @@ from accounts.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from exchange_site.clock import datetime_to_ms
+from exchange_site.clock import MAX_MS, datetime_to_ms
 from exchange_site.serializers import DecimalString
 
 MAX_NUMBER_CHARS = 40
@@ -277,8 +277,13 @@ class AssetOutputSerializer(serializers.Serializer):
 
 
 class LedgerQuerySerializer(TransferHistoryQuerySerializer):
-    start_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
-    end_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    # up to 9999-12-31T23:59:59.999Z: what a datetime holds
+    start_time = serializers.IntegerField(
+        min_value=0, max_value=MAX_MS, required=False, help_text="Unix time, ms, inclusive."
+    )
+    end_time = serializers.IntegerField(
+        min_value=0, max_value=MAX_MS, required=False, help_text="Unix time, ms, inclusive."
+    )
 
 
 def ledger_out(entry: LedgerEntry, ref: dict[str, Any]) -> dict[str, Any]:

@@ -248,6 +248,8 @@ def cancel(user: User, withdrawal_id: int) -> Withdrawal:
     """The user takes back a withdrawal that is not approved yet; its hold is released."""
     withdrawal = (
         Withdrawal.objects.filter(user=user, pk=withdrawal_id).select_related("asset").first()
+        if 0 < withdrawal_id < 2**63  # a bigint: anything else is no row
+        else None
     )
     if withdrawal is None:
         raise NotFound("No such withdrawal.", code="withdrawal_not_found")

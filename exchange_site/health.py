@@ -1,10 +1,11 @@
 """GET /api/v1/health: liveness of the web process, Redis, the database, matchers and persisters.
 
 200 {"status": "ok"} when everything answers and every persister is within
-HEALTH_MAX_PERSISTER_LAG events of its matcher; 503 {"status": "degraded"} with the details
-otherwise. Every probe is bounded in time and caught: a health check never answers 500.
-``alerts`` lists what operators must look at without the site being down (a reconciliation
-difference).
+HEALTH_MAX_PERSISTER_LAG events of its matcher and none is halted on an event it cannot write
+(``persister_halted`` names it: seq, events entry, reason, since); 503 {"status": "degraded"}
+with the details otherwise. Every probe is bounded in time and caught: a health check never
+answers 500. ``alerts`` lists what operators must look at without the site being down (a
+reconciliation difference).
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ def check_shards() -> dict[str, Any]:
         return {"_all": _failed(exc)}
     limit = settings.HEALTH_MAX_PERSISTER_LAG
     return {
-        name: {**state, "ok": bool(state["matcher_alive"]) and int(state["persister_lag"]) < limit}
+        name: {
+            **state,
+            "ok": bool(state["matcher_alive"])
+            and int(state["persister_lag"]) < limit
+            and not state.get("persister_halted"),
+        }
         for name, state in shards.items()
     }
 
@@ -93,6 +99,22 @@ def report() -> tuple[bool, dict[str, Any]]:
     return healthy, {"status": "ok" if healthy else "degraded", "checks": checks, "alerts": alerts}
 
 
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["ok", "degraded"]),
+        "checks": serializers.DictField(required=False),
+        "alerts": serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text="Problems for operators that do not make the site unhealthy: "
+            '"reconciliation" while the latest reconciliation found a difference.',
+        ),
+        "error": serializers.DictField(required=False),
+    },
+)
+
+
 class HealthApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
@@ -102,19 +124,8 @@ class HealthApi(APIView):
         operation_id="health",
         auth=[],
         responses={
-            200: inline_serializer(
-                "Health",
-                {
-                    "status": serializers.ChoiceField(["ok", "degraded"]),
-                    "checks": serializers.DictField(),
-                    "alerts": serializers.ListField(
-                        child=serializers.CharField(),
-                        help_text="Problems for operators that do not make the site unhealthy: "
-                        '"reconciliation" while the latest reconciliation found a difference.',
-                    ),
-                },
-            ),
-            503: OpenApiResponse(description="degraded, with the failing checks"),
+            200: HEALTH,
+            503: OpenApiResponse(HEALTH, description="degraded, with the failing checks"),
         },
     )
     def get(self, request: Request) -> Response:

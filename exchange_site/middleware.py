@@ -19,7 +19,7 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.functional import SimpleLazyObject, empty
@@ -116,3 +116,48 @@ class ApiServerErrors:
             return None  # pages keep Django's handling (handler500, the debug page)
         errors.log_unhandled(request, exc)
         return errors.internal_error(request)
+
+
+# Headers whose values reach the database (an API key id is looked up by value).
+_CHECKED_HEADERS = ("HTTP_X_API_KEY", "HTTP_X_TIMESTAMP", "HTTP_X_SIGNATURE")
+
+
+class RefuseNulCharacters:
+    """A NUL character in an API request's path, query string or signature headers is a 400.
+
+    PostgreSQL text cannot hold NUL: any such value that reached a query made it fail (a 500).
+    Refusing them at the edge covers every parameter of every endpoint, present and future;
+    body fields are checked by their serializers (DRF's CharField refuses NUL too).
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.path_info.startswith("/api/"):
+            where = _nul_in(request)
+            if where is not None:
+                return JsonResponse(
+                    errors.error_body(
+                        "invalid_request",
+                        f"NUL characters are not accepted ({where}).",
+                        {"where": where},
+                    ),
+                    status=400,
+                )
+        return self.get_response(request)
+
+
+def _nul_in(request: HttpRequest) -> str | None:
+    if "\x00" in request.path_info:
+        return "path"
+    if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
+        "QUERY_STRING", ""
+    ):
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                return f"query parameter {key[:32]!r}"
+    for header in _CHECKED_HEADERS:
+        if "\x00" in request.META.get(header, ""):
+            return f"header {header[5:].replace('_', '-')}"
+    return None

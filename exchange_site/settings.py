@@ -82,6 +82,7 @@ MIDDLEWARE = [
     # First: an unhandled exception under /api/ answers JSON, never an HTML page.
     "exchange_site.middleware.ApiServerErrors",
     "django.middleware.security.SecurityMiddleware",
+    "exchange_site.middleware.RefuseNulCharacters",  # PostgreSQL text refuses them: a 400
     "exchange_site.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "exchange_site.middleware.BrowserCsrfViewMiddleware",
@@ -296,6 +297,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # every status an operation can answer, with the error body (exchange_site/schema.py)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "exchange_site.schema.add_error_responses",
+    ],
 }
 
 # --- Exchange ---------------------------------------------------------------------------------

@@ -515,16 +515,19 @@ class CommandLog:
                 pipe.ltrim(key, 0, 0)
             pipe.execute()
 
-    def shard_status(self, shard: str) -> dict[str, int | bool]:
+    def shard_status(self, shard: str) -> dict[str, Any]:
         keys = shard_keys(shard)
         pipe = self._client.pipeline(transaction=False)
         pipe.exists(keys.heartbeat)
         pipe.hget(keys.progress, "seq")
         pipe.hget(keys.persisted, "seq")
         pipe.exists(keys.commands)
-        alive, produced, persisted, has_log = pipe.execute()
+        pipe.hgetall(f"ex:{{{shard}}}:persister-halted")  # matching.persister, "poisoned"
+        alive, produced, persisted, has_log, halted = pipe.execute()
         seq, done = int(produced or 0), int(persisted or 0)
         return {
+            # the event the shard's persistence halted on, or None (docs/reliability.md)
+            "persister_halted": {k.decode(): v.decode() for k, v in halted.items()} or None,
             "matcher_alive": bool(alive),
             # commands appended but not yet applied and committed by the matcher
             "matcher_lag": group_backlog(self._client, keys.commands, MATCHER_GROUP)

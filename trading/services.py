@@ -25,6 +25,7 @@ from matching.arith import (
     MarketUnits,
     OffGrid,
     amount_to_atoms,
+    atoms_to_amount,
     base_atoms,
     compile_market,
     notional_atoms,
@@ -40,7 +41,7 @@ from matching.types import MarketSpec, OrderType, Side, TimeInForce
 from matching.types import MarketStatus as EngineMarketStatus
 from trading import selectors
 from trading.ids import next_order_id
-from trading.models import Market, MarketStatus
+from trading.models import EventCheckpoint, Market, MarketStatus
 from trading.orders import OrderRequest, apply_reply, placed_order, rejection
 from trading.specs import cached_market
 
@@ -56,6 +57,10 @@ REJECT_STATUS: dict[str, int] = {
             _R.INVALID_QUANTITY,
             _R.INVALID_ORDER,
             _R.BELOW_MIN_NOTIONAL,
+            _R.ABOVE_MAX_NOTIONAL,
+            # a symbol the database lists but the matcher does not (yet): a bad field value,
+            # as when the database does not list it (docs/api.md)
+            _R.UNKNOWN_MARKET,
         ),
         400,
     ),
@@ -69,7 +74,6 @@ REJECT_STATUS: dict[str, int] = {
         ),
         409,
     ),
-    _R.UNKNOWN_MARKET: 404,
     _R.ORDER_NOT_FOUND: 404,
 }
 
@@ -288,6 +292,13 @@ def order_place(
             code="below_min_notional",
             details={"min_notional": str(spec.min_notional)},
         )
+    if notional is not None and notional > units.max_notional_atoms:
+        largest = atoms_to_amount(spec.quote.decimals, units.max_notional_atoms)
+        raise ValidationFailed(
+            f"The order is worth more than the maximum of {largest} {spec.quote.code}.",
+            code="above_max_notional",
+            details={"max_notional": str(largest)},
+        )
 
     shard = _shard(req.symbol)
     _fund_shard(user_id, spec, units, req, shard, (ticks, lots, quote), key_check)
@@ -385,3 +396,19 @@ def order_cancel_all(
         cancelled += [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
         placeholders.update(sent.placed or {})
     return selectors.orders_cancelled(user_id, cancelled, placeholders), answered
+
+
+# --- Persistence --------------------------------------------------------------------------------
+
+
+def persistence_retry(checkpoint: EventCheckpoint) -> EventCheckpoint:
+    """Clear a shard's persistence halt (matching/persister.py): its persister tries the halted
+    event again within a second, and halts again, with the new error, if it still fails.
+    ``python manage.py resume_persister`` does the same after trying the event itself first."""
+    if checkpoint.halted_at is None:
+        raise ValidationFailed(f"Persistence of {checkpoint.stream} is not halted.")
+    EventCheckpoint.objects.filter(pk=checkpoint.pk).update(
+        halted_at=None, halted_seq=None, halted_entry="", halt_reason=""
+    )
+    checkpoint.refresh_from_db()
+    return checkpoint

@@ -89,7 +89,11 @@ def request(user: User, start: datetime, end: datetime) -> Statement:
 
 
 def of(user: User, statement_id: int) -> Statement:
-    found = Statement.objects.filter(user=user, pk=statement_id).first()
+    found = (
+        Statement.objects.filter(user=user, pk=statement_id).first()
+        if 0 < statement_id < 2**63  # a bigint: anything else is no row
+        else None
+    )
     if found is None:
         raise NotFound("No such statement.", code="statement_not_found")
     return found

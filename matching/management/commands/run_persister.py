@@ -52,7 +52,9 @@ class Command(BaseCommand):
         for thread in threads:
             thread.join()
         if failed:
-            # Exit non-zero so the supervisor restarts us; the checkpoint makes that safe.
+            # Exit non-zero: the run command's supervisor stops the venue, a production one
+            # restarts us (the checkpoint makes that safe). An event that fails to persist does
+            # not get here: its shard halts and this process stays up (docs/reliability.md).
             raise CommandError(f"persister failed for shard(s) {failed}")
 
     @staticmethod
