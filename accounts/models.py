@@ -341,7 +341,7 @@ class ShardBalance(models.Model):
         return f"{self.user_id}/{self.asset_id}@{self.shard}: {self.available} + {self.locked}"
 
 
-# --- Two-factor authentication (accounts/two_factor.py) ----------------------------------------
+# --- Two-factor authentication (accounts/two_factor.py) -------------------------------------------
 
 
 class TotpDevice(models.Model):
@@ -421,7 +421,7 @@ class AuditLogEntry(models.Model):
         )
 
 
-# --- Statements -------------------------------------------------------------------------------
+# --- Statements -----------------------------------------------------------------------------------
 
 
 class StatementStatus(models.TextChoices):
@@ -453,7 +453,7 @@ class Statement(models.Model):
         return f"statement {self.pk} of {self.user_id}: {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}"
 
 
-# --- Reconciliation -----------------------------------------------------------------------------
+# --- Reconciliation -------------------------------------------------------------------------------
 
 
 class ReconciliationStatus(models.TextChoices):

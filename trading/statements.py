@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from accounts.amounts import plain
 from accounts.models import LedgerEntry, Statement, StatementStatus, User
+from accounts.selectors import await_persisted
 from accounts.serializers import fixed
 from exchange_site.clock import datetime_to_ms
 from exchange_site.errors import Conflict, NotFound, ValidationFailed
@@ -103,11 +104,19 @@ def listing(user: User) -> list[Statement]:
     return list(Statement.objects.filter(user=user).defer("content").order_by("-created_at")[:50])
 
 
+class NotRecordedYet(Exception):
+    """The persister has not written everything the matcher applied: build it later."""
+
+
 def build(statement_id: int) -> str:
-    """The task's body: write the CSV of a pending statement (again, if the last run died)."""
+    """The task's body: write the CSV of a pending statement (again, if the last run died).
+    It waits until the database has everything the matchers applied when it started, so a
+    movement inside the period is never left out for being unrecorded yet."""
     statement = Statement.objects.filter(pk=statement_id).select_related("user").first()
     if statement is None or statement.status != StatementStatus.PENDING:
         return "nothing to do"
+    if not await_persisted():
+        raise NotRecordedYet("the persister is behind; the task retries")
     try:
         content, rows = render(statement.user_id, statement.start, statement.end)
     except Exception as exc:

@@ -1,7 +1,8 @@
-"""The account pages: sign up, log in and out, password, API keys, wallet."""
+"""The account pages: sign up, log in and out, password, API keys, security, wallet."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts.models import ApiKey
 from tests.factories import make_api_key, make_balance, make_deposit, make_user, make_withdrawal
@@ -155,3 +156,38 @@ def test_api_keys_page_revokes_own_keys_only(client, db, api_env):
     theirs.refresh_from_db()
     assert mine.revoked_at is not None
     assert theirs.revoked_at is None
+
+
+def test_wallet_shows_each_assets_withdrawal_policy_and_the_24h_use(client, assets, api_env):
+    alice = make_user("alice")
+    make_withdrawal(alice, assets["USDC"], "60")
+    client.force_login(alice)
+    data = client.get("/wallet").context["d"]
+    usdc = next(a for a in data["assets"] if a["code"] == "USDC")
+    assert (usdc["withdrawal_fee"], usdc["withdrawal_min"], usdc["address_format"]) == (
+        "1",
+        "10",
+        "evm",
+    )
+    assert (usdc["withdrawal_daily_limit"], usdc["withdrawal_used_24h"]) == ("50000", "60")
+    assert data["two_factor"] is False
+    assert data["deposit_hint"]
+
+
+def test_wallet_asks_for_the_code_when_two_factor_is_on(client, assets, api_env):
+    from accounts import two_factor
+    from accounts.models import TotpDevice
+
+    alice = make_user("alice")
+    client.force_login(alice)
+    assert 'id="withdraw-totp"' not in client.get("/wallet").content.decode()
+    device = two_factor.begin_setup(alice)
+    TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=timezone.now())
+    page = client.get("/wallet").content.decode()
+    assert 'id="withdraw-totp"' in page
+    assert "turn on two-factor authentication" not in page
+
+
+def test_security_page_needs_a_login(client, db):
+    resp = client.get("/account/security")
+    assert resp.status_code == 302 and resp["Location"].startswith("/login")
