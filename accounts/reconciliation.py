@@ -96,9 +96,11 @@ def _by_asset(rows: Any, *fields: str) -> dict[int, tuple[Decimal, ...]]:
 
 def read_database() -> dict[str, dict[str, Decimal]]:
     """asset code -> the database's figures, all from one snapshot."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # One snapshot for every query below (READ COMMITTED takes one per statement).
+        if connection.vendor == "postgresql" and outermost:
+            # One snapshot for every query below (READ COMMITTED takes one per statement);
+            # inside a caller's transaction, that one's isolation holds.
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         balances = _by_asset(

@@ -23,7 +23,7 @@ def api(pipeline):
 
 
 def subjects() -> list[str]:
-    return [m.subject for m in mail.outbox]
+    return [str(m.subject) for m in mail.outbox]
 
 
 def test_a_paid_withdrawal_is_emailed_requested_approved_paid(api):

@@ -62,6 +62,7 @@ def plant_in_balances() -> None:
 
 def plant_in_ledger() -> None:
     entry = LedgerEntry.objects.filter(user__username="alice", asset__code="USDC").first()
+    assert entry is not None
     LedgerEntry.objects.filter(pk=entry.pk).update(delta_locked=F("delta_locked") - ATOM)
 
 

@@ -49,6 +49,11 @@ _RESET_TABLES = (
     "accounts_deposit",
     "accounts_withdrawal",
     "accounts_apikey",
+    "accounts_auditlogentry",
+    "accounts_statement",
+    "accounts_reconciliationrun",
+    "accounts_totpdevice",
+    "accounts_recoverycode",
     "marketdata_kline",
     "trading_eventcheckpoint",
 )
@@ -67,7 +72,16 @@ def reset_venue() -> None:
         factories.make_market(symbol)
     Market.objects.update(status=MarketStatus.TRADING)
     clear_id_caches()
-    flush_exchange_keys(connect(settings.REDIS_URL))
+    redis = connect(settings.REDIS_URL)
+    flush_exchange_keys(redis)
+    # Celery's queue and the dev payout backend's records: no task or payout of an earlier
+    # module reaches this one's worker.
+    stale = [
+        *redis.scan_iter(match="payout-dev:*", count=1000),
+        *(k for k in ("celery", "unacked", "unacked_index", "unacked_mutex") if redis.exists(k)),
+    ]
+    if stale:
+        redis.delete(*stale)
 
 
 @dataclass
@@ -209,14 +223,19 @@ def start_stack(
     web_workers: int = 2,
     *,
     websocket: bool = False,
+    celery: bool = False,
+    env_extra: dict[str, str] | None = None,
 ) -> Stack:
     """The REST server, matcher(s) and persister; with ``websocket``, also the market-data
     publisher and the WebSocket server (uvicorn) as the run command starts them, and the web
-    server told where that is (WS_PORT) so its pages connect to it."""
+    server told where that is (WS_PORT) so its pages connect to it; with ``celery``, the Celery
+    worker and beat as the run command starts them (without, deposits are confirmed in the
+    request: DEPOSITS_AUTO_CONFIRM=1, the "instant" deposit source). ``env_extra`` is added to
+    every process's environment."""
     reset_venue()
     shards = [part.split("=")[0].strip() for part in shards_spec.split(";") if part.strip()]
     port = free_port()
-    env = _stack_env(shards_spec)
+    env = {**_stack_env(shards_spec), **(env_extra or {})}
     ws_port = free_port() if websocket else 0
     if websocket:
         env["WS_PORT"] = str(ws_port)
@@ -237,13 +256,16 @@ def start_stack(
     for shard in shards:
         stack.start(f"matcher-{shard}", manage("run_matcher", "--shard", shard))
     stack.start("persister", manage("run_persister"))
+    # exchange_site.supervisor.services() is what ./scripts/run starts: the same argv.
+    wanted = {"publisher", "ws"} if websocket else set()
+    if celery:
+        wanted |= {"celery-worker", "celery-beat"}
+    for proc in services(
+        sys.executable, host="127.0.0.1", port=port, ws_port=ws_port, shards=shards
+    ):
+        if proc.name in wanted:
+            stack.start(proc.name, list(proc.argv))
     if websocket:
-        # exchange_site.supervisor.services() is what ./scripts/run starts: the same argv.
-        for proc in services(
-            sys.executable, host="127.0.0.1", port=port, ws_port=ws_port, shards=shards
-        ):
-            if proc.name in ("publisher", "ws"):
-                stack.start(proc.name, list(proc.argv))
         stack.ws_url = f"ws://127.0.0.1:{ws_port}/ws"
     wait_http_ok(f"{stack.base_url}/api/v1/markets", web)
     wait_until(lambda: stack.health().get("status") == "ok", timeout=30, what="healthy stack")
