@@ -46,16 +46,16 @@ form?.addEventListener("submit", async (event) => {
   const button = form.querySelector('button[type="submit"]');
   button.disabled = true;
   try {
-    const body = { label, permissions };
+    const payload = { label, permissions };
     if (form.elements.totp) {
-      body.totp = form.elements.totp.value.trim();
-      if (!body.totp) {
+      payload.totp = form.elements.totp.value.trim();
+      if (!payload.totp) {
         showMessage(error, "Enter the code from your authenticator app.");
         form.elements.totp.focus();
         return;
       }
     }
-    const { data } = await api("POST", "/api/v1/api-keys", { body });
+    const { data } = await api("POST", "/api/v1/api-keys", { body: payload });
     slot.innerHTML = secretBox(data);
     const body = document.querySelector("#api-keys tbody");
     body.querySelector("tr.empty")?.remove();

@@ -75,9 +75,11 @@ def reset_venue() -> None:
     redis = connect(settings.REDIS_URL)
     flush_exchange_keys(redis)
     # Celery's queue and the dev payout backend's records: no task or payout of an earlier
-    # module reaches this one's worker.
+    # module reaches this one's worker. The cache's counters too (throttles, failed log-ins
+    # and two-factor codes): user ids start again with every test database.
     stale = [
         *redis.scan_iter(match="payout-dev:*", count=1000),
+        *redis.scan_iter(match="cache:*", count=1000),
         *(k for k in ("celery", "unacked", "unacked_index", "unacked_mutex") if redis.exists(k)),
     ]
     if stale:
