@@ -45,7 +45,7 @@ ERRORS = {
         (429, "Throttled; see Retry-After."),
     )
 }
-# A private read waits for the caller's own writes (accounts.selectors.await_own_writes).
+# A private read waits until the database is current (accounts.selectors.await_recorded).
 WRITES_NOT_PERSISTED = OpenApiResponse(
     description="writes_not_persisted: your latest writes are applied but not recorded yet "
     "(the persister is behind); retry after Retry-After."

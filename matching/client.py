@@ -25,7 +25,7 @@ from matching import wire
 from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
-from matching.transport import CommandLog, connect
+from matching.transport import CommandLog, connect, stream_id_key
 from matching.transport import KeyCheck as KeyCheck  # accounts builds them (key_cache)
 from matching.transport import RateLimit as RateLimit  # services build them (throttling)
 
@@ -85,6 +85,37 @@ def now_ns() -> int:
     return time.time_ns()
 
 
+StreamId = tuple[int, int]
+_NONE: StreamId = (0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One shard as a read barrier sees it, as stream ids ((0, 0): nothing yet)."""
+
+    wrote: StreamId  # the reader's newest command on the shard
+    persisted: StreamId  # what the persister has committed up to
+    applied: StreamId  # what the matcher has applied and committed up to (progress.cmd_last)
+
+    @classmethod
+    def of(cls, wrote: bytes | None, persisted: bytes | None, applied: bytes | None) -> Position:
+        def key(raw: bytes | None) -> StreamId:
+            return _NONE if raw is None else stream_id_key(raw)
+
+        return cls(key(wrote), key(persisted), key(applied))
+
+    def lacks(self, applied_at_start: StreamId) -> bool:
+        """The database may not reflect everything the read must: what the matcher had
+        applied when the read began, or one of the reader's own commands."""
+        return self.persisted < applied_at_start or self.persisted < self.wrote
+
+    def stale(self, applied_at_start: StreamId) -> bool:
+        """Past the wait: the database lacks something the matcher has applied (the read
+        answers 503). A command of the reader's that the matcher has not applied yet is not
+        missing from it: it is not done anywhere yet."""
+        return self.persisted < applied_at_start or self.persisted < min(self.wrote, self.applied)
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     shard: str
@@ -127,21 +158,40 @@ class MatcherClient:
             shard, done.entry_id, done.events, done.placed, done.throttled, done.switched_off
         )
 
-    def await_persisted(self, user: int, timeout_s: float, shards: Sequence[str] = ()) -> bool:
-        """Block until the persister has committed every command ``user`` sent (read-your-
-        writes). Polls with a short backoff; False if ``timeout_s`` passed first."""
-        names = shards or shard_map().shards
+    def read_barrier(
+        self, user: int, timeout_s: float, shards: Sequence[str] = (), *, own_only: bool = False
+    ) -> list[str]:
+        """Wait until the database records what a private read of ``user`` must reflect, on
+        every shard: every command the matcher had applied when this call began (whoever sent
+        it: a fill of the user's resting order comes from someone else's command) and every
+        command ``user`` sent. Waits up to ``timeout_s``.
+
+        Returns the shards where the database may still lack something applied (empty: the
+        read may go on). Past the wait, what only the matcher has not applied yet does not
+        count: the user's unapplied orders show as pending, from their placeholders.
+
+        ``own_only``: wait for ``user``'s own commands only (what read-your-writes alone needs).
+
+        The common case, a persister caught up, is one round trip: three HGETs per shard."""
+        names = list(shards or shard_map().shards)
         deadline = time.monotonic() + timeout_s
+        started: dict[str, Position] = {}
         # Nudged, the persister commits within a few ms: poll at that pace. A 50 ms cap made a
         # read wait up to twice as long as the persister took.
         delay = 0.001
         nudged = False
         while True:
-            behind = self.log.unseen_writes(names, user)
+            now = {
+                shard: Position.of(*raw)
+                for shard, raw in zip(names, self.log.barrier_positions(names, user), strict=True)
+            }
+            for shard, position in now.items():
+                started.setdefault(shard, Position.of(None, None, None) if own_only else position)
+            behind = [s for s in names if now[s].lacks(started[s].applied)]
             if not behind:
-                return True
+                return []
             if time.monotonic() >= deadline:
-                return False
+                return [s for s in behind if now[s].stale(started[s].applied)]
             if not nudged:
                 # The persister lingers for bigger batches (PERSISTER_LINGER_MS); a reader
                 # waiting on it cuts that short.
@@ -150,11 +200,6 @@ class MatcherClient:
             names = behind
             time.sleep(delay)
             delay = min(delay * 2, 0.005)
-
-    def applied_unpersisted(self, user: int, shards: Sequence[str] = ()) -> list[str]:
-        """Shards where the database may lack an effect of a write ``user`` sent and the
-        matcher applied (``CommandLog.applied_unpersisted``); asked after a barrier timed out."""
-        return self.log.applied_unpersisted(shards or shard_map().shards, user)
 
     def status(self) -> dict[str, dict[str, int | bool]]:
         """Per shard: matcher alive (heartbeat), its last seq, the persister's, and the lag."""

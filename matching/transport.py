@@ -15,6 +15,7 @@ shard's batch can be one MULTI/EXEC):
 - ``ex:{s}:heartbeat`` the matcher's last seq, expiring a few seconds after it stops.
 - ``ex:{s}:persisted`` hash ``{"seq", "cmd_id"}``: how far the persister has committed.
 - ``ex:{s}:rw:<user>``, ``ex:{s}:pending:<user>``: read-your-writes bookkeeping (see CommandLog).
+- ``ex:{s}:persist-now`` a read waiting for the persister cuts its linger short (see ShardKeys).
 - ``ex:{s}:placed:<user>`` the user's open orders as placed, for cancel replies (see CommandLog).
 
 Outputs (events entry, replies) and the XACK of a batch go out in one transaction: either the
@@ -454,30 +455,12 @@ class CommandLog:
             pipe.hget(key, field)
         return list(pipe.execute())
 
-    def unseen_writes(self, shards: Sequence[str], user: int) -> list[str]:
-        """Shards where ``user`` has a write the persister has not committed yet."""
-        fields: list[tuple[str, str]] = []
-        for shard in shards:
-            keys = shard_keys(shard)
-            fields += [(keys.writes(user), "last"), (keys.persisted, "cmd_id")]
-        got = self._hgets(fields)
-        behind = []
-        for i, shard in enumerate(shards):
-            wrote, persisted = got[2 * i], got[2 * i + 1]
-            if wrote is None:
-                continue
-            if persisted is None or stream_id_key(persisted) < stream_id_key(wrote):
-                behind.append(shard)
-        return behind
-
-    def applied_unpersisted(self, shards: Sequence[str], user: int) -> list[str]:
-        """Of the shards where ``user`` has a write the persister has not committed, those
-        where the matcher has applied commands the persister has not: the database may lack
-        an effect of one of ``user``'s writes there. Elsewhere only the matcher is behind, and
-        what it has not applied yet is in the user's "pending" placeholders.
-
-        Which of the user's commands lie between the two positions is not kept, so a shard
-        counts as soon as the persister is behind its matcher at all (the safe side)."""
+    def barrier_positions(
+        self, shards: Sequence[str], user: int
+    ) -> list[tuple[bytes | None, bytes | None, bytes | None]]:
+        """Per shard, in one round trip: the id of ``user``'s newest command there (None: none),
+        the command id the persister has committed up to, and the matcher's ``cmd_last`` (None:
+        nothing yet). What a private read waits on (``MatcherClient.read_barrier``)."""
         fields: list[tuple[str, str]] = []
         for shard in shards:
             keys = shard_keys(shard)
@@ -487,15 +470,7 @@ class CommandLog:
                 (keys.progress, "cmd_last"),
             ]
         got = self._hgets(fields)
-        stale = []
-        for i, shard in enumerate(shards):
-            wrote, persisted, applied = got[3 * i : 3 * i + 3]
-            if wrote is None or applied is None:
-                continue  # no write of the user's here, or nothing applied yet
-            done = b"0-0" if persisted is None else persisted
-            if stream_id_key(done) < min(stream_id_key(wrote), stream_id_key(applied)):
-                stale.append(shard)
-        return stale
+        return [(got[i], got[i + 1], got[i + 2]) for i in range(0, len(got), 3)]
 
     def nudge_persisters(self, shards: Sequence[str]) -> None:
         """Ask these shards' persisters to write what they hold now instead of lingering for a

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from accounts import shard_funds
 from accounts.authentication import DeferredKeyCheck
 from accounts.models import Asset
-from accounts.selectors import await_own_writes
+from accounts.selectors import await_recorded
 from exchange_site.errors import DomainError, NotFound, Unavailable, ValidationFailed
 from exchange_site.throttling import CommandCount
 from matching.arith import (
@@ -136,7 +136,7 @@ def market_set_status(market: Market, status: str) -> Market:
     reason = rejection(sent.events, -1)
     if reason is not None:
         raise ValidationFailed(f"The matcher refused: {reason}.", code=reason)
-    await_own_writes(SYSTEM_WRITER)  # 503 writes_not_persisted if the persister is behind
+    await_recorded(SYSTEM_WRITER)  # 503 writes_not_persisted if the persister is behind
     market.refresh_from_db(fields=["status"])
     return market
 

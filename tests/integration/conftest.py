@@ -203,14 +203,17 @@ def _stack_env(shards_spec: str) -> dict[str, str]:
 
 
 def start_stack(
-    tmp_path_factory: pytest.TempPathFactory, shards_spec: str = "s0=*", web_workers: int = 2
+    tmp_path_factory: pytest.TempPathFactory,
+    shards_spec: str = "s0=*",
+    web_workers: int = 2,
+    extra_env: dict[str, str] | None = None,
 ) -> Stack:
     reset_venue()
     shards = [part.split("=")[0].strip() for part in shards_spec.split(";") if part.strip()]
     port = free_port()
     stack = Stack(
         f"http://127.0.0.1:{port}",
-        _stack_env(shards_spec),
+        {**_stack_env(shards_spec), **(extra_env or {})},
         tmp_path_factory.mktemp("stack-logs"),
         shards,
     )
