@@ -20,6 +20,14 @@ Phases, all in one run against the same stack:
 3. sustained: open loop at R orders/s for S seconds; latency is measured from each order's
    scheduled send time (no coordinated omission); matcher and persister lag sampled each second.
 
+4. reads (``--only reads``, or ``--reads``): the open loop of phase 3 at ``--rate`` orders/s,
+   and beside it ``--readers`` more traders that only read, in an open loop too at
+   ``--read-rate`` reads/s in all: ``GET /api/v1/orders?symbol=...`` and
+   ``GET /api/v1/user/balances`` in turn, latency from each read's scheduled time. They send no
+   writes during the phase, so a read waits only for what others did (issue 14: a private read
+   reflects every command the matcher had applied when it began, so while orders flow it
+   waits for the persister). Compare builds A B A B in the same minutes.
+
 In phases 2 and 3 each client cancels all its orders every N orders (``--cancel-every``). By
 default every client starts at the same phase, so in the open loop all C clients cancel within
 one send interval of each other: a burst of C cancel-alls every N / (R / C) seconds, the
@@ -278,6 +286,61 @@ def open_loop(
     return {"results": _in_threads(keys, worker)}
 
 
+READ_PATHS = ("/api/v1/orders?" + urlencode({"symbol": SYMBOL}), "/api/v1/user/balances")
+
+
+def read_loop(
+    base_url: str,
+    keys: list[Key],
+    rate: float,
+    duration: float,
+    all_readers: int,
+    seed: int,
+    start_at: float,
+) -> list[tuple[int, float]]:
+    """Open loop of private reads: (status, latency from the scheduled time) per read."""
+    per_thread = rate / all_readers
+
+    def worker(key: Key, n: int) -> list[tuple[int, float]]:
+        rng = random.Random(seed * 104729 + n)
+        client = Signed(base_url, key)
+        local: list[tuple[int, float]] = []
+        interval = 1.0 / per_thread
+        scheduled = start_at + rng.random() * interval
+        end = start_at + duration
+        i = rng.randrange(2)
+        while scheduled < end:
+            now = time.time()
+            if now < scheduled:
+                time.sleep(scheduled - now)
+            status, _ = client.call("GET", READ_PATHS[i % 2])
+            local.append((status, time.time() - scheduled))
+            i += 1
+            scheduled += interval
+        return local
+
+    return _in_threads(keys, worker)
+
+
+def reads_phase(args: tuple[Any, ...]) -> dict[str, Any]:
+    """Phase 4 in one load-generator process: its share of the order clients (the open loop)
+    and of the readers, at once."""
+    (base_url, order_keys, reader_keys, rate, read_rate, duration, n_clients, n_readers,
+     cancel_every, spread, seed, start_at) = args  # fmt: skip
+    out: dict[str, Any] = {}
+
+    def orders() -> None:
+        out["orders"] = open_loop(
+            (base_url, order_keys, rate, duration, n_clients, cancel_every, spread, seed, start_at)
+        )["results"]
+
+    thread = threading.Thread(target=orders)
+    thread.start()
+    reads = read_loop(base_url, reader_keys, read_rate, duration, n_readers, seed, start_at)
+    thread.join()
+    return {"orders": out["orders"], "reads": reads}
+
+
 @dataclass
 class CpuWindow:
     """CPU per role over the middle half of a closed-loop phase (bench/cpu_split.py)."""
@@ -425,23 +488,36 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("trivial", "orders", "sustained"),
+        choices=("trivial", "orders", "sustained", "reads"),
         help="run one phase (for profiling); the ratio needs both closed-loop phases",
     )
+    parser.add_argument("--reads", action="store_true", help="run the reads phase too")
+    parser.add_argument("--readers", type=int, default=16, help="reads phase: reading traders")
+    parser.add_argument(
+        "--read-rate", type=float, default=100.0, help="reads phase: private reads/s in all"
+    )
+    parser.add_argument("--reads-duration", type=float, default=30.0, help="reads phase: seconds")
     args = parser.parse_args()
 
     run_id = str(int(time.time()))
-    print(f"setting up {args.clients} funded traders ...", flush=True)
-    keys = setup_traders(args.base_url, args.clients, run_id)
+    wanted = {args.only} if args.only else {"trivial", "orders", "sustained"}
+    if args.reads:
+        wanted.add("reads")
+    readers_n = args.readers if "reads" in wanted else 0
+    print(f"setting up {args.clients + readers_n} funded traders ...", flush=True)
+    everyone = setup_traders(args.base_url, args.clients + readers_n, run_id)
+    keys, readers = everyone[: args.clients], everyone[args.clients :]
     probes = [machine.probe_ms()]
     shares: dict[str, machine.CpuShares] = {}
     ctx = mp.get_context("fork")
-    wanted = {args.only} if args.only else {"trivial", "orders", "sustained"}
     trivial: list[tuple[int, float, float]] = []
     trivial_here: list[tuple[int, float, float]] = []  # on base_url, when the baseline is apart
     orders: list[tuple[int, float, float]] = []
     trivial_cpu, trivial_here_cpu, orders_cpu = CpuWindow(), CpuWindow(), CpuWindow()
     sustained: list[tuple[int, float]] = []
+    mixed_orders: list[tuple[int, float]] = []
+    mixed_reads: list[tuple[int, float]] = []
+    mixed_lag: list[dict[str, Any]] = []
     lag: list[dict[str, Any]] = []
     burst_lag: list[dict[str, Any]] = []
     caught_up_s = 0.0
@@ -512,6 +588,34 @@ def main() -> None:
                 )
             shares["sustained"].stop()
             probes.append(machine.probe_ms())
+        if "reads" in wanted:
+            wait_caught_up(args.base_url)
+            print("phase: reads", flush=True)
+            shares["reads"] = machine.CpuShares().start()
+            start_at = time.time() + 1.0
+            jobs = [
+                (
+                    args.base_url,
+                    keys[i :: args.procs],
+                    readers[i :: args.procs],
+                    args.rate,
+                    args.read_rate,
+                    args.reads_duration,
+                    len(keys),
+                    len(readers),
+                    args.cancel_every,
+                    args.cancel_spread,
+                    i,
+                    start_at,
+                )
+                for i in range(args.procs)
+            ]
+            with sampling_lag(args.base_url, mixed_lag):
+                outs = pool.map(reads_phase, jobs)
+            shares["reads"].stop()
+            mixed_orders = [r for out in outs for r in out["orders"]]
+            mixed_reads = [r for out in outs for r in out["reads"]]
+            probes.append(machine.probe_ms())
 
     def summary(name: str, rows: list[Any], seconds: float, ok: int = 200) -> float:
         good = [row[1] for row in rows if row[0] == ok]
@@ -556,6 +660,17 @@ def main() -> None:
             f"back to 0 {caught_up_s:.1f} s after it"
         )
         print(f"matcher lag (commands) in the orders phase: {lag_summary(burst_rows)}")
+    if mixed_reads:
+        print(
+            f"\nreads phase: {args.rate:.0f} orders/s offered by {len(keys)} clients and "
+            f"{args.read_rate:.0f} private reads/s by {len(readers)} other traders (no writes of "
+            f"their own), {args.reads_duration:.0f} s"
+        )
+        summary("orders", [r for r in mixed_orders if r[0] < CANCEL_ALL], args.reads_duration, 201)
+        summary("reads", mixed_reads, args.reads_duration, 200)
+        values = [lg for _, lg, _, _ in lag_rows(mixed_lag)] or [0]
+        print(f"persister lag (events) in the reads phase: max {max(values)}, "
+              f"mean {statistics.mean(values):.0f}")  # fmt: skip
     if not sustained:
         return
     cancels_how = (

@@ -102,11 +102,13 @@ class Matcher:
         self.last_cmd = cmd_last
         log.info("recovered to seq %s (replayed %s commands)", seq, self.stats.replayed)
 
-    def sync_markets(self, specs: Iterable[MarketSpec], now_ns: int) -> int:
+    def sync_markets(self, specs: Iterable[MarketSpec], now_ns: int, *, update: bool = True) -> int:
         """Send AddMarket/UpdateMarket for configured markets the engine lacks or differs on.
 
         They go through the log like any command, so a replay sees them too. The status is the
-        engine's own (halts are commands), so it is not compared.
+        engine's own (halts are commands), so it is not compared. ``update=False``: add missing
+        markets only, and log the ones that differ (the rows may merely lag the engine: they
+        are the persister's projection of its market events, trading/projections.py).
         """
         sender = CommandLog(self.transport.client)
         sent = 0
@@ -116,6 +118,13 @@ class Matcher:
             if current is None:
                 cmd = AddMarket(f"sync-{spec.symbol}-{now_ns}", now_ns, spec)
             elif _without_status(current) != _without_status(spec):
+                if not update:
+                    log.warning(
+                        "market %s: its row differs from the engine's, which stands (the"
+                        " persister has not recorded every market event yet)",
+                        spec.symbol,
+                    )
+                    continue
                 cmd = UpdateMarket(f"sync-{spec.symbol}-{now_ns}", now_ns, spec)
             else:
                 continue
