@@ -31,19 +31,19 @@ def api_key_list(user: User) -> QuerySet[ApiKey]:
 
 
 def await_recorded(user_id: int, *, own_only: bool = False) -> None:
-    """The barrier of a private read (or of a service that reads what it or anyone just
-    wrote): return once the database records every command the matcher had applied when the
-    read began, whoever sent it (a fill of the caller's resting order is the taker's command),
-    and every command ``user_id`` sent, waiting up to READ_YOUR_WRITES_TIMEOUT.
+    """The barrier of a private read (or of a service that reads what it just wrote): return
+    once the database records every command ``user_id`` sent and every batch the matcher has
+    committed that changed ``user_id`` on another user's command (a fill of its resting order:
+    when the taker is told ``filled``, the maker's next read shows it), waiting up to
+    READ_YOUR_WRITES_TIMEOUT. Nothing else holds a read up, however far the persister lags.
 
     Past that, the read goes on only if what is missing is what the matcher has not applied
     yet (the caller's orders are shown from their "pending" placeholders, and nothing else
-    changed). If the matcher has applied commands the persister has not committed (the
-    persister is down or far behind), the read answers 503 ``writes_not_persisted`` rather
-    than an older state as if it were current.
+    changed). If the matcher has applied such a command and the persister has not committed it
+    (the persister is down or far behind), the read answers 503 ``writes_not_persisted``
+    rather than an older state as if it were current.
 
-    ``own_only``: wait for ``user_id``'s own commands only, for a service that needs no more
-    (the cost of the full barrier is a wait for the persister whenever it is behind at all)."""
+    ``own_only``: wait for ``user_id``'s own commands only, for a service that needs no more."""
     client = matcher()
     if client.read_barrier(user_id, settings.READ_YOUR_WRITES_TIMEOUT, own_only=own_only):
         raise Unavailable(
@@ -55,7 +55,7 @@ def await_recorded(user_id: int, *, own_only: bool = False) -> None:
 
 
 def balances_of(user: User) -> list[Balance]:
-    """The caller's balances as of every command applied so far (``await_recorded``)."""
+    """The caller's balances, with every applied command that changed them (``await_recorded``)."""
     await_recorded(user.pk)
     return list(balance_list(user))
 

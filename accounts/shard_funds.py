@@ -49,7 +49,7 @@ def ensure_available(user_id: int, asset: str, atoms: int, shard: str) -> None:
     # would move too little, and the order be refused for funds the user has (503 instead).
     # Other users' commands only add to what is available here (a fill of a resting order
     # frees funds), so a row that misses them moves a little more than needed, never too
-    # little: an order need not wait for the whole persister (own_only).
+    # little: an order need not wait for its user's fills to be recorded (own_only).
     await_recorded(user_id, own_only=True)
     decimals = asset_ref(asset).decimals
     parts = {

@@ -21,12 +21,13 @@ Phases, all in one run against the same stack:
    scheduled send time (no coordinated omission); matcher and persister lag sampled each second.
 
 4. reads (``--only reads``, or ``--reads``): the open loop of phase 3 at ``--rate`` orders/s,
-   and beside it ``--readers`` more traders that only read, in an open loop too at
-   ``--read-rate`` reads/s in all: ``GET /api/v1/orders?symbol=...`` and
-   ``GET /api/v1/user/balances`` in turn, latency from each read's scheduled time. They send no
-   writes during the phase, so a read waits only for what others did (issue 14: a private read
-   reflects every command the matcher had applied when it began, so while orders flow it
-   waits for the persister). Compare builds A B A B in the same minutes.
+   and beside it, in open loops too (latency from each request's scheduled time):
+   ``--readers`` traders that only read, ``--read-rate`` reads/s in all,
+   ``GET /api/v1/orders?symbol=...`` and ``GET /api/v1/user/balances`` in turn (nothing they
+   did or that was done to them is outstanding); and ``--pairs`` maker/taker pairs in
+   ETH_USDC, ``--pair-rate`` cycles/s in all: the maker rests a buy, the taker's sell fills it,
+   and the maker reads the order at once (issue 14: that read must show the fill; the bench
+   counts the reads that did not). Compare builds A B A B in the same minutes.
 
 In phases 2 and 3 each client cancels all its orders every N orders (``--cancel-every``). By
 default every client starts at the same phase, so in the open loop all C clients cancel within
@@ -172,7 +173,7 @@ def setup_traders(base_url: str, n: int, run_id: str) -> list[Key]:
         resp.raise_for_status()
         key = Key(resp.json()["api_key"], resp.json()["api_secret"])
         client = Signed(base_url, key)
-        for asset, amount in (("USDC", "100000000"), ("SOL", "1000000")):
+        for asset, amount in (("USDC", "100000000"), ("SOL", "1000000"), ("ETH", "100000")):
             status, body = client.call(
                 "POST", "/api/v1/user/deposit", {"asset": asset, "amount": amount}
             )
@@ -183,7 +184,7 @@ def setup_traders(base_url: str, n: int, run_id: str) -> list[Key]:
         client = Signed(base_url, key)
         while True:
             _, body = client.call("GET", "/api/v1/user/balances")
-            if len(json.loads(body)) >= 2:
+            if len(json.loads(body)) >= 3:
                 break
             if time.monotonic() > deadline:
                 raise SystemExit("deposits were not credited within 60 s: is the matcher up?")
@@ -322,11 +323,65 @@ def read_loop(
     return _in_threads(keys, worker)
 
 
+PAIR_SYMBOL = "ETH_USDC"  # not the flow's market: a pair's orders only ever meet each other
+
+
+def pair_loop(
+    base_url: str,
+    pairs: list[tuple[Key, Key]],
+    rate: float,
+    duration: float,
+    all_pairs: int,
+    seed: int,
+    start_at: float,
+) -> list[tuple[int, float, bool]]:
+    """Open loop of fills read by their maker: the maker rests a buy, the taker's sell fills it
+    (answered ``filled``), and the maker reads the order at once. Per cycle: (status of the
+    maker's read, its latency, whether it still showed the order unfilled)."""
+    per_pair = rate / all_pairs
+    rows: list[list[tuple[int, float, bool]]] = [[] for _ in pairs]
+
+    def worker(n: int, maker_key: Key, taker_key: Key) -> None:
+        rng = random.Random(seed * 7727 + n)
+        maker, taker = Signed(base_url, maker_key), Signed(base_url, taker_key)
+        interval = 1.0 / per_pair
+        scheduled = start_at + rng.random() * interval
+        end = start_at + duration
+        order = {"symbol": PAIR_SYMBOL, "type": "limit", "price": "2000", "quantity": "0.01"}
+        while scheduled < end:
+            now = time.time()
+            if now < scheduled:
+                time.sleep(scheduled - now)
+            status, body = maker.call("POST", "/api/v1/order", {**order, "side": "buy"})
+            if status != 201:
+                rows[n].append((status, 0.0, False))
+            else:
+                order_id = json.loads(body)["order_id"]
+                status, body = taker.call("POST", "/api/v1/order", {**order, "side": "sell"})
+                filled = status == 201 and json.loads(body)["status"] == "filled"
+                t0 = time.time()
+                query = urlencode({"symbol": PAIR_SYMBOL, "order_id": order_id})
+                status, body = maker.call("GET", "/api/v1/order?" + query)
+                stale = filled and status == 200 and json.loads(body)["status"] != "filled"
+                rows[n].append((status, time.time() - t0, stale))
+            scheduled += interval
+
+    threads = [
+        threading.Thread(target=worker, args=(n, maker, taker))
+        for n, (maker, taker) in enumerate(pairs)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [row for part in rows for row in part]
+
+
 def reads_phase(args: tuple[Any, ...]) -> dict[str, Any]:
-    """Phase 4 in one load-generator process: its share of the order clients (the open loop)
-    and of the readers, at once."""
-    (base_url, order_keys, reader_keys, rate, read_rate, duration, n_clients, n_readers,
-     cancel_every, spread, seed, start_at) = args  # fmt: skip
+    """Phase 4 in one load-generator process: its share of the order clients (the open loop),
+    of the readers and of the maker/taker pairs, at once."""
+    (base_url, order_keys, reader_keys, pair_keys, rate, read_rate, pair_rate, duration,
+     n_clients, n_readers, n_pairs, cancel_every, spread, seed, start_at) = args  # fmt: skip
     out: dict[str, Any] = {}
 
     def orders() -> None:
@@ -334,11 +389,16 @@ def reads_phase(args: tuple[Any, ...]) -> dict[str, Any]:
             (base_url, order_keys, rate, duration, n_clients, cancel_every, spread, seed, start_at)
         )["results"]
 
-    thread = threading.Thread(target=orders)
-    thread.start()
+    def fills() -> None:
+        out["pairs"] = pair_loop(base_url, pair_keys, pair_rate, duration, n_pairs, seed, start_at)
+
+    threads = [threading.Thread(target=orders), threading.Thread(target=fills)]
+    for t in threads:
+        t.start()
     reads = read_loop(base_url, reader_keys, read_rate, duration, n_readers, seed, start_at)
-    thread.join()
-    return {"orders": out["orders"], "reads": reads}
+    for t in threads:
+        t.join()
+    return {"orders": out["orders"], "reads": reads, "pairs": out["pairs"]}
 
 
 @dataclass
@@ -497,6 +557,12 @@ def main() -> None:
         "--read-rate", type=float, default=100.0, help="reads phase: private reads/s in all"
     )
     parser.add_argument("--reads-duration", type=float, default=30.0, help="reads phase: seconds")
+    parser.add_argument(
+        "--pairs", type=int, default=4, help="reads phase: maker/taker pairs reading their fills"
+    )
+    parser.add_argument(
+        "--pair-rate", type=float, default=20.0, help="reads phase: fills read by makers/s in all"
+    )
     args = parser.parse_args()
 
     run_id = str(int(time.time()))
@@ -504,9 +570,13 @@ def main() -> None:
     if args.reads:
         wanted.add("reads")
     readers_n = args.readers if "reads" in wanted else 0
-    print(f"setting up {args.clients + readers_n} funded traders ...", flush=True)
-    everyone = setup_traders(args.base_url, args.clients + readers_n, run_id)
-    keys, readers = everyone[: args.clients], everyone[args.clients :]
+    pairs_n = args.pairs if "reads" in wanted else 0
+    print(f"setting up {args.clients + readers_n + 2 * pairs_n} funded traders ...", flush=True)
+    everyone = setup_traders(args.base_url, args.clients + readers_n + 2 * pairs_n, run_id)
+    keys = everyone[: args.clients]
+    readers = everyone[args.clients : args.clients + readers_n]
+    paired = everyone[args.clients + readers_n :]
+    pairs = list(zip(paired[0::2], paired[1::2], strict=True))
     probes = [machine.probe_ms()]
     shares: dict[str, machine.CpuShares] = {}
     ctx = mp.get_context("fork")
@@ -517,6 +587,7 @@ def main() -> None:
     sustained: list[tuple[int, float]] = []
     mixed_orders: list[tuple[int, float]] = []
     mixed_reads: list[tuple[int, float]] = []
+    mixed_pairs: list[tuple[int, float, bool]] = []
     mixed_lag: list[dict[str, Any]] = []
     lag: list[dict[str, Any]] = []
     burst_lag: list[dict[str, Any]] = []
@@ -598,11 +669,14 @@ def main() -> None:
                     args.base_url,
                     keys[i :: args.procs],
                     readers[i :: args.procs],
+                    pairs[i :: args.procs],
                     args.rate,
                     args.read_rate,
+                    args.pair_rate,
                     args.reads_duration,
                     len(keys),
                     len(readers),
+                    len(pairs),
                     args.cancel_every,
                     args.cancel_spread,
                     i,
@@ -615,6 +689,7 @@ def main() -> None:
             shares["reads"].stop()
             mixed_orders = [r for out in outs for r in out["orders"]]
             mixed_reads = [r for out in outs for r in out["reads"]]
+            mixed_pairs = [r for out in outs for r in out["pairs"]]
             probes.append(machine.probe_ms())
 
     def summary(name: str, rows: list[Any], seconds: float, ok: int = 200) -> float:
@@ -663,11 +738,21 @@ def main() -> None:
     if mixed_reads:
         print(
             f"\nreads phase: {args.rate:.0f} orders/s offered by {len(keys)} clients and "
-            f"{args.read_rate:.0f} private reads/s by {len(readers)} other traders (no writes of "
-            f"their own), {args.reads_duration:.0f} s"
+            f"{args.read_rate:.0f} private reads/s by {len(readers)} other traders (no orders "
+            f"of their own), {args.reads_duration:.0f} s"
         )
         summary("orders", [r for r in mixed_orders if r[0] < CANCEL_ALL], args.reads_duration, 201)
         summary("reads", mixed_reads, args.reads_duration, 200)
+        if mixed_pairs:
+            print(
+                f"and {args.pair_rate:.0f} fills/s in {PAIR_SYMBOL} by {len(pairs)} maker/taker "
+                "pairs, each read by its maker right after the taker was answered `filled`:"
+            )
+            summary("maker read", [r[:2] for r in mixed_pairs], args.reads_duration, 200)
+            stale = sum(1 for r in mixed_pairs if r[2])
+            print(
+                f"maker reads that still showed the order unfilled: {stale} of {len(mixed_pairs)}"
+            )
         values = [lg for _, lg, _, _ in lag_rows(mixed_lag)] or [0]
         print(f"persister lag (events) in the reads phase: max {max(values)}, "
               f"mean {statistics.mean(values):.0f}")  # fmt: skip

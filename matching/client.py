@@ -12,6 +12,7 @@ Deposits and withdrawals go to the first shard listed (the funding shard).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -91,29 +92,31 @@ _NONE: StreamId = (0, 0)
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """One shard as a read barrier sees it, as stream ids ((0, 0): nothing yet)."""
+    """One shard as a reader's barrier sees it, as stream ids ((0, 0): nothing yet)."""
 
     wrote: StreamId  # the reader's newest command on the shard
+    touched: StreamId  # the newest batch that changed the reader on another's command
     persisted: StreamId  # what the persister has committed up to
     applied: StreamId  # what the matcher has applied and committed up to (progress.cmd_last)
 
     @classmethod
-    def of(cls, wrote: bytes | None, persisted: bytes | None, applied: bytes | None) -> Position:
-        def key(raw: bytes | None) -> StreamId:
-            return _NONE if raw is None else stream_id_key(raw)
+    def of(cls, *raw: bytes | None) -> Position:
+        wrote, touched, persisted, applied = (
+            _NONE if value is None else stream_id_key(value) for value in raw
+        )
+        return cls(wrote, touched, persisted, applied)
 
-        return cls(key(wrote), key(persisted), key(applied))
+    def lacks(self) -> bool:
+        """The database may not reflect one of the reader's own commands, or a batch that
+        changed the reader (a fill of its resting order, on the taker's command)."""
+        return self.persisted < self.wrote or self.persisted < self.touched
 
-    def lacks(self, applied_at_start: StreamId) -> bool:
-        """The database may not reflect everything the read must: what the matcher had
-        applied when the read began, or one of the reader's own commands."""
-        return self.persisted < applied_at_start or self.persisted < self.wrote
-
-    def stale(self, applied_at_start: StreamId) -> bool:
-        """Past the wait: the database lacks something the matcher has applied (the read
-        answers 503). A command of the reader's that the matcher has not applied yet is not
-        missing from it: it is not done anywhere yet."""
-        return self.persisted < applied_at_start or self.persisted < min(self.wrote, self.applied)
+    def stale(self) -> bool:
+        """Past the wait: the database lacks something the matcher has applied that the read
+        must show (the read answers 503). A command of the reader's that the matcher has not
+        applied yet is not missing from it: it is not done anywhere yet. (A touching batch is
+        always applied: the matcher marks it in its commit.)"""
+        return self.persisted < self.touched or self.persisted < min(self.wrote, self.applied)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +165,22 @@ class MatcherClient:
         self, user: int, timeout_s: float, shards: Sequence[str] = (), *, own_only: bool = False
     ) -> list[str]:
         """Wait until the database records what a private read of ``user`` must reflect, on
-        every shard: every command the matcher had applied when this call began (whoever sent
-        it: a fill of the user's resting order comes from someone else's command) and every
-        command ``user`` sent. Waits up to ``timeout_s``.
+        every shard: every command ``user`` sent, and every batch the matcher has committed
+        that changed ``user`` on another user's command (a fill of a resting order: the
+        matcher marks its makers in the batch's own commit, ``MatcherTransport.commit_batch``).
+        So a read that begins after the taker was told ``filled`` shows the fill. Waits up to
+        ``timeout_s``.
 
         Returns the shards where the database may still lack something applied (empty: the
         read may go on). Past the wait, what only the matcher has not applied yet does not
         count: the user's unapplied orders show as pending, from their placeholders.
 
-        ``own_only``: wait for ``user``'s own commands only (what read-your-writes alone needs).
+        ``own_only``: wait for ``user``'s own commands only.
 
-        The common case, a persister caught up, is one round trip: three HGETs per shard."""
+        One round trip when nothing is missing, whatever the persister's lag: four HGETs per
+        shard."""
         names = list(shards or shard_map().shards)
         deadline = time.monotonic() + timeout_s
-        started: dict[str, Position] = {}
         # Nudged, the persister commits within a few ms: poll at that pace. A 50 ms cap made a
         # read wait up to twice as long as the persister took.
         delay = 0.001
@@ -185,13 +190,13 @@ class MatcherClient:
                 shard: Position.of(*raw)
                 for shard, raw in zip(names, self.log.barrier_positions(names, user), strict=True)
             }
-            for shard, position in now.items():
-                started.setdefault(shard, Position.of(None, None, None) if own_only else position)
-            behind = [s for s in names if now[s].lacks(started[s].applied)]
+            if own_only:
+                now = {s: dataclasses.replace(p, touched=_NONE) for s, p in now.items()}
+            behind = [s for s in names if now[s].lacks()]
             if not behind:
                 return []
             if time.monotonic() >= deadline:
-                return [s for s in behind if now[s].stale(started[s].applied)]
+                return [s for s in behind if now[s].stale()]
             if not nudged:
                 # The persister lingers for bigger batches (PERSISTER_LINGER_MS); a reader
                 # waiting on it cuts that short.

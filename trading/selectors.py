@@ -1,11 +1,11 @@
 """Reads for the trading app. Private reads first wait for the database to be current.
 
 The read barrier: ``accounts.selectors.await_recorded(user)`` blocks (up to
-READ_YOUR_WRITES_TIMEOUT) until the persister has committed every command the matcher had
-applied when the read began and every command that user sent, so a GET right after a 201/202,
-or right after another user's order filled the caller's, sees it; past the timeout it answers
-503 if the database may lack an applied command. Orders the matcher has not processed yet are
-shown from their "pending" placeholders.
+READ_YOUR_WRITES_TIMEOUT) until the persister has committed every command that user sent and
+every batch that filled one of its resting orders, so a GET right after a 201/202, or right
+after another user was told its order filled the caller's, sees it; past the timeout it answers
+503 if the database may lack such an applied command. Orders the matcher has not processed yet
+are shown from their "pending" placeholders.
 """
 
 from __future__ import annotations

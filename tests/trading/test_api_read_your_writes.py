@@ -1,6 +1,6 @@
-"""Private reads reflect every command the matcher had applied when they began (the caller's
-own writes, and other users' commands that touched the caller, such as a fill of a resting
-order), and never pass an older state off as current.
+"""Private reads reflect every command the matcher has applied that changed the caller (its own
+writes, and other users' orders that filled its resting ones), and never pass an older state
+off as current.
 
 Past READ_YOUR_WRITES_TIMEOUT a read answers 503 ``writes_not_persisted`` when the matcher has
 applied commands the persister has not committed; when only the matcher is behind, the read
@@ -53,15 +53,32 @@ def test_reads_answer_503_while_an_applied_write_is_not_persisted(pipeline, alic
     assert (got.status_code, got.json()["status"]) == (200, "new")
 
 
-def test_another_users_reads_answer_503_too_while_an_applied_command_is_not_persisted(
-    pipeline, alice_api
-):
-    # bob sent nothing, but the database may lack a fill of his (it lacks alice's order)
+def test_another_users_reads_are_not_held_up_by_a_lagging_persister(pipeline, alice_api):
+    # bob has no orders: nothing alice does changes what his reads show
     bob_api = Api.for_user(make_user("bob"))
     with pipeline.persisters_stopped():
         assert alice_api.place(side="buy", price="10", quantity="2").status_code == 201
         for path, params in PRIVATE_READS:
             resp = bob_api.get(path, **params)
+            assert resp.status_code == 200, (path, resp.content)
+
+
+def test_a_makers_reads_answer_503_while_the_takers_fill_is_not_persisted(pipeline, alice_api):
+    # given alice's resting buy, recorded
+    resting = alice_api.place(side="buy", price="10", quantity="2").json()
+    alice_api.get("/api/v1/order", symbol="SOL_USDC", order_id=resting["order_id"])
+    bob_api = Api.for_user(make_user("bob")).fund(SOL="5")
+    with pipeline.persisters_stopped():
+        # when bob's sell fills it while the persister is stopped
+        assert bob_api.place(side="sell", price="10", quantity="2").json()["status"] == "filled"
+
+        # then alice's reads do not pass her order off as still open
+        reads = [
+            *PRIVATE_READS,
+            ("/api/v1/order", {"symbol": "SOL_USDC", "order_id": resting["order_id"]}),
+        ]
+        for path, params in reads:
+            resp = alice_api.get(path, **params)
             assert resp.status_code == 503, (path, resp.content)
             assert resp.json()["error"]["code"] == "writes_not_persisted"
 
