@@ -558,10 +558,14 @@ def main() -> None:
     )
     parser.add_argument("--reads-duration", type=float, default=30.0, help="reads phase: seconds")
     parser.add_argument(
-        "--pairs", type=int, default=4, help="reads phase: maker/taker pairs reading their fills"
+        "--pairs",
+        type=int,
+        default=1,
+        help="reads phase: maker/taker pairs reading their fills (more than one in the same"
+        " market may fill each other's makers, which then read their orders unfilled, rightly)",
     )
     parser.add_argument(
-        "--pair-rate", type=float, default=20.0, help="reads phase: fills read by makers/s in all"
+        "--pair-rate", type=float, default=10.0, help="reads phase: fills read by makers/s in all"
     )
     args = parser.parse_args()
 
