@@ -226,8 +226,9 @@ def _market_command(symbol: str, cmd: Command) -> None:
 
 
 def _await_row(symbol: str, attempts: int = 1) -> Market:
-    """The market's row once the persister has recorded every command applied so far (the
-    operator's included), trying ``attempts`` times READ_YOUR_WRITES_TIMEOUT."""
+    """The market's row once the persister has recorded the operators' last command (halts and
+    changes are all sent as SYSTEM_WRITER), and so everything the matcher applied before it;
+    trying ``attempts`` times READ_YOUR_WRITES_TIMEOUT."""
     for attempt in range(attempts):
         try:
             await_recorded(SYSTEM_WRITER)
@@ -291,7 +292,9 @@ def market_change(
     is also checked by every web process before it sends an order, so the change is reported
     done once they have all read it (``rules_drain_s``). Tick and lot size convert prices and
     quantities into the engine's integers in every process: see ``_change_units``."""
-    market = _await_row(market.symbol)  # as the engine has it now: status, and every trade
+    # The row as of the operators' last command: its status is the engine's (a trade applied
+    # but not recorded yet is caught after the update, ``_change_units``).
+    market = _await_row(market.symbol)
     proposed = Market.objects.select_related("base", "quote").get(pk=market.pk)  # unsaved
     proposed.tick_size, proposed.lot_size, proposed.min_notional = tick_size, lot_size, min_notional
     proposed.maker_fee_rate, proposed.taker_fee_rate = maker_fee_rate, taker_fee_rate
