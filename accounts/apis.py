@@ -25,26 +25,27 @@ from accounts.serializers import (
     ApiKeyCreateInputSerializer,
     ApiKeyOutputSerializer,
     BalanceOutputSerializer,
+    DepositHistoryOutputSerializer,
+    DepositHistoryQuerySerializer,
     DepositInputSerializer,
     DepositOutputSerializer,
     UserCreatedOutputSerializer,
     UserCreateInputSerializer,
+    WithdrawalHistoryOutputSerializer,
+    WithdrawalHistoryQuerySerializer,
     WithdrawalOutputSerializer,
     WithdrawInputSerializer,
     api_key_out,
     balance_out,
+    deposit_out,
+    withdrawal_out,
 )
 from exchange_site.errors import ValidationFailed
+from exchange_site.pagination import NewestFirst
 from exchange_site.throttling import SignupThrottle
 
-ERRORS = {
-    code: OpenApiResponse(description=text)
-    for code, text in (
-        (400, "Invalid request (error code in the body)."),
-        (401, "Not authenticated."),
-        (429, "Throttled; see Retry-After."),
-    )
-}
+# (every operation's common refusals, with the error body: exchange_site/schema.py)
+ERRORS: dict[int, OpenApiResponse] = {}
 # A private read waits until the database is current (accounts.selectors.await_recorded).
 WRITES_NOT_PERSISTED = OpenApiResponse(
     description="writes_not_persisted: your latest writes are applied but not recorded yet "
@@ -173,6 +174,8 @@ class WithdrawCreateApi(APIView):
             202: OpenApiResponse(
                 WithdrawalOutputSerializer, description="The hold is queued (matcher slow)."
             ),
+            400: OpenApiResponse(description="invalid_amount, unknown_asset, insufficient_funds."),
+            503: WRITES_NOT_PERSISTED,
             **ERRORS,
         },
     )
@@ -188,3 +191,55 @@ class WithdrawCreateApi(APIView):
         return Response(
             WithdrawalOutputSerializer(withdrawal).data, status=201 if answered else 202
         )
+
+
+# --- Deposit and withdrawal history ---------------------------------------------------------------
+
+
+def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    if not serializer.is_valid():
+        raise ValidationFailed("Invalid query parameters.", details=serializer.errors)
+    return dict(serializer.validated_data)
+
+
+class TransferPage(NewestFirst):
+    ordering = ("-created_at", "-id")
+
+
+class DepositHistoryApi(APIView):
+    """The caller's deposits, newest first; filters ``asset`` and ``status``."""
+
+    pagination_class = TransferPage
+
+    @extend_schema(
+        operation_id="user_deposits",
+        parameters=[DepositHistoryQuerySerializer],
+        responses={200: DepositHistoryOutputSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        q = query(DepositHistoryQuerySerializer, request)
+        asset = selectors.asset_for_query(q["asset"]) if "asset" in q else None
+        rows = selectors.deposit_history(caller(request), asset=asset, status=q.get("status"))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        return paginator.get_paginated_response([deposit_out(d) for d in page])
+
+
+class WithdrawalHistoryApi(APIView):
+    """The caller's withdrawals, newest first; filters ``asset`` and ``status``."""
+
+    pagination_class = TransferPage
+
+    @extend_schema(
+        operation_id="user_withdrawals",
+        parameters=[WithdrawalHistoryQuerySerializer],
+        responses={200: WithdrawalHistoryOutputSerializer(many=True), **READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        q = query(WithdrawalHistoryQuerySerializer, request)
+        asset = selectors.asset_for_query(q["asset"]) if "asset" in q else None
+        rows = selectors.withdrawal_history(caller(request), asset=asset, status=q.get("status"))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        return paginator.get_paginated_response([withdrawal_out(w) for w in page])

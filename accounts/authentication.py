@@ -109,7 +109,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             view, "key_checked_by_command", False
         )
         found, unchecked = (None, False)
-        if key_id:
+        if key_id and "\x00" not in key_id:  # (PostgreSQL text refuses NUL: no such key)
             found, unchecked = key_cache.find_key(key_id[:64], defer_check=defer)
         api_key = _refuse_unusable(found)
 
@@ -189,19 +189,31 @@ class PasswordAuthentication(BasicAuthentication):
     def authenticate_credentials(
         self, userid: str, password: str, request: Any = None
     ) -> tuple[Any, None]:
-        keys = _login_failure_keys(userid, request)
-        limits = (settings.LOGIN_FAILURES_PER_USER, settings.LOGIN_FAILURES_PER_IP)
-        try:
-            counts = cache.get_many(keys)
-        except Exception:  # fail open, see the docstring
-            counts = {}
-        if any(int(counts.get(key, 0)) >= limit for key, limit in zip(keys, limits, strict=True)):
+        if "\x00" in userid:  # PostgreSQL text refuses NUL: no such user, never a 500
+            raise AuthenticationFailed("Invalid username/password.")
+        if login_blocked(userid, request):
             raise Throttled(wait=settings.LOGIN_FAILURE_WINDOW_S)
         try:
             return super().authenticate_credentials(userid, password, request)
         except AuthenticationFailed:
-            _record_login_failure(keys)
+            record_login_failure(userid, request)
             raise
+
+
+def login_blocked(userid: str, request: Any) -> bool:
+    """Whether log-ins as ``userid`` from ``request``'s address are refused for now: the API's
+    HTTP Basic and the web log-in page share these counters."""
+    keys = _login_failure_keys(userid, request)
+    limits = (settings.LOGIN_FAILURES_PER_USER, settings.LOGIN_FAILURES_PER_IP)
+    try:
+        counts = cache.get_many(keys)
+    except Exception:  # fail open, see PasswordAuthentication
+        counts = {}
+    return any(int(counts.get(key, 0)) >= limit for key, limit in zip(keys, limits, strict=True))
+
+
+def record_login_failure(userid: str, request: Any) -> None:
+    _record_login_failure(_login_failure_keys(userid, request))
 
 
 def _login_failure_keys(userid: str, request: Any) -> list[str]:

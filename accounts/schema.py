@@ -21,3 +21,18 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
                 "timestamp + METHOD + path-with-query + body). See docs/api.md."
             ),
         }
+
+
+class PasswordScheme(OpenApiAuthenticationExtension):
+    """HTTP Basic on the key-management endpoints (``POST /api/v1/api-keys`` mints a key from
+    Swagger UI with the username and password)."""
+
+    target_class = "accounts.authentication.PasswordAuthentication"
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "Username and password; only for creating, listing and revoking keys.",
+        }

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import QuerySet
 
-from accounts.models import ApiKey, Asset, Balance, User
+from accounts.models import ApiKey, Asset, Balance, Deposit, User, Withdrawal
 from exchange_site.errors import NotFound, Unavailable, ValidationFailed
 from matching.client import matcher
 
@@ -70,3 +70,43 @@ def asset_for_transfer(code: object) -> Asset:
         raise ValidationFailed(
             f"Unknown asset {code!r}.", code="unknown_asset", details={"field": "asset"}
         ) from None
+
+
+def deposit_history(
+    user: User, *, asset: Asset | None = None, status: str | None = None
+) -> QuerySet[Deposit]:
+    """The caller's deposits, any status (``credited`` once the engine applied one)."""
+    await_recorded(user.pk)
+    rows = Deposit.objects.filter(user=user).select_related("asset")
+    if asset is not None:
+        rows = rows.filter(asset=asset)
+    if status:
+        rows = rows.filter(status=status)
+    return rows
+
+
+def withdrawal_history(
+    user: User, *, asset: Asset | None = None, status: str | None = None
+) -> QuerySet[Withdrawal]:
+    """The caller's withdrawals, any status."""
+    await_recorded(user.pk)
+    rows = Withdrawal.objects.filter(user=user).select_related("asset")
+    if asset is not None:
+        rows = rows.filter(asset=asset)
+    if status:
+        rows = rows.filter(status=status)
+    return rows
+
+
+def asset_for_query(code: str) -> Asset:
+    """An asset named in a query filter (inactive ones too: their history remains)."""
+    asset = Asset.objects.filter(code=code).first()
+    if asset is None:
+        raise ValidationFailed(
+            f"Unknown asset {code!r}.", code="unknown_asset", details={"field": "asset"}
+        )
+    return asset
+
+
+def asset_list() -> QuerySet[Asset]:
+    return Asset.objects.filter(is_active=True).order_by("code")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -9,7 +10,14 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
 from accounts.amounts import plain
-from accounts.models import ApiKey, Balance
+from accounts.models import (
+    ApiKey,
+    Balance,
+    Deposit,
+    DepositStatus,
+    Withdrawal,
+    WithdrawalStatus,
+)
 from exchange_site.clock import datetime_to_ms
 from exchange_site.serializers import DecimalString
 
@@ -141,3 +149,67 @@ class WithdrawalOutputSerializer(serializers.Serializer):
     amount = DecimalString()
     address = serializers.CharField()
     status = serializers.CharField()
+
+
+# --- Deposit and withdrawal history -------------------------------------------------------------
+
+
+class TransferHistoryQuerySerializer(serializers.Serializer):
+    asset = serializers.RegexField(r"^[A-Z0-9]{2,16}$", required=False)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=500, required=False, help_text="Page size (default 100)."
+    )
+    cursor = serializers.CharField(required=False, help_text="From the previous page's next.")
+
+
+class DepositHistoryQuerySerializer(TransferHistoryQuerySerializer):
+    status = serializers.ChoiceField(choices=DepositStatus.values, required=False)
+
+
+class WithdrawalHistoryQuerySerializer(TransferHistoryQuerySerializer):
+    status = serializers.ChoiceField(choices=WithdrawalStatus.values, required=False)
+
+
+def _ms(value: datetime | None) -> int | None:
+    return None if value is None else datetime_to_ms(value)
+
+
+def deposit_out(deposit: Deposit) -> dict[str, Any]:
+    return {
+        "deposit_id": deposit.pk,
+        "asset": deposit.asset.code,
+        "amount": plain(deposit.amount),
+        "status": deposit.status,
+        "created_at": datetime_to_ms(deposit.created_at),
+        "updated_at": datetime_to_ms(deposit.updated_at),
+        "credited_at": _ms(deposit.credited_at),
+    }
+
+
+def withdrawal_out(withdrawal: Withdrawal) -> dict[str, Any]:
+    return {
+        "withdrawal_id": withdrawal.pk,
+        "asset": withdrawal.asset.code,
+        "amount": plain(withdrawal.amount),
+        "address": withdrawal.address,
+        "status": withdrawal.status,
+        "reason": withdrawal.reject_reason or None,
+        "created_at": datetime_to_ms(withdrawal.created_at),
+        "updated_at": datetime_to_ms(withdrawal.updated_at),
+        "completed_at": _ms(withdrawal.completed_at),
+    }
+
+
+class DepositHistoryOutputSerializer(DepositOutputSerializer):
+    created_at = serializers.IntegerField(help_text="Unix time, ms.")
+    updated_at = serializers.IntegerField(help_text="Unix time, ms.")
+    credited_at = serializers.IntegerField(allow_null=True, help_text="Unix time, ms.")
+
+
+class WithdrawalHistoryOutputSerializer(WithdrawalOutputSerializer):
+    reason = serializers.CharField(
+        allow_null=True, help_text="Why it was rejected or failed (e.g. insufficient_funds)."
+    )
+    created_at = serializers.IntegerField(help_text="Unix time, ms.")
+    updated_at = serializers.IntegerField(help_text="Unix time, ms.")
+    completed_at = serializers.IntegerField(allow_null=True, help_text="Unix time, ms.")

@@ -20,10 +20,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import key_cache, keys, shard_funds
-from accounts.amounts import is_whole_atoms
+from accounts.amounts import is_whole_atoms, plain
 from accounts.models import (
-    MONEY_DIGITS,
-    MONEY_PLACES,
     ApiKey,
     Asset,
     Deposit,
@@ -40,7 +38,7 @@ from accounts.transitions import (
 )
 from exchange_site.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from matching import commands
-from matching.arith import amount_to_atoms
+from matching.arith import BOUND, amount_to_atoms, atoms_to_amount, max_transfer_atoms
 from matching.client import matcher, new_command_id, now_ns, shard_map
 from matching.events import TransferRejected
 
@@ -60,11 +58,13 @@ def user_ensure(
     superuser: bool = False,
 ) -> User:
     """Create or update a user; the password is re-hashed only when it changed (idempotent)."""
-    user, _ = User.objects.update_or_create(
+    user, created = User.objects.update_or_create(
         username=username,
         defaults={"email": email, "is_staff": is_staff or superuser, "is_superuser": superuser},
     )
-    if not user.check_password(password):
+    # A new user has no password to check, and checking one would hash once more for nothing
+    # (Django hashes against an unusable password too, to keep the time constant).
+    if created or not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])
     return user
@@ -96,14 +96,22 @@ def asset_upsert(code: str, *, name: str, decimals: int) -> Asset:
     return asset
 
 
-MAX_AMOUNT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)  # what a money column holds
+def max_transfer(asset: Asset) -> Decimal:
+    """The largest single deposit or withdrawal of ``asset`` (matching.arith: 10**19 units
+    less one atom; what one matcher holds of an asset in total is bounded by the same)."""
+    return atoms_to_amount(asset.decimals, max_transfer_atoms(asset.decimals))
 
 
 def validate_amount(asset: Asset, amount: Decimal) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise ValidationFailed("The amount must be a positive decimal.", code="invalid_amount")
-    if amount >= MAX_AMOUNT:
-        raise ValidationFailed("The amount is too large.", code="invalid_amount")
+    if amount >= BOUND:
+        largest = max_transfer(asset)
+        raise ValidationFailed(
+            f"The amount is above the maximum of {largest} {asset.code}.",
+            code="invalid_amount",
+            details={"max_amount": plain(largest)},
+        )
     if not is_whole_atoms(amount, asset.decimals):
         raise ValidationFailed(
             f"{asset.code} has {asset.decimals} decimals.",
@@ -167,6 +175,7 @@ def deposit_send(deposit: Deposit) -> None:
         deposit.user_id,
         asset.code,
         amount_to_atoms(asset.decimals, deposit.amount),
+        asset.decimals,  # the engine's bound on what it holds of the asset depends on them
     )
     matcher().send(shard_map().funding, cmd, user=deposit.user_id, wait=False)
 
@@ -311,7 +320,11 @@ def api_key_create(
 
 def api_key_revoke_by_id(user: User, key_id: str) -> ApiKey:
     """Revoke one of ``user``'s keys; another user's key is not found, never forbidden."""
-    api_key = ApiKey.objects.filter(user=user, key_id=key_id).first()
+    api_key = (
+        None
+        if "\x00" in key_id or len(key_id) > 64  # not an id PostgreSQL could even compare
+        else ApiKey.objects.filter(user=user, key_id=key_id).first()
+    )
     if api_key is None:
         raise NotFound("No such API key.", code="api_key_not_found")
     return api_key_revoke(api_key)

@@ -26,7 +26,7 @@ from accounts.models import ShardBalance
 from accounts.selectors import await_recorded
 from matching.arith import amount_to_atoms
 from matching.client import matcher, new_command_id, now_ns, shard_map
-from matching.commands import Deposit, SettleWithdrawal, Withdraw
+from matching.commands import Deposit, ReleaseWithdrawal, SettleWithdrawal, Withdraw
 from matching.events import TransferRejected
 
 MOVES_KEY = "ex:moves"  # hash: transfer id -> JSON of the move, until it has settled
@@ -93,11 +93,25 @@ def _drive(transfer_id: str, record: dict[str, Any]) -> bool:
         client.log.client.hdel(MOVES_KEY, transfer_id)
         return False
     # Applied now, or applied before (a repeat answers with no events): the hold exists.
+    decimals = asset_ref(asset).decimals
     deposited = client.send(
-        dest, Deposit(new_command_id(), now_ns(), transfer_id, user, asset, atoms), user=user
+        dest,
+        Deposit(new_command_id(), now_ns(), transfer_id, user, asset, atoms, decimals),
+        user=user,
     )
     if deposited.events is None:
         return False  # durable; moves_resume settles once the deposit is confirmed
+    if any(type(ev) is TransferRejected for ev in deposited.events):
+        # The destination holds as much of the asset as it may (balance_limit_exceeded):
+        # the funds go back to available on the source, nothing moved.
+        client.send(
+            source,
+            ReleaseWithdrawal(new_command_id(), now_ns(), transfer_id),
+            user=user,
+            wait=False,
+        )
+        client.log.client.hdel(MOVES_KEY, transfer_id)
+        return False
     client.send(
         source, SettleWithdrawal(new_command_id(), now_ns(), transfer_id), user=user, wait=False
     )

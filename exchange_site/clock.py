@@ -7,6 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+MAX_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z, the last millisecond a ``datetime`` holds: every time parameter is
+checked against it (``ms_to_datetime`` beyond it would raise OverflowError, a 500)."""
+
 
 def now_ns() -> int:
     return time.time_ns()
@@ -22,4 +26,5 @@ def datetime_to_ms(value: datetime) -> int:
 
 
 def ms_to_datetime(ms: int) -> datetime:
+    """``ms`` must be within 0..``MAX_MS`` (validated where it comes in)."""
     return _EPOCH + timedelta(milliseconds=ms)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import sys
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -184,6 +187,52 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        message = "Internal error; it has been logged."
-        return JsonResponse(error_body("internal_error", message), status=500)
+        return internal_error(request)
     return defaults.server_error(request)
+
+
+# A proxy's request id is kept if it looks like one; anything else is replaced.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def request_id(request: HttpRequest) -> str:
+    """The id that ties a 500's answer to its logged traceback: the caller's ``X-Request-ID``
+    when it is a plausible id, else a new one (made only on this error path)."""
+    found = getattr(request, "request_id", None)
+    if found is None:
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        found = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request.request_id = found  # type: ignore[attr-defined]
+    return str(found)
+
+
+def internal_error(request: HttpRequest) -> JsonResponse:
+    """The API's 500: JSON with the request id, never Django's HTML page (DEBUG or not)."""
+    rid = request_id(request)
+    body = error_body(
+        "internal_error",
+        f"Internal error; it has been logged with request id {rid}.",
+        {"request_id": rid},
+    )
+    response = JsonResponse(body, status=500)
+    response["X-Request-ID"] = rid
+    return response
+
+
+def log_request_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """``got_request_exception``: Django turned an exception from outside a view (a
+    middleware) into a 500; under /api/ log it with the id its JSON answer will carry."""
+    exc = sys.exc_info()[1]
+    if request is not None and exc is not None and _is_api(request):
+        log_unhandled(request, exc)
+
+
+def log_unhandled(request: HttpRequest, exc: BaseException) -> None:
+    log.error(
+        "unhandled %s on %s %s (request_id %s)",
+        type(exc).__name__,
+        request.method,
+        request.path,
+        request_id(request),
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )

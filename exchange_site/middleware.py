@@ -12,16 +12,19 @@ web UI's and the admin's, goes through all of them as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.functional import SimpleLazyObject, empty
+
+from exchange_site import errors
 
 API_PREFIX = "/api/v1/"
 
@@ -84,3 +87,77 @@ class LazyMessageMiddleware(BrowserOnly, MessageMiddleware):
 
 class BrowserXFrameOptionsMiddleware(BrowserOnly, XFrameOptionsMiddleware):
     pass
+
+
+class ApiServerErrors:
+    """Outermost: an unhandled exception under /api/ answers the API's JSON 500 with a request
+    id (``errors.internal_error``) and its traceback is logged with that id, DEBUG on or off.
+
+    A view's exception arrives in ``process_exception``. One raised in a middleware has already
+    been turned into Django's 500 (the HTML debug page under DEBUG) by the time it gets here,
+    and logged by ``errors.log_request_exception``: an HTML answer is replaced.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 500
+            and request.path_info.startswith(errors.API_PREFIX)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return errors.internal_error(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not request.path_info.startswith(errors.API_PREFIX):
+            return None  # pages keep Django's handling (handler500, the debug page)
+        errors.log_unhandled(request, exc)
+        return errors.internal_error(request)
+
+
+# Headers whose values reach the database (an API key id is looked up by value).
+_CHECKED_HEADERS = ("HTTP_X_API_KEY", "HTTP_X_TIMESTAMP", "HTTP_X_SIGNATURE")
+
+
+class RefuseNulCharacters:
+    """A NUL character in an API request's path, query string or signature headers is a 400.
+
+    PostgreSQL text cannot hold NUL: any such value that reached a query made it fail (a 500).
+    Refusing them at the edge covers every parameter of every endpoint, present and future;
+    body fields are checked by their serializers (DRF's CharField refuses NUL too).
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.path_info.startswith("/api/"):
+            where = _nul_in(request)
+            if where is not None:
+                return JsonResponse(
+                    errors.error_body(
+                        "invalid_request",
+                        f"NUL characters are not accepted ({where}).",
+                        {"where": where},
+                    ),
+                    status=400,
+                )
+        return self.get_response(request)
+
+
+def _nul_in(request: HttpRequest) -> str | None:
+    if "\x00" in request.path_info:
+        return "path"
+    if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
+        "QUERY_STRING", ""
+    ):
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                return f"query parameter {key[:32]!r}"
+    for header in _CHECKED_HEADERS:
+        if "\x00" in request.META.get(header, ""):
+            return f"header {header[5:].replace('_', '-')}"
+    return None

@@ -13,7 +13,9 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# Local state of a zero-config run: the SQLite database, the embedded Redis's data, Celery
+# beat's schedule. Git-ignored; ``run_exchange --reset-local-data`` deletes it.
+VAR_DIR = Path(os.environ.get("VAR_DIR", "").strip() or BASE_DIR / "var").resolve()
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -77,7 +79,10 @@ INSTALLED_APPS = [
 # Django's stock list; the Browser* ones are Django's own, skipped by signed API-key requests
 # (exchange_site/middleware.py).
 MIDDLEWARE = [
+    # First: an unhandled exception under /api/ answers JSON, never an HTML page.
+    "exchange_site.middleware.ApiServerErrors",
     "django.middleware.security.SecurityMiddleware",
+    "exchange_site.middleware.RefuseNulCharacters",  # PostgreSQL text refuses them: a 400
     "exchange_site.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "exchange_site.middleware.BrowserCsrfViewMiddleware",
@@ -175,6 +180,10 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+# JSON only, never pickle: a message cannot run code in a worker (exchange_site/celery.py).
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent; a worker crash re-runs, never loses, one
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -250,6 +259,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # every status an operation can answer, with the error body (exchange_site/schema.py)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "exchange_site.schema.add_error_responses",
+    ],
 }
 
 # --- Exchange ---------------------------------------------------------------------------------
@@ -292,6 +306,17 @@ MARKETDATA_WS_REQUESTS_PER_S = env_int("MARKETDATA_WS_REQUESTS_PER_S", 10)
 # Write pre-framed messages straight to uvicorn's sockets (marketdata/hub.py); off = plain ASGI.
 MARKETDATA_WS_DIRECT_WRITE = env_bool("MARKETDATA_WS_DIRECT_WRITE", True)
 
+# --- Web UI (templates/, static/; docs/web-ui.md) ---------------------------------------------
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+# Where pages open their WebSocket. WS_URL, if set, is used as is (behind a proxy that routes
+# /ws on the site's own origin: "wss://ex.example/ws"); otherwise the page's own host name on
+# WS_PORT, which defaults to the page's port + 1, as ./scripts/run serves it.
+WS_URL = os.environ.get("WS_URL", "").strip()
+WS_PORT = env_int("WS_PORT", 0)
+
 # --- I18N, static, logging --------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -303,14 +328,23 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # Replaces Django's own console handler for "django", which would print every line twice.
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's own console handler for "django", which would print every line twice.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Every 4xx is a WARNING there: a client's mistake, not the operator's, so only at INFO.
+        "django.request": {
+            "handlers": ["console"],
+            "level": LOG_LEVEL if LOG_LEVEL in ("DEBUG", "INFO") else "ERROR",
+            "propagate": False,
+        },
+    },
 }
 
 # --- Production hardening (DEBUG off) ---------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import socket
@@ -35,17 +36,26 @@ class Proc:
     nice: int = 0
 
 
-def setup_steps(python: str, *, seed: bool) -> list[Proc]:
-    """Run to completion, in order, before any service starts."""
+def setup_steps(python: str, *, seed: bool, quiet: bool = False) -> list[Proc]:
+    """Run to completion, in order, before any service starts; ``quiet``: no output but
+    errors (the run command's banner lists what seeding made)."""
     manage = (python, "manage.py")
-    steps = [Proc("migrate", (*manage, "migrate", "--noinput"))]
+    verbosity = ("--verbosity", "0") if quiet else ()
+    steps = [Proc("migrate", (*manage, "migrate", "--noinput", *verbosity))]
     if seed:
-        steps.append(Proc("seed_demo", (*manage, "seed_demo")))
+        steps.append(Proc("seed_demo", (*manage, "seed_demo", *verbosity)))
     return steps
 
 
 def services(
-    python: str, *, host: str, port: int, ws_port: int, shards: Sequence[str], web_workers: int = 2
+    python: str,
+    *,
+    host: str,
+    port: int,
+    ws_port: int,
+    shards: Sequence[str],
+    web_workers: int = 2,
+    log_level: str = "INFO",
 ) -> list[Proc]:
     """The long-running processes, started in this order and stopped in reverse.
 
@@ -53,9 +63,14 @@ def services(
     per request on this hardware (shared/stack-notes.md), and the order path is REST. WebSockets
     need ASGI, so uvicorn serves the same Django project on ``ws_port`` for them (see
     docs/architecture.md).
+
+    ``log_level`` is for the servers and Celery what LOG_LEVEL is for our own processes; above
+    INFO, Celery's banners are left out too.
     """
     manage = (python, "manage.py")
-    celery = (python, "-m", "celery", "-A", "exchange_site")
+    quiet = logging.getLevelName(log_level.upper()) > logging.INFO
+    celery = (python, "-m", "celery", *(("--quiet",) if quiet else ()), "-A", "exchange_site")
+    level = log_level.lower()
     # The order path (web, matcher) first when the CPU is short: the persister and publisher
     # then fall behind for a while and catch up with bigger, cheaper batches.
     background = int(os.environ.get("BACKGROUND_NICE", "10"))
@@ -63,7 +78,7 @@ def services(
         *(Proc(f"matcher-{shard}", (*manage, "run_matcher", "--shard", shard)) for shard in shards),
         Proc("persister", (*manage, "run_persister"), nice=background),
         Proc("publisher", (*manage, "run_publisher"), nice=background),
-        Proc("web", web_server(python, host=host, port=port, workers=web_workers)),
+        Proc("web", web_server(python, host=host, port=port, workers=web_workers, log_level=level)),
         Proc(
             "ws",
             (
@@ -77,6 +92,8 @@ def services(
                 str(ws_port),
                 "--lifespan",
                 "off",  # Django has no lifespan handlers; "auto" only logs a warning
+                "--log-level",
+                level,
                 "--no-server-header",
                 # Market-data frames are written once for all clients (marketdata/hub.py);
                 # per-message compression would force a per-client path.
@@ -88,14 +105,15 @@ def services(
         ),
         Proc(
             "celery-worker",
-            (*celery, "worker", "--loglevel=INFO", "--concurrency=1"),
+            (*celery, "worker", f"--loglevel={log_level.upper()}", "--concurrency=1"),
             nice=background,
         ),
-        Proc("celery-beat", (*celery, "beat", "--loglevel=INFO"), nice=background),
+        Proc("celery-beat", (*celery, "beat", f"--loglevel={log_level.upper()}"), nice=background),
     ]
 
 
 WEB_SERVERS = ("granian", "gunicorn")
+GRANIAN_LOG_CONFIG = Path(__file__).with_name("granian_logging.json")
 
 
 def web_server(
@@ -106,6 +124,7 @@ def web_server(
     workers: int,
     threads: int | None = None,
     server: str | None = None,
+    log_level: str = "warning",
 ) -> tuple[str, ...]:
     """The REST server's argv: Django over WSGI, ``workers`` processes of ``threads`` threads.
 
@@ -146,7 +165,10 @@ def web_server(
             "--no-ws",  # WebSockets are uvicorn's (ASGI), on their own port
             "--respawn-failed-workers",
             "--log-level",
-            "warning",  # its per-worker start lines and the thread-count advice
+            log_level,  # warning: not its start lines, one per worker
+            # Drops only its advice against this many threads (measured: docs/performance.md).
+            "--log-config",
+            str(GRANIAN_LOG_CONFIG),
             *(("--access-log",) if access_log else ()),
             app,
         )
@@ -207,6 +229,9 @@ def embedded_redis(executable: str, *, port: int, data_dir: Path) -> Proc:
             "yes",
             "--loglevel",
             "warning",
+            # Its start-up lines (and the overcommit advice) go here, not to the terminal.
+            "--logfile",
+            str(data_dir / "redis.log"),
         ),
     )
 

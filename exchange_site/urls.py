@@ -5,11 +5,10 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import urls as accounts_urls
-from exchange_site import errors
+from exchange_site import errors, views
 from exchange_site.health import HealthApi
 from marketdata import urls as marketdata_urls
 from trading import urls as trading_urls
-from trading import views as trading_views
 
 admin.site.site_header = "Exchange operations"
 admin.site.site_title = "Exchange admin"
@@ -26,7 +25,11 @@ urlpatterns = [
     ),
     # After the API: a resolver whose prefix does not match (admin/) raises Resolver404, and
     # the API should not pay that on every request.
-    path("", trading_views.home, name="home"),
+    # The web UI's pages (docs/web-ui.md).
+    *marketdata_urls.page_urlpatterns,
+    *trading_urls.page_urlpatterns,
+    *accounts_urls.page_urlpatterns,
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

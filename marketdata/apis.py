@@ -9,22 +9,25 @@ import time
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange_site.clock import MAX_MS
 from exchange_site.errors import ValidationFailed
 from marketdata import selectors, serializers
 from marketdata.aggregation import INTERVAL_ALIASES
 from marketdata.formatting import Fmt
 from matching.types import MarketSpec
+from trading.models import SYMBOL_RE
 
 DEPTH_LIMIT = (100, 1000)  # (default, max): the matcher publishes the top 1000 levels
 TRADES_LIMIT = (500, 1000)
 KLINES_LIMIT = (500, 1000)
 _INT_RE = re.compile(r"^[0-9]{1,15}$")
+_SYMBOL = re.compile(SYMBOL_RE.strip("^$"))
 
 
 def _param(request: Request, *names: str) -> str | None:
@@ -46,6 +49,8 @@ def _symbol(request: Request) -> tuple[str, int, MarketSpec]:
 
 def _market(symbol: str) -> tuple[int, MarketSpec]:
     try:
+        if not _SYMBOL.fullmatch(symbol):  # no query for what cannot be a symbol
+            raise selectors.UnknownSymbol(symbol)
         return selectors.market(symbol)
     except selectors.UnknownSymbol:
         raise ValidationFailed(
@@ -66,6 +71,18 @@ def _int(request: Request, names: tuple[str, ...], code: str) -> int | None:
     return int(raw)
 
 
+def _time(request: Request, names: tuple[str, ...]) -> int | None:
+    """Unix ms within 0..MAX_MS (9999-12-31): what a datetime holds."""
+    value = _int(request, names, "invalid_time")
+    if value is not None and value > MAX_MS:
+        raise ValidationFailed(
+            f"{names[0]} must be at most {MAX_MS} (9999-12-31).",
+            code="invalid_time",
+            details={names[0]: str(value), "max": MAX_MS},
+        )
+    return value
+
+
 def _limit(request: Request, bounds: tuple[int, int]) -> int:
     default, most = bounds
     limit = _int(request, ("limit",), "invalid_limit")
@@ -78,8 +95,34 @@ def _limit(request: Request, bounds: tuple[int, int]) -> int:
     return limit
 
 
-SYMBOL = OpenApiParameter("symbol", OpenApiTypes.STR, required=True)
-LIMIT = OpenApiParameter("limit", OpenApiTypes.INT)
+SYMBOL = OpenApiParameter(
+    "symbol", OpenApiTypes.STR, required=True, pattern=SYMBOL_RE, description="e.g. SOL_USDC"
+)
+
+
+def _limit_parameter(bounds: tuple[int, int]) -> OpenApiParameter:
+    default, most = bounds
+    return OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": most, "default": default},
+        description=f"1-{most}, default {default}.",
+    )
+
+
+def _time_parameter(name: str, alias: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        {"type": "integer", "minimum": 0, "maximum": MAX_MS},
+        description=f"Unix time, ms (alias {alias}).",
+    )
+
+
+_ERRORS = {
+    400: OpenApiResponse(
+        description="missing_parameter, unknown_symbol, invalid_limit,"
+        " invalid_interval, invalid_time, invalid_time_range."
+    )
+}
 
 
 class PublicApi(APIView):
@@ -93,7 +136,11 @@ class DepthApi(PublicApi):
     ``last_update_id`` lines up with the ``U``/``u`` ids of the ``depth.<SYMBOL>`` stream.
     """
 
-    @extend_schema(parameters=[SYMBOL, LIMIT], responses=OpenApiTypes.OBJECT, operation_id="depth")
+    @extend_schema(
+        parameters=[SYMBOL, _limit_parameter(DEPTH_LIMIT)],
+        responses={200: serializers.DepthOutputSerializer, **_ERRORS},
+        operation_id="depth",
+    )
     def get(self, request: Request) -> Response:
         symbol, _, spec = _symbol(request)
         limit = _limit(request, DEPTH_LIMIT)
@@ -108,7 +155,11 @@ class DepthApi(PublicApi):
 class TradesApi(PublicApi):
     """Recent public trades, newest first."""
 
-    @extend_schema(parameters=[SYMBOL, LIMIT], responses=OpenApiTypes.OBJECT, operation_id="trades")
+    @extend_schema(
+        parameters=[SYMBOL, _limit_parameter(TRADES_LIMIT)],
+        responses={200: serializers.PublicTradeOutputSerializer(many=True), **_ERRORS},
+        operation_id="trades",
+    )
     def get(self, request: Request) -> Response:
         _, market_id, spec = _symbol(request)
         limit = _limit(request, TRADES_LIMIT)
@@ -123,14 +174,14 @@ class KlinesApi(PublicApi):
     @extend_schema(
         parameters=[
             SYMBOL,
-            OpenApiParameter("interval", OpenApiTypes.STR, required=True),
             OpenApiParameter(
-                "start_time", OpenApiTypes.INT, description="unix ms; alias startTime"
+                "interval", OpenApiTypes.STR, required=True, enum=list(INTERVAL_ALIASES)
             ),
-            OpenApiParameter("end_time", OpenApiTypes.INT, description="unix ms; alias endTime"),
-            LIMIT,
+            _time_parameter("start_time", "startTime"),
+            _time_parameter("end_time", "endTime"),
+            _limit_parameter(KLINES_LIMIT),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: serializers.KlineOutputSerializer(many=True), **_ERRORS},
         operation_id="klines",
     )
     def get(self, request: Request) -> Response:
@@ -143,8 +194,8 @@ class KlinesApi(PublicApi):
                 code="invalid_interval",
                 details={"interval": (raw or "")[:16]},
             )
-        start = _int(request, ("start_time", "startTime"), "invalid_time")
-        end = _int(request, ("end_time", "endTime"), "invalid_time")
+        start = _time(request, ("start_time", "startTime"))
+        end = _time(request, ("end_time", "endTime"))
         if start is not None and end is not None and start > end:
             raise ValidationFailed("start_time is after end_time.", code="invalid_time_range")
         limit = _limit(request, KLINES_LIMIT)
@@ -153,12 +204,25 @@ class KlinesApi(PublicApi):
         return Response([serializers.rest_kline(fmt, interval, c) for c in candles])
 
 
+_TICKER = serializers.ticker_schema()
+
+
 class TickersApi(PublicApi):
     """Rolling 24 h statistics (1440 one-minute buckets, the current one included)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("symbol", OpenApiTypes.STR)],
-        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter(
+                "symbol", OpenApiTypes.STR, pattern=SYMBOL_RE, description="one market's only"
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                {"oneOf": [_TICKER, {"type": "array", "items": _TICKER}]},
+                description="One ticker with symbol, else every market's (a list).",
+            ),
+            **_ERRORS,
+        },
         operation_id="tickers",
     )
     def get(self, request: Request) -> Response:
@@ -166,10 +230,16 @@ class TickersApi(PublicApi):
         if symbol is not None:
             _market(symbol)
         names = [symbol] if symbol is not None else selectors.symbols()
-        now_ms = time.time_ns() // 1_000_000
-        out = []
-        for name, spec, stats, book in selectors.tickers(names, now_ms):
-            best_bid = book.bids[0][0] if book.bids else None
-            best_ask = book.asks[0][0] if book.asks else None
-            out.append(serializers.ticker(name, Fmt.of(spec), stats, best_bid, best_ask))
+        out = ticker_list(names)
         return Response(out[0] if symbol is not None else out)
+
+
+def ticker_list(names: list[str]) -> list[dict[str, Any]]:
+    """The tickers of ``names`` as GET /tickers shows them (the pages render the same)."""
+    now_ms = time.time_ns() // 1_000_000
+    out = []
+    for name, spec, stats, book in selectors.tickers(names, now_ms):
+        best_bid = book.bids[0][0] if book.bids else None
+        best_ask = book.asks[0][0] if book.asks else None
+        out.append(serializers.ticker(name, Fmt.of(spec), stats, best_bid, best_ask))
+    return out

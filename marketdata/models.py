@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
-from accounts.models import money_field
+from accounts.models import MONEY_PLACES, money_field
 from trading.models import Market
+
+# A candle's volumes add up its trades, so they are not bounded like one amount (below 10**19
+# units, matching/arith.py): at most 2**63 trades (trade ids are bigints) of at most 10**19
+# units each is below 10**38, hence 38 digits before the point.
+VOLUME_DIGITS = 38 + MONEY_PLACES
+
+
+def volume_field(**kwargs: Any) -> Any:
+    return models.DecimalField(max_digits=VOLUME_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
 
 
 class KlineInterval(models.TextChoices):
@@ -36,9 +47,9 @@ class Kline(models.Model):
     high = money_field()
     low = money_field()
     close = money_field()
-    volume = money_field(default=0)
-    quote_volume = money_field(default=0)
-    trade_count = models.PositiveIntegerField(default=0)
+    volume = volume_field(default=0)
+    quote_volume = volume_field(default=0)
+    trade_count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [

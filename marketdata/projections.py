@@ -13,6 +13,7 @@ is done in Python after one SELECT.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -22,11 +23,10 @@ from exchange_site.clock import datetime_to_ms, ms_to_datetime
 from marketdata.aggregation import Candle, CandleKey, TradePoint, close_time, fold_trades
 from marketdata.models import Kline
 from matching.arith import (
-    amount_to_atoms,
     atoms_to_amount,
+    exact_units,
     lots_to_quantity,
     price_to_ticks,
-    quantity_to_lots,
     ticks_to_price,
 )
 from matching.events import Event, TradeExecuted
@@ -48,8 +48,11 @@ def candle_of(row: Kline, spec: MarketSpec) -> Candle:
         high=price_to_ticks(spec, row.high),
         low=price_to_ticks(spec, row.low),
         close=price_to_ticks(spec, row.close),
-        volume=quantity_to_lots(spec, row.volume),
-        quote_volume=amount_to_atoms(spec.quote.decimals, row.quote_volume),
+        # volumes add up trades: unbounded conversions (a price or one order is bounded)
+        volume=exact_units(row.volume, spec.lot_size) if row.volume else 0,
+        quote_volume=exact_units(row.quote_volume, Decimal(f"1E-{spec.quote.decimals}"))
+        if row.quote_volume
+        else 0,
         trades=row.trade_count,
     )
 
@@ -112,7 +115,7 @@ INSERT INTO "{Kline._meta.db_table}" AS k
      quote_volume, trade_count)
 SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[],
     %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[],
-    %s::integer[])
+    %s::bigint[])
 ON CONFLICT (market_id, "interval", open_time) DO UPDATE SET
     high = GREATEST(k.high, EXCLUDED.high),
     low = LEAST(k.low, EXCLUDED.low),

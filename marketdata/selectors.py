@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from exchange_site.clock import ms_to_datetime
 from marketdata.aggregation import Candle, TickerStats, ticker, window_parts, window_start
+from marketdata.formatting import Fmt
 from marketdata.models import Kline, KlineInterval
 from marketdata.projections import candle_of
 from matching.arith import price_to_ticks
@@ -125,4 +126,20 @@ def tickers(symbols_: list[str], now_ms: int) -> list[tuple[str, MarketSpec, Tic
         mine = candles.get(market_id, [])
         before = None if mine else last_close_before(market_id, spec, window_start(now_ms))
         out.append((symbol, spec, ticker(mine, now_ms, before), depth(symbol)))
+    return out
+
+
+def last_prices(symbols_: list[str]) -> dict[str, str | None]:
+    """Each market's last trade price at its tick's places (None if it never traded): one
+    indexed row per market (trade_unique_per_market), for the header of every page."""
+    out: dict[str, str | None] = {}
+    for symbol in symbols_:
+        market_id, spec = market(symbol)
+        price = (
+            Trade.objects.filter(market_id=market_id)
+            .order_by("-trade_id")
+            .values_list("price", flat=True)
+            .first()
+        )
+        out[symbol] = None if price is None else Fmt.of(spec).price(price)
     return out

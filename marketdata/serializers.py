@@ -13,7 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from rest_framework import serializers as drf
+
 from exchange_site.clock import datetime_to_ms
+from exchange_site.serializers import DecimalString
 from marketdata.aggregation import Candle, TickerStats, close_time, percent_change
 from marketdata.formatting import Fmt
 
@@ -94,3 +97,70 @@ def ticker(
         "open_time": stats.open_time,
         "close_time": stats.close_time,
     }
+
+
+# --- The same shapes for the OpenAPI schema (marketdata/apis.py) --------------------------------
+# (the functions above build the responses; these only document them)
+def _levels(help_text: str) -> drf.ListField:
+    level = drf.ListField(
+        child=drf.CharField(), min_length=2, max_length=2, help_text="[price, quantity]"
+    )
+    return drf.ListField(child=level, help_text=help_text)
+
+
+class DepthOutputSerializer(drf.Serializer):
+    symbol = drf.CharField()
+    last_update_id = drf.IntegerField(help_text="Lines up with U/u of depth.<SYMBOL>.")
+    bids = _levels("Highest first.")
+    asks = _levels("Lowest first.")
+
+
+class PublicTradeOutputSerializer(drf.Serializer):
+    id = drf.IntegerField(help_text="The engine's trade id, sequential per market.")
+    price = DecimalString()
+    quantity = DecimalString()
+    quote_quantity = DecimalString()
+    time = drf.IntegerField(help_text="Unix time, ms.")
+    is_buyer_maker = drf.BooleanField()
+
+
+class KlineOutputSerializer(drf.Serializer):
+    open_time = drf.IntegerField(help_text="Unix time, ms.")
+    close_time = drf.IntegerField(help_text="open_time + interval - 1 ms.")
+    open = DecimalString()
+    high = DecimalString()
+    low = DecimalString()
+    close = DecimalString()
+    volume = DecimalString()
+    quote_volume = DecimalString()
+    trades = drf.IntegerField()
+
+
+def ticker_schema() -> dict[str, Any]:
+    """One ticker (raw OpenAPI: ``GET /tickers`` answers one, or a list without ``symbol``)."""
+    money = {"type": "string", "format": "decimal"}
+    nullable_money = {**money, "nullable": True}
+    return {
+        "type": "object",
+        "required": [
+            "symbol", "last_price", "open_price", "high", "low", "price_change",
+            "price_change_percent", "volume", "quote_volume", "trades", "best_bid", "best_ask",
+            "open_time", "close_time",
+        ],
+        "properties": {
+            "symbol": {"type": "string"},
+            "last_price": nullable_money,
+            "open_price": nullable_money,
+            "high": nullable_money,
+            "low": nullable_money,
+            "price_change": nullable_money,
+            "price_change_percent": nullable_money,
+            "volume": money,
+            "quote_volume": money,
+            "trades": {"type": "integer"},
+            "best_bid": nullable_money,
+            "best_ask": nullable_money,
+            "open_time": {"type": "integer", "description": "Unix time, ms."},
+            "close_time": {"type": "integer", "description": "Unix time, ms."},
+        },
+    }  # fmt: skip

@@ -15,6 +15,16 @@ refused with :class:`OffGrid` and a stable ``code``. The only place where a resu
 is a fee: ``fee_atoms = ceil(amount_atoms * rate_ppm / 10**6)``, i.e. fees round *toward the
 venue*. Because rates are below 1, a fee never exceeds the amount it is charged on.
 
+**Bounds.** Every amount the venue stores goes into a ``NUMERIC(38, 18)`` column: 20 digits
+before the point. The engine keeps every amount it can hold below ``10**BOUND_DIGITS`` units
+(19 digits, one fewer), per asset in atoms ``max_amount_atoms(decimals)``: a price, a quantity,
+an order's notional, a single transfer, and (through the deposit rule in ``engine``, which caps
+what one matcher holds of an asset) every balance, locked amount, fee-account balance and ledger
+running total. The one digit of headroom is what sums need: a user's ``Balance`` row adds up
+to ``MAX_SHARDS`` shards, and an order's ``filled_quote`` is at most its taker part (paid from
+the quote one matcher holds) plus its resting part (at most its notional). docs/reliability.md,
+"Bounded money".
+
 Everything here is integer arithmetic or exact ``Fraction`` arithmetic; the global decimal
 context is never read or changed.
 """
@@ -41,6 +51,34 @@ MAX_QUANTITY_LOTS = 2**62
 
 MAX_AMOUNT_ATOMS = 2**126
 """Largest amount (in atoms) of a transfer or a quote-quantity market order."""
+
+STORED_DIGITS = 20
+"""Digits before the point of the money columns (``DecimalField(38, 18)``)."""
+
+BOUND_DIGITS = STORED_DIGITS - 1
+"""Every amount the engine lets exist is below ``10**BOUND_DIGITS`` units of its asset."""
+
+MAX_SHARDS = 10
+"""A ``Balance`` row sums a user's balances over the shards: 10 x (10**19 - 1 atom) still fits."""
+
+BOUND = Decimal(10) ** BOUND_DIGITS
+"""Prices, quantities and amounts must be below this (in units); ``out_of_range`` otherwise."""
+
+
+def max_amount_atoms(decimals: int) -> int:
+    """The largest amount of an asset with ``decimals`` that may exist anywhere on a matcher:
+    ``10**19`` units less one atom. It bounds a single transfer, an order's notional, and what
+    one matcher holds of the asset in total (so every balance on it)."""
+    largest: int = 10 ** (BOUND_DIGITS + decimals) - 1
+    return largest
+
+
+max_balance_atoms = max_amount_atoms
+"""The most one matcher holds of an asset in total, hence the most any balance of it reaches."""
+
+max_transfer_atoms = max_amount_atoms
+"""The largest single deposit or withdrawal (the same number: one deposit into an empty venue
+may bring the whole maximum)."""
 
 _MAX_ADJUSTED = 60  # |Decimal.adjusted()| beyond this is refused before any exact arithmetic
 _MIN_EXPONENT = -100
@@ -79,6 +117,12 @@ class MarketUnits(NamedTuple):
     min_notional_atoms: int
     maker_fee_ppm: int
     taker_fee_ppm: int
+    max_price_ticks: int
+    """Highest price: ``MAX_PRICE_TICKS``, or less where the price would reach ``BOUND``."""
+    max_lots: int
+    """Largest quantity: ``MAX_QUANTITY_LOTS``, or less where it would reach ``BOUND``."""
+    max_notional_atoms: int
+    """Largest notional (price x quantity, or a market buy's quote_quantity)."""
 
 
 def _whole(value: Fraction) -> int | None:
@@ -137,6 +181,11 @@ def compile_market(spec: MarketSpec) -> MarketUnits:
     if ntl is None or ntl <= 0:
         raise InvalidMarketSpec("tick_size x lot_size is not a whole number of quote atoms")
     min_notional = _positive_atoms(spec.min_notional, quote.decimals, "min_notional")
+    max_notional = max_amount_atoms(quote.decimals)
+    max_ticks = min(MAX_PRICE_TICKS, max_notional // tick_atoms)
+    max_lots = min(MAX_QUANTITY_LOTS, max_amount_atoms(base.decimals) // lot_atoms)
+    if not max_ticks or not max_lots or min_notional > max_notional:
+        raise InvalidMarketSpec(f"tick_size, lot_size and min_notional must be below {BOUND}")
     return MarketUnits(
         spec.symbol,
         base.code,
@@ -149,6 +198,9 @@ def compile_market(spec: MarketSpec) -> MarketUnits:
         min_notional,
         _rate_ppm(spec.maker_fee_rate, "maker_fee_rate"),
         _rate_ppm(spec.taker_fee_rate, "taker_fee_rate"),
+        max_ticks,
+        max_lots,
+        max_notional,
     )
 
 
@@ -174,10 +226,17 @@ def _to_units(value: Decimal, unit: Decimal, off_code: str) -> int:
     return units
 
 
+def exact_units(value: Decimal, unit: Decimal) -> int:
+    """``value / unit`` when it is a whole positive number, unbounded (a candle's volume
+    adds up many trades); :class:`OffGrid` otherwise. Orders and transfers use the bounded
+    conversions below."""
+    return _to_units(value, unit, "amount_too_precise")
+
+
 def price_to_ticks(spec: MarketSpec, price: Decimal) -> int:
     """Exact ticks of ``price``; :class:`OffGrid` (``price_off_tick``, ...) otherwise."""
     ticks = _to_units(price, spec.tick_size, "price_off_tick")
-    if ticks > MAX_PRICE_TICKS:
+    if ticks > MAX_PRICE_TICKS or price >= BOUND:
         raise OffGrid("out_of_range", price)
     return ticks
 
@@ -185,7 +244,7 @@ def price_to_ticks(spec: MarketSpec, price: Decimal) -> int:
 def quantity_to_lots(spec: MarketSpec, quantity: Decimal) -> int:
     """Exact lots of ``quantity``; :class:`OffGrid` (``quantity_off_lot``, ...) otherwise."""
     lots = _to_units(quantity, spec.lot_size, "quantity_off_lot")
-    if lots > MAX_QUANTITY_LOTS:
+    if lots > MAX_QUANTITY_LOTS or quantity >= BOUND:
         raise OffGrid("out_of_range", quantity)
     return lots
 
@@ -193,7 +252,7 @@ def quantity_to_lots(spec: MarketSpec, quantity: Decimal) -> int:
 def amount_to_atoms(decimals: int, amount: Decimal) -> int:
     """Exact atoms of ``amount``; :class:`OffGrid` (``amount_too_precise``, ...) otherwise."""
     atoms = _to_units(amount, Decimal(f"1E-{decimals}"), "amount_too_precise")
-    if atoms > MAX_AMOUNT_ATOMS:
+    if atoms > MAX_AMOUNT_ATOMS or amount >= BOUND:
         raise OffGrid("out_of_range", amount)
     return atoms
 

@@ -19,10 +19,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 
 from matching import wire
+from matching.arith import MAX_SHARDS
 from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
@@ -57,6 +59,9 @@ class ShardMap:
                     owner[symbol] = name
         if not shards:
             raise ValueError("MATCHER_SHARDS names no shard")
+        if len(shards) > MAX_SHARDS:
+            # a Balance row sums a user's shards; the bound on amounts relies on at most 10
+            raise ValueError(f"MATCHER_SHARDS names more than {MAX_SHARDS} shards")
         return cls(tuple(shards), owner, default)
 
     def for_market(self, symbol: str) -> str:
@@ -206,7 +211,7 @@ class MatcherClient:
             time.sleep(delay)
             delay = min(delay * 2, 0.005)
 
-    def status(self) -> dict[str, dict[str, int | bool]]:
+    def status(self) -> dict[str, dict[str, Any]]:
         """Per shard: matcher alive (heartbeat), its last seq, the persister's, and the lag."""
         return {shard: self.log.shard_status(shard) for shard in shard_map().shards}
 

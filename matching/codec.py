@@ -320,16 +320,22 @@ def _decode_cancel(a: list[Any]) -> CancelOrder:
     return CancelOrder(cid, ts, acct, sym, oid, coid)
 
 
-def _decode(data: Any, schemas: dict[str, tuple[type, Any, tuple[Decoder, ...]]]) -> Any:
+def _decode(
+    data: Any, schemas: dict[str, tuple[type, Any, tuple[Decoder, ...]]], *, logged: bool = False
+) -> Any:
     if type(data) is not list or not data or type(data[0]) is not str:
         raise ValueError("expected [type_name, fields...]")
     entry = schemas.get(data[0])
     if entry is None:
         raise ValueError(f"unknown type {data[0]!r:.40}")
     cls, _, decoders = entry
-    if len(data) != len(decoders) + 1:
-        raise ValueError(f"{data[0]} needs {len(decoders)} fields, got {len(data) - 1}")
-    return cls(*[dec(v) for dec, v in zip(decoders, data[1:], strict=True)])
+    given = len(data) - 1
+    # A command's trailing fields with a default (added later) may be absent: commands logged
+    # before them (``logged``). Events are exact.
+    fewest = len(decoders) - (len(getattr(cls, "_field_defaults", ())) if logged else 0)
+    if not fewest <= given <= len(decoders):
+        raise ValueError(f"{data[0]} needs {len(decoders)} fields, got {given}")
+    return cls(*[dec(v) for dec, v in zip(decoders[:given], data[1:], strict=True)])
 
 
 def decode_command(data: Any) -> Command:
@@ -340,7 +346,7 @@ def decode_command(data: Any) -> Command:
                 return _decode_place(data)
             if data[0] == "CancelOrder":
                 return _decode_cancel(data)
-        cmd: Command = _decode(data, _COMMAND_SCHEMAS)
+        cmd: Command = _decode(data, _COMMAND_SCHEMAS, logged=True)
         return cmd
     except ValueError:
         raise

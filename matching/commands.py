@@ -39,7 +39,13 @@ class SetMarketStatus(NamedTuple):
 
 
 class Deposit(NamedTuple):
-    """Credit ``amount`` atoms. Applying the same ``transfer_id`` twice is a no-op."""
+    """Credit ``amount`` atoms. Applying the same ``transfer_id`` twice is a no-op.
+
+    ``decimals`` are the asset's (the engine knows an asset's decimals only from its markets,
+    and a deposit may be of an asset none of them trades): they set the bound on what the
+    matcher may hold of it (``matching.arith.max_balance_atoms``). None (commands logged before
+    the field existed): the decimals of a market that has the asset.
+    """
 
     command_id: str
     ts: int
@@ -47,6 +53,7 @@ class Deposit(NamedTuple):
     account: int
     asset: str
     amount: int
+    decimals: int | None = None
 
 
 class Withdraw(NamedTuple):

@@ -16,10 +16,13 @@ orders, open or closed. A rejected order leaves no trace: its ids are not consum
 ``duplicate_order_id``, ``duplicate_client_order_id``, ``invalid_order`` (field combination:
 LIMIT needs price and quantity and no quote_quantity; MARKET has no price; market sell needs
 quantity; market buy exactly one of quantity / quote_quantity; post_only only on LIMIT GTC;
-client_order_id, if given, 1..64 chars), ``invalid_price`` (1..MAX_PRICE_TICKS = 2**62),
-``invalid_quantity`` (lots 1..2**62, quote_quantity 1..2**126 atoms), ``below_min_notional``
-(limit: price x quantity; market buy by quote: quote_quantity; market orders by base quantity
-are not checked, their price is unknown), ``insufficient_funds`` (the order's hold exceeds
+client_order_id, if given, 1..64 chars), ``invalid_price`` (1..``max_price_ticks``: 2**62 ticks
+and a price below 10**19), ``invalid_quantity`` (lots 1..``max_lots``: 2**62 and below 10**19
+units; quote_quantity 1..``max_notional_atoms``), ``below_min_notional`` (limit: price x
+quantity; market buy by quote: quote_quantity; market orders by base quantity are not checked,
+their price is unknown), ``above_max_notional`` (a limit order's price x quantity above
+``max_notional_atoms``, 10**19 quote units less one atom: ``matching.arith``, "Bounds"),
+``insufficient_funds`` (the order's hold exceeds
 available), ``post_only_would_take``, ``fok_not_fillable`` (the quantity fillable within the
 limit, counting self-trade prevention exactly as matching will apply it, is short).
 
@@ -59,7 +62,12 @@ SettleWithdrawal removes the held funds; ReleaseWithdrawal returns them. Balance
 ``x:<transfer_id>``. A transfer id that already took effect makes Deposit / Withdraw a no-op
 (``[]``), and a repeated settle or release a no-op; settling a released withdrawal (or the
 reverse) is ``duplicate_transfer``; an id that is no withdrawal is ``unknown_transfer``;
-amounts outside 1..2**126 are ``invalid_amount``. Rejected transfers consume nothing.
+amounts outside 1..2**126 are ``invalid_amount``, and so is a deposit above
+``max_transfer_atoms`` of the asset's decimals, or whose decimals are unknown or disagree with
+the markets'. A deposit that would take what the engine holds of the asset (deposited -
+withdrawn) above ``max_balance_atoms`` is ``balance_limit_exceeded``: that one rule keeps every
+balance, locked amount and fee-account balance of the asset within what the database stores.
+Rejected transfers consume nothing.
 
 *Events.* ``seq`` +1 per event across the engine. ``BalanceChanged`` is unique per
 ``(account, asset, reason, cause)``: causes are ``x:<transfer_id>``, ``o:<order_id>`` (order
@@ -79,12 +87,15 @@ from typing import Any, NamedTuple
 
 from matching.arith import (
     MAX_AMOUNT_ATOMS,
+    MAX_DECIMALS,
     MAX_PRICE_TICKS,
     MAX_QUANTITY_LOTS,
     PPM,
     InvalidMarketSpec,
     MarketUnits,
     compile_market,
+    max_balance_atoms,
+    max_transfer_atoms,
     order_hold,
 )
 from matching.balances import DEPOSITED, PENDING, RELEASED, SETTLED, Bal, Balances
@@ -517,15 +528,17 @@ class MatchingEngine:
                 or (post_only and tif is not GTC)
             ):
                 return self._order_rejected(c, RejectReason.INVALID_ORDER)
-            if not 0 < price <= MAX_PRICE_TICKS:
+            if not 0 < price <= u.max_price_ticks:
                 return self._order_rejected(c, RejectReason.INVALID_PRICE)
-            if not 0 < qty <= MAX_QUANTITY_LOTS:
+            if not 0 < qty <= u.max_lots:
                 return self._order_rejected(c, RejectReason.INVALID_QUANTITY)
             lots = qty
             budget = 0
             notional = price * lots * u.notional_atoms_per_tick_lot  # arith.notional_atoms
             if notional < u.min_notional_atoms:
                 return self._order_rejected(c, RejectReason.BELOW_MIN_NOTIONAL)
+            if notional > u.max_notional_atoms:  # a sell's too: its filled_quote is stored
+                return self._order_rejected(c, RejectReason.ABOVE_MAX_NOTIONAL)
             hold = notional if is_buy else lots * u.lot_atoms  # arith.base_atoms
             mode = _BY_LOTS
         elif typ is MARKET:
@@ -536,9 +549,9 @@ class MatchingEngine:
                     return self._order_rejected(c, RejectReason.INVALID_ORDER)
             elif qty is None or qq is not None:
                 return self._order_rejected(c, RejectReason.INVALID_ORDER)
-            if qty is not None and not 0 < qty <= MAX_QUANTITY_LOTS:
+            if qty is not None and not 0 < qty <= u.max_lots:
                 return self._order_rejected(c, RejectReason.INVALID_QUANTITY)
-            if qq is not None and not 0 < qq <= MAX_AMOUNT_ATOMS:
+            if qq is not None and not 0 < qq <= u.max_notional_atoms:
                 return self._order_rejected(c, RejectReason.INVALID_QUANTITY)
             lots = qty or 0  # None only for a market buy by quote
             budget = qq or 0
@@ -1062,14 +1075,17 @@ class MatchingEngine:
             return self._rejected(c, RejectReason.INVALID_ORDER)
         price = o.price if c.new_price is None else c.new_price
         qty = o.quantity if c.new_quantity is None else c.new_quantity
-        if not 0 < price <= MAX_PRICE_TICKS:
-            return self._rejected(c, RejectReason.INVALID_PRICE)
-        if not o.filled < qty <= MAX_QUANTITY_LOTS:
-            return self._rejected(c, RejectReason.INVALID_QUANTITY)
         u = m.units
         book = m.book
-        if price * qty * u.notional_atoms_per_tick_lot < u.min_notional_atoms:
+        if not 0 < price <= u.max_price_ticks:
+            return self._rejected(c, RejectReason.INVALID_PRICE)
+        if not o.filled < qty <= u.max_lots:
+            return self._rejected(c, RejectReason.INVALID_QUANTITY)
+        notional = price * qty * u.notional_atoms_per_tick_lot
+        if notional < u.min_notional_atoms:
             return self._rejected(c, RejectReason.BELOW_MIN_NOTIONAL)
+        if notional > u.max_notional_atoms:
+            return self._rejected(c, RejectReason.ABOVE_MAX_NOTIONAL)
         is_buy = o.side is BUY
         if price != o.price and (price >= book.best_ask if is_buy else price <= book.best_bid):
             return self._rejected(c, RejectReason.POST_ONLY_WOULD_TAKE)
@@ -1200,12 +1216,37 @@ class MatchingEngine:
             or not 0 < amount <= MAX_AMOUNT_ATOMS
         )
 
+    def _asset_decimals(self, asset: str) -> int | None:
+        """The decimals of ``asset`` as a market of this engine has them (all agree)."""
+        for m in self.markets_by_symbol.values():
+            for a in (m.spec.base, m.spec.quote):
+                if a.code == asset:
+                    return a.decimals
+        return None
+
     def _deposit(self, c: Deposit) -> list[Event]:
-        if c.transfer_id in self.balances_book.transfers:
+        bb = self.balances_book
+        if c.transfer_id in bb.transfers:
             return []
         if self._bad_amount(c.asset, c.amount):
             return self._transfer_rejected(c, RejectReason.INVALID_AMOUNT)
-        bal = self.balances_book.deposit(c.transfer_id, c.account, c.asset, c.amount)
+        # The bound on what this matcher holds of the asset (docs/reliability.md, "Bounded
+        # money"): every balance of it, the fee account's and every locked amount included, is
+        # part of deposited - withdrawn, so capping that caps them all, with no check in the
+        # fill loop. Decimals the command gives must agree with the markets'.
+        known = self._asset_decimals(c.asset)
+        decimals = known if c.decimals is None else c.decimals
+        if (
+            type(decimals) is not int
+            or not 0 <= decimals <= MAX_DECIMALS
+            or (known is not None and decimals != known)
+            or c.amount > max_transfer_atoms(decimals)
+        ):
+            return self._transfer_rejected(c, RejectReason.INVALID_AMOUNT)
+        held = bb.deposited.get(c.asset, 0) - bb.withdrawn.get(c.asset, 0)
+        if held + c.amount > max_balance_atoms(decimals):
+            return self._transfer_rejected(c, RejectReason.BALANCE_LIMIT_EXCEEDED)
+        bal = bb.deposit(c.transfer_id, c.account, c.asset, c.amount)
         return self._transfer_events(
             c, "deposit", c.account, c.asset, c.amount, bal, c.amount, 0, R_DEPOSIT
         )

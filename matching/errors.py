@@ -19,6 +19,7 @@ class RejectReason(StrEnum):
     INVALID_QUANTITY = "invalid_quantity"
     INVALID_ORDER = "invalid_order"
     BELOW_MIN_NOTIONAL = "below_min_notional"
+    ABOVE_MAX_NOTIONAL = "above_max_notional"
     DUPLICATE_ORDER_ID = "duplicate_order_id"
     DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
     # order outcome
@@ -30,6 +31,7 @@ class RejectReason(StrEnum):
     INVALID_AMOUNT = "invalid_amount"
     UNKNOWN_TRANSFER = "unknown_transfer"
     DUPLICATE_TRANSFER = "duplicate_transfer"
+    BALANCE_LIMIT_EXCEEDED = "balance_limit_exceeded"
     # added by the engine core
     INVALID_COMMAND = "invalid_command"
 

@@ -250,7 +250,8 @@ def group_backlog(client: redis.Redis, stream: str, group: str) -> int:
             if lag is None:  # Redis 6.2 reports no lag (7 neither after some deletions)
                 last = info["last-delivered-id"]
                 after = b"(" + (last if isinstance(last, bytes) else last.encode())
-                lag = len(client.xrange(stream, min=after, count=LAG_COUNT_CAP))
+                undelivered: Any = client.xrange(stream, min=after, count=LAG_COUNT_CAP)
+                lag = len(undelivered)
             return int(lag) + int(info.get("pending") or 0)
     return 0
 
@@ -496,16 +497,19 @@ class CommandLog:
                 pipe.ltrim(key, 0, 0)
             pipe.execute()
 
-    def shard_status(self, shard: str) -> dict[str, int | bool]:
+    def shard_status(self, shard: str) -> dict[str, Any]:
         keys = shard_keys(shard)
         pipe = self._client.pipeline(transaction=False)
         pipe.exists(keys.heartbeat)
         pipe.hget(keys.progress, "seq")
         pipe.hget(keys.persisted, "seq")
         pipe.exists(keys.commands)
-        alive, produced, persisted, has_log = pipe.execute()
+        pipe.hgetall(f"ex:{{{shard}}}:persister-halted")  # matching.persister, "poisoned"
+        alive, produced, persisted, has_log, halted = pipe.execute()
         seq, done = int(produced or 0), int(persisted or 0)
         return {
+            # the event the shard's persistence halted on, or None (docs/reliability.md)
+            "persister_halted": {k.decode(): v.decode() for k, v in halted.items()} or None,
             "matcher_alive": bool(alive),
             # commands appended but not yet applied and committed by the matcher
             "matcher_lag": group_backlog(self._client, keys.commands, MATCHER_GROUP)
@@ -734,6 +738,28 @@ class EventReader:
     def ack(self, entry_ids: Sequence[bytes]) -> None:
         if entry_ids:
             self.client.xack(self.keys.events, self.group, *entry_ids)
+
+    def acked_seq(self) -> int | None:
+        """The last event seq this group has acked (0: none); None if it cannot be told (the
+        entry it points at was trimmed away).
+
+        A reader acks in order, whole reads at a time, so what it holds pending is the newest
+        part of what it was given: everything before its oldest pending entry is acked, and
+        without pending entries everything up to its last delivered one.
+        """
+        summary: Any = self.client.xpending(self.keys.events, self.group)
+        if summary["pending"]:
+            oldest: Any = self.client.xrange(self.keys.events, summary["min"], summary["min"])
+            return int(oldest[0][1][b"first_seq"]) - 1 if oldest else None
+        groups: Any = self.client.xinfo_groups(self.keys.events)
+        for info in groups:
+            if info["name"] in (self.group, self.group.encode()):
+                last = info["last-delivered-id"]
+                if last in (b"0-0", "0-0"):
+                    return 0
+                entry: Any = self.client.xrange(self.keys.events, last, last)
+                return int(entry[0][1][b"last_seq"]) if entry else None
+        return 0
 
     def lag(self) -> int:
         return group_backlog(self.client, self.keys.events, self.group)

@@ -101,3 +101,30 @@ def test_market_is_refused_with_a_form_error_when_its_sizes_are_inexact(admin_cl
     assert response.status_code == 200
     assert "whole number of USDC atoms" in response.content.decode()
     assert not Market.objects.exists()
+
+
+def test_a_halted_persistence_is_shown_and_retried_when_an_operator_uses_the_action(
+    admin_client, db
+):
+    from django.utils import timezone
+
+    from trading.models import EventCheckpoint
+
+    # given a shard whose persistence halted on an event
+    EventCheckpoint.objects.create(
+        stream="s0",
+        last_seq=41,
+        halted_at=timezone.now(),
+        halted_seq=42,
+        halted_entry="1-0",
+        halt_reason="BalanceChanged seq 42 (command c1): DoesNotExist: no such asset",
+    )
+    url = admin_url(EventCheckpoint, "changelist")
+    # when the operator opens the checkpoints, then the halt is said, with the way out
+    page = admin_client.get(url).content.decode()
+    assert "Persistence of shard s0 is HALTED at event seq 42" in page
+    assert "resume_persister --shard s0" in page
+    # when the operator retries it, then the halt is cleared (the persister tries again)
+    admin_client.post(url, {"action": "retry_halted", "_selected_action": ["s0"]})
+    row = EventCheckpoint.objects.get(stream="s0")
+    assert (row.halted_at, row.halted_seq, row.halt_reason) == (None, None, "")

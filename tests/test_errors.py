@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import OperationalError
 from django.http import Http404
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework import exceptions as drf
 from rest_framework.permissions import AllowAny
@@ -114,3 +114,79 @@ def test_django_handlers_answer_html_when_the_path_is_a_page(db):
     response = errors.page_not_found(RequestFactory().get("/nowhere"), Http404())
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+class _Broken:
+    """A middleware that fails on one path: a 500 raised outside any view."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path in ("/api/v1/markets", "/"):
+            raise RuntimeError("middleware bug")
+        return self.get_response(request)
+
+
+def _assert_json_500(resp, caplog):
+    assert resp.status_code == 500
+    assert resp["Content-Type"] == "application/json"
+    body = resp.json()["error"]
+    assert body["code"] == "internal_error"
+    rid = body["details"]["request_id"]
+    assert rid and rid in body["message"] and resp["X-Request-ID"] == rid
+    logged = [r for r in caplog.records if rid in r.getMessage()]
+    assert logged, "the request id is in the log"
+    return rid, logged
+
+
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "production"])
+def test_an_unhandled_view_error_answers_json_500_and_logs_it_when_under_api(
+    debug, db, settings, monkeypatch, caplog
+):
+    # given a view that fails unexpectedly, with DEBUG on (the HTML debug page) or off
+    settings.DEBUG = debug
+    from trading import selectors
+
+    def broken():
+        raise RuntimeError("selector bug")
+
+    monkeypatch.setattr(selectors, "market_list", broken)
+
+    # when an API client calls it
+    resp = Client(raise_request_exception=False).get("/api/v1/markets")
+
+    # then the answer is the API's JSON 500, and the traceback is logged with its request id
+    _, logged = _assert_json_500(resp, caplog)
+    assert any(r.exc_info and "selector bug" in str(r.exc_info[1]) for r in logged)
+
+
+def test_a_500_keeps_the_proxys_request_id_when_it_sent_one(db, monkeypatch, caplog):
+    from trading import selectors
+
+    monkeypatch.setattr(selectors, "market_list", lambda: 1 / 0)
+    resp = Client(raise_request_exception=False).get(
+        "/api/v1/markets", HTTP_X_REQUEST_ID="edge-7f3a9c21"
+    )
+    rid, _ = _assert_json_500(resp, caplog)
+    assert rid == "edge-7f3a9c21"
+
+
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "production"])
+def test_an_error_in_a_middleware_answers_json_500_when_under_api(debug, db, settings, caplog):
+    settings.DEBUG = debug
+    settings.MIDDLEWARE = [
+        settings.MIDDLEWARE[0],
+        "tests.test_errors._Broken",
+        *settings.MIDDLEWARE[1:],
+    ]
+    resp = Client(raise_request_exception=False).get("/api/v1/markets")
+    _assert_json_500(resp, caplog)
+
+
+def test_a_page_error_keeps_djangos_500_page_when_not_under_api(db, settings):
+    settings.DEBUG = False
+    settings.MIDDLEWARE = [settings.MIDDLEWARE[0], "tests.test_errors._Broken"]
+    resp = Client(raise_request_exception=False).get("/")
+    assert resp.status_code == 500
+    assert not resp["Content-Type"].startswith("application/json")

@@ -12,6 +12,10 @@ def test_health_is_ok_when_matcher_and_persister_run(pipeline):
     body = resp.json()
     assert body["status"] == "ok"
     assert body["checks"]["redis"]["ok"] and body["checks"]["postgres"]["ok"]
+    # the database is named, with the old "postgres" key kept as an alias on PostgreSQL
+    assert body["checks"]["database"] == {"ok": True, "vendor": "postgresql"}
+    assert body["checks"]["postgres"] == body["checks"]["database"]
+    assert body["checks"]["redis"]["version"]
     assert body["checks"]["shards"]["s0"]["matcher_alive"] is True
 
 

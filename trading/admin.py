@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from accounts.admin import ProjectionAdmin
+from accounts.admin import ProjectionAdmin, run_action
 from exchange_site.errors import DomainError
 from trading import services
 from trading.models import EventCheckpoint, Market, MarketStatus, Order, OrderIdBlock, Trade
@@ -180,9 +180,26 @@ class TradeAdmin(ProjectionAdmin):
 
 @admin.register(EventCheckpoint)
 class EventCheckpointAdmin(ProjectionAdmin):
-    """How far each shard's persister got (written with each batch, in its transaction)."""
+    """How far each shard's persister got (written with each batch, in its transaction), and
+    whether it halted on an event it cannot write (docs/reliability.md, "A poisoned event")."""
 
-    list_display = ("stream", "last_seq", "last_cmd_id", "updated_at")
+    list_display = ("stream", "last_seq", "last_cmd_id", "updated_at", "halted_at", "halt_reason")
+    actions = ("retry_halted",)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        for row in EventCheckpoint.objects.filter(halted_at__isnull=False):
+            self.message_user(
+                request,
+                f"Persistence of shard {row.stream} is HALTED at event seq {row.halted_seq}: "
+                f"{row.halt_reason} Fix the cause, then retry it (action below, or "
+                f"`python manage.py resume_persister --shard {row.stream}`).",
+                messages.ERROR,
+            )
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Retry the halted event (after fixing its cause)")
+    def retry_halted(self, request: HttpRequest, queryset: QuerySet[EventCheckpoint]) -> None:
+        run_action(self, request, queryset, services.persistence_retry)
 
 
 @admin.register(OrderIdBlock)

@@ -19,13 +19,14 @@ from rest_framework.views import APIView
 from accounts.apis import WRITES_NOT_PERSISTED
 from accounts.authentication import deferred_key_check
 from accounts.permissions import caller
-from exchange_site.clock import ms_to_datetime
+from exchange_site.clock import MAX_MS, ms_to_datetime
 from exchange_site.errors import ValidationFailed
 from exchange_site.pagination import NewestFirst
 from exchange_site.throttling import OrdersThrottle, command_count
 from trading import selectors, services
 from trading.orders import row_trade
 from trading.serializers import (
+    CancelledOrderOutputSerializer,
     CancelPendingOutputSerializer,
     MarketOutputSerializer,
     OrderHistoryQuerySerializer,
@@ -38,21 +39,25 @@ from trading.serializers import (
     parse_order,
 )
 
-ERRORS = {
-    code: OpenApiResponse(description=text)
-    for code, text in (
-        (400, "Invalid request (error code in the body)."),
-        (401, "Not authenticated, or a bad signature."),
-        (403, "The API key lacks the permission."),
-        (429, "Throttled; see Retry-After."),
-    )
-}
+# (every operation's common refusals, with the error body: exchange_site/schema.py)
+ERRORS: dict[int, OpenApiResponse] = {}
 READ_ERRORS = {**ERRORS, 503: WRITES_NOT_PERSISTED}
 
 
 def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
-    """Validated query parameters; 400 invalid_request with field details otherwise."""
-    serializer = serializer_class(data=request.query_params)
+    """Validated query parameters; 400 invalid_request with field details otherwise.
+
+    A parameter given empty (``?symbol=``) is refused, not taken as absent (DRF's reading of
+    form-style input): ``DELETE /orders?symbol=`` must never mean "in every market"."""
+    params = request.query_params
+    serializer = serializer_class(data=params)
+    blank = {
+        name: ["This parameter may not be empty; leave it out instead."]
+        for name in list(serializer.fields)
+        if params.get(str(name)) == ""
+    }
+    if blank:
+        raise ValidationFailed("Invalid query parameters.", details=blank)
     if not serializer.is_valid():
         raise ValidationFailed("Invalid query parameters.", details=serializer.errors)
     return dict(serializer.validated_data)
@@ -122,7 +127,18 @@ class OrderApi(OrderWritesApi):
             202: OpenApiResponse(
                 OrderOutputSerializer, description="Not matched yet: status pending."
             ),
-            409: OpenApiResponse(description="Rejected by the matcher (code in the body)."),
+            400: OpenApiResponse(
+                description="Invalid, or rejected by the matcher (insufficient_funds, ...): "
+                "error.details.order is the order, status rejected."
+            ),
+            409: OpenApiResponse(
+                description="Rejected by the matcher: duplicate_client_order_id, "
+                "post_only_would_take, fok_not_fillable, market_halted (error.details.order)."
+            ),
+            503: OpenApiResponse(
+                description="market_unavailable (no matcher serves it), or, with several "
+                "matcher shards, writes_not_persisted (funds could not be moved yet)."
+            ),
             **ERRORS,
         },
     )
@@ -140,7 +156,7 @@ class OrderApi(OrderWritesApi):
         parameters=[OrderLookupQuerySerializer],
         responses={
             200: OrderOutputSerializer,
-            404: OpenApiResponse(description="No such order."),
+            404: OpenApiResponse(description="order_not_found."),
             **READ_ERRORS,
         },
     )
@@ -159,9 +175,9 @@ class OrderApi(OrderWritesApi):
         operation_id="order_cancel",
         parameters=[OrderLookupQuerySerializer],
         responses={
-            200: OrderOutputSerializer,
+            200: CancelledOrderOutputSerializer,
             202: CancelPendingOutputSerializer,
-            404: OpenApiResponse(description="No such open order."),
+            404: OpenApiResponse(description="order_not_found: no such open order."),
             **ERRORS,
         },
     )
@@ -201,9 +217,9 @@ class OpenOrdersApi(OrderWritesApi):
         operation_id="orders_cancel_all",
         parameters=[SymbolQuerySerializer],
         responses={
-            200: OrderOutputSerializer(many=True),
+            200: CancelledOrderOutputSerializer(many=True),
             202: OpenApiResponse(
-                OrderOutputSerializer(many=True),
+                CancelledOrderOutputSerializer(many=True),
                 description="A matcher shard did not answer: its cancels are queued.",
             ),
             **ERRORS,
@@ -221,11 +237,13 @@ class OpenOrdersApi(OrderWritesApi):
 
 
 def _time_range(q: dict[str, Any]) -> dict[str, Any]:
+    end = q.get("end_time")
     return {
         "symbol": q.get("symbol"),
         "start": ms_to_datetime(q["start_time"]) if "start_time" in q else None,
-        # end_time is inclusive to the millisecond; rows keep microseconds.
-        "end": ms_to_datetime(q["end_time"] + 1) if "end_time" in q else None,
+        # end_time is inclusive to the millisecond (rows keep microseconds); at the last
+        # millisecond a datetime holds there is no later one to stop before: no bound
+        "end": ms_to_datetime(end + 1) if end is not None and end < MAX_MS else None,
     }
 
 

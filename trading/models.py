@@ -281,12 +281,22 @@ class Trade(models.Model):
 
 
 class EventCheckpoint(models.Model):
-    """How far the persister has applied one shard's events; committed with each batch."""
+    """How far the persister has applied one shard's events; committed with each batch.
+
+    ``halted_*``: the shard's persistence stopped on an event that fails to persist (the
+    matcher and reads go on); set by the persister, cleared by ``resume_persister``
+    (matching/persister.py, docs/reliability.md "A poisoned event").
+    """
 
     stream = models.CharField(max_length=32, primary_key=True)  # the shard name
     last_seq = models.BigIntegerField(default=0)
     last_cmd_id = models.CharField(max_length=32, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    halted_at = models.DateTimeField(null=True, blank=True)
+    halted_seq = models.BigIntegerField(null=True, blank=True)  # the event that failed
+    # (database defaults too: rows are also inserted in SQL, exchange_site/bulk.py)
+    halted_entry = models.CharField(max_length=32, blank=True, default="", db_default="")
+    halt_reason = models.TextField(blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return f"{self.stream} @ {self.last_seq}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from exchange_site.clock import MAX_MS
 from exchange_site.errors import ValidationFailed
 from exchange_site.serializers import DecimalString
 from matching.types import OrderType, Side, StpMode, TimeInForce
@@ -119,11 +120,14 @@ def parse_order(data: Any) -> OrderRequest:
         not isinstance(client_order_id, str) or not _CLIENT_ORDER_ID.match(client_order_id)
     ):
         raise _invalid("client_order_id", "must match " + CLIENT_ORDER_ID_RE)
+    order_type = _choice(data, "type", OrderType)
+    # A market order never rests: IOC is what applies to it, and what it reports.
+    default_tif = TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC
     return OrderRequest(
         symbol=symbol,
         side=_choice(data, "side", Side),
-        type=_choice(data, "type", OrderType),
-        time_in_force=_choice(data, "time_in_force", TimeInForce, TimeInForce.GTC),
+        type=order_type,
+        time_in_force=_choice(data, "time_in_force", TimeInForce, default_tif),
         price=_money(data, "price"),
         quantity=_money(data, "quantity"),
         quote_quantity=_money(data, "quote_quantity"),
@@ -145,7 +149,10 @@ class OrderPlaceInputSerializer(serializers.Serializer):
         required=False, help_text="Market buys only, instead of quantity: quote to spend."
     )
     time_in_force = serializers.ChoiceField(
-        choices=[t.value for t in TimeInForce], default="GTC", required=False
+        choices=[t.value for t in TimeInForce],
+        required=False,
+        help_text="Limit orders: GTC (the default), IOC or FOK. Market orders are IOC (the"
+        " default for them; GTC and FOK are refused): they never rest.",
     )
     post_only = serializers.BooleanField(default=False, required=False)
     stp_mode = serializers.ChoiceField(
@@ -185,6 +192,32 @@ class OrderOutputSerializer(serializers.Serializer):
     updated_at = serializers.IntegerField(help_text="Unix time, ms.")
 
 
+class CancelledOrderOutputSerializer(serializers.Serializer):
+    """A cancel's reply (``DELETE /order``, each of ``DELETE /orders``): built from the
+    matcher's event and the order as placed, without waiting for its history, so no ``fills``
+    (``GET /order`` has them); what it was placed with is null in the rare case neither its
+    placed copy nor its row was found (trading/orders.py, ``cancelled_order``)."""
+
+    order_id = serializers.IntegerField()
+    client_order_id = serializers.CharField(allow_null=True)
+    symbol = serializers.CharField()
+    side = serializers.ChoiceField(choices=[s.value for s in Side], allow_null=True)
+    type = serializers.ChoiceField(choices=[t.value for t in OrderType], allow_null=True)
+    time_in_force = serializers.ChoiceField(choices=[t.value for t in TimeInForce], allow_null=True)
+    price = DecimalString(allow_null=True)
+    quantity = DecimalString(allow_null=True)
+    quote_quantity = DecimalString(allow_null=True)
+    post_only = serializers.BooleanField(allow_null=True)
+    stp_mode = serializers.ChoiceField(choices=[m.value for m in StpMode], allow_null=True)
+    filled_quantity = DecimalString()
+    filled_quote = DecimalString()
+    status = serializers.ChoiceField(choices=[OrderStatus.CANCELLED.value])
+    reject_reason = serializers.CharField(allow_null=True)
+    expire_reason = serializers.CharField(allow_null=True, help_text="Why it was cancelled.")
+    created_at = serializers.IntegerField(allow_null=True, help_text="Unix time, ms.")
+    updated_at = serializers.IntegerField(help_text="Unix time, ms.")
+
+
 class CancelPendingOutputSerializer(serializers.Serializer):
     """202: the cancel is queued; the matcher did not answer in time."""
 
@@ -213,8 +246,13 @@ class SymbolQuerySerializer(serializers.Serializer):
 
 
 class TimeRangeQuerySerializer(SymbolQuerySerializer):
-    start_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
-    end_time = serializers.IntegerField(min_value=0, max_value=2**53, required=False)
+    # up to 9999-12-31T23:59:59.999Z: what a datetime holds (exchange_site.clock.MAX_MS)
+    start_time = serializers.IntegerField(
+        min_value=0, max_value=MAX_MS, required=False, help_text="Unix time, ms, inclusive."
+    )
+    end_time = serializers.IntegerField(
+        min_value=0, max_value=MAX_MS, required=False, help_text="Unix time, ms, inclusive."
+    )
     limit = serializers.IntegerField(
         min_value=1, max_value=500, required=False, help_text="Page size (default 100)."
     )

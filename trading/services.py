@@ -29,6 +29,7 @@ from matching.arith import (
     MarketUnits,
     OffGrid,
     amount_to_atoms,
+    atoms_to_amount,
     base_atoms,
     compile_market,
     notional_atoms,
@@ -52,7 +53,7 @@ from matching.types import MarketSpec, OrderType, Side, TimeInForce
 from matching.types import MarketStatus as EngineMarketStatus
 from trading import selectors
 from trading.ids import next_order_id
-from trading.models import OPEN_STATUSES, Market, MarketStatus, Order, Trade
+from trading.models import OPEN_STATUSES, EventCheckpoint, Market, MarketStatus, Order, Trade
 from trading.orders import OrderRequest, apply_reply, placed_order, rejection
 from trading.specs import (
     MarketEntry,
@@ -74,6 +75,10 @@ REJECT_STATUS: dict[str, int] = {
             _R.INVALID_QUANTITY,
             _R.INVALID_ORDER,
             _R.BELOW_MIN_NOTIONAL,
+            _R.ABOVE_MAX_NOTIONAL,
+            # a symbol the database lists but the matcher does not (yet): a bad field value,
+            # as when the database does not list it (docs/api.md)
+            _R.UNKNOWN_MARKET,
         ),
         400,
     ),
@@ -87,7 +92,6 @@ REJECT_STATUS: dict[str, int] = {
         ),
         409,
     ),
-    _R.UNKNOWN_MARKET: 404,
     _R.ORDER_NOT_FOUND: 404,
 }
 
@@ -473,6 +477,8 @@ def _check_combination(req: OrderRequest) -> None:
             problem = "post_only needs time_in_force GTC."
     elif req.price is not None:
         problem = "A market order has no price."
+    elif req.time_in_force is not TimeInForce.IOC:
+        problem = "A market order is IOC (it never rests): omit time_in_force or send IOC."
     elif req.post_only:
         problem = "post_only is for limit orders only."
     elif req.side is Side.SELL and (req.quantity is None or req.quote_quantity is not None):
@@ -568,6 +574,13 @@ def order_place(
             f"The order is worth less than the minimum of {spec.min_notional} {spec.quote.code}.",
             code="below_min_notional",
             details={"min_notional": str(spec.min_notional)},
+        )
+    if notional is not None and notional > units.max_notional_atoms:
+        largest = atoms_to_amount(spec.quote.decimals, units.max_notional_atoms)
+        raise ValidationFailed(
+            f"The order is worth more than the maximum of {largest} {spec.quote.code}.",
+            code="above_max_notional",
+            details={"max_notional": str(largest)},
         )
 
     shard = _shard(req.symbol)
@@ -667,3 +680,19 @@ def order_cancel_all(
         cancelled += [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
         placeholders.update(sent.placed or {})
     return selectors.orders_cancelled(user_id, cancelled, placeholders), answered
+
+
+# --- Persistence --------------------------------------------------------------------------------
+
+
+def persistence_retry(checkpoint: EventCheckpoint) -> EventCheckpoint:
+    """Clear a shard's persistence halt (matching/persister.py): its persister tries the halted
+    event again within a second, and halts again, with the new error, if it still fails.
+    ``python manage.py resume_persister`` does the same after trying the event itself first."""
+    if checkpoint.halted_at is None:
+        raise ValidationFailed(f"Persistence of {checkpoint.stream} is not halted.")
+    EventCheckpoint.objects.filter(pk=checkpoint.pk).update(
+        halted_at=None, halted_seq=None, halted_entry="", halt_reason=""
+    )
+    checkpoint.refresh_from_db()
+    return checkpoint

@@ -13,7 +13,7 @@ from accounts.services import api_key_revoke
 from tests.api import Api
 from tests.support.signing import signature
 
-pytestmark = pytest.mark.usefixtures("api_env")
+pytestmark = [pytest.mark.usefixtures("api_env"), pytest.mark.sqlite]
 
 WHO = "/api/v1/account"
 

@@ -43,3 +43,14 @@ def test_account_is_refused_with_username_taken_when_the_name_exists(db, taken):
 def test_account_is_created_when_a_signed_or_session_request_is_sent_too(client, alice):
     client.force_login(alice)  # sign-up ignores who is asking
     assert client.post("/api/v1/users", GOOD, content_type="application/json").status_code == 201
+
+
+@pytest.mark.parametrize("email", [None, "", "not-an-address"])
+def test_account_is_refused_naming_email_when_it_is_missing_or_invalid(db, email):
+    body = {k: v for k, v in GOOD.items() if k != "email"}
+    if email is not None:
+        body["email"] = email
+    resp = signup(body)
+    assert resp.status_code == 400
+    assert list(resp.json()["error"]["details"]) == ["email"]
+    assert not User.objects.filter(username="dora").exists()

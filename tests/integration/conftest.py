@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import User
-from exchange_site.supervisor import web_server
+from exchange_site.supervisor import services, web_server
 from matching.transport import connect
 from tests import factories
 from tests.support.pipeline import clear_id_caches, flush_exchange_keys
@@ -86,6 +86,7 @@ class Stack:
     log_dir: Path
     shards: list[str]
     procs: dict[str, Proc] = field(default_factory=dict)
+    ws_url: str = ""  # with start_stack(websocket=True)
 
     def start(self, name: str, argv: list[str]) -> Proc:
         proc = Proc(name, argv, self.env, self.log_dir).start()
@@ -206,14 +207,23 @@ def start_stack(
     tmp_path_factory: pytest.TempPathFactory,
     shards_spec: str = "s0=*",
     web_workers: int = 2,
+    *,
+    websocket: bool = False,
     extra_env: dict[str, str] | None = None,
 ) -> Stack:
+    """The REST server, matcher(s) and persister; with ``websocket``, also the market-data
+    publisher and the WebSocket server (uvicorn) as the run command starts them, and the web
+    server told where that is (WS_PORT) so its pages connect to it."""
     reset_venue()
     shards = [part.split("=")[0].strip() for part in shards_spec.split(";") if part.strip()]
     port = free_port()
+    env = {**_stack_env(shards_spec), **(extra_env or {})}
+    ws_port = free_port() if websocket else 0
+    if websocket:
+        env["WS_PORT"] = str(ws_port)
     stack = Stack(
         f"http://127.0.0.1:{port}",
-        {**_stack_env(shards_spec), **(extra_env or {})},
+        env,
         tmp_path_factory.mktemp("stack-logs"),
         shards,
     )
@@ -228,9 +238,25 @@ def start_stack(
     for shard in shards:
         stack.start(f"matcher-{shard}", manage("run_matcher", "--shard", shard))
     stack.start("persister", manage("run_persister"))
+    if websocket:
+        # exchange_site.supervisor.services() is what ./scripts/run starts: the same argv.
+        for proc in services(
+            sys.executable, host="127.0.0.1", port=port, ws_port=ws_port, shards=shards
+        ):
+            if proc.name in ("publisher", "ws"):
+                stack.start(proc.name, list(proc.argv))
+        stack.ws_url = f"ws://127.0.0.1:{ws_port}/ws"
     wait_http_ok(f"{stack.base_url}/api/v1/markets", web)
     wait_until(lambda: stack.health().get("status") == "ok", timeout=30, what="healthy stack")
+    if websocket:
+        wait_ws_up(stack)
     return stack
+
+
+def wait_ws_up(stack: Stack, timeout: float = 30) -> None:
+    """Until the WebSocket server answers HTTP on its port (it serves the same Django app)."""
+    url = stack.ws_url.replace("ws://", "http://").removesuffix("/ws") + "/api/v1/markets"
+    wait_http_ok(url, stack.procs["ws"], timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ from django.db import IntegrityError, transaction
 from marketdata.models import KlineInterval
 from tests.factories import make_kline
 
+pytestmark = pytest.mark.sqlite
+
 
 def test_kline_is_refused_when_the_market_interval_and_open_time_repeat(sol_usdc):
     kline = make_kline(sol_usdc, KlineInterval.M1)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from exchange_site.clock import ms_to_datetime
 from marketdata import projections
 from marketdata.aggregation import INTERVALS, open_time
 from marketdata.models import Kline
 from matching.events import TradeExecuted
 from matching.types import Side
+
+pytestmark = pytest.mark.sqlite
 
 T_MS = 1_704_277_062_123
 

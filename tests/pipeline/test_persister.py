@@ -30,7 +30,7 @@ from tests.support.pipeline import clear_id_caches
 from trading.models import EventCheckpoint, Market, Order, OrderStatus, Trade
 from trading.specs import market_spec
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
 
 
 @pytest.fixture

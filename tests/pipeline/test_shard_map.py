@@ -32,3 +32,9 @@ def test_an_unowned_market_is_an_error_when_no_shard_takes_the_rest() -> None:
 def test_a_bad_shard_spec_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
         ShardMap.parse(text)
+
+
+def test_more_than_ten_shards_are_refused_because_balances_sum_over_them():
+    ShardMap.parse(";".join(f"s{i}=M{i}_USDC" for i in range(10)))
+    with pytest.raises(ValueError, match="more than 10"):
+        ShardMap.parse(";".join(f"s{i}=M{i}_USDC" for i in range(11)))

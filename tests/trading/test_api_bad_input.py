@@ -27,6 +27,31 @@ BODIES = [
     ({**OK, "price": "-10"}, 400, "non_positive"),
     ({**OK, "price": "1" * 41}, 400, "invalid_number"),
     ({**OK, "price": "99999999999999999999999999999999999999"}, 400, "out_of_range"),
+    # bounded money (docs/reliability.md): every price, quantity and notional below 10**19
+    ({**OK, "price": "10000000000000000000"}, 400, "out_of_range"),
+    ({**OK, "quantity": "10000000000000000000"}, 400, "out_of_range"),
+    ({**OK, "price": "40000000000000000", "quantity": "1000"}, 400, "above_max_notional"),
+    (
+        {**OK, "side": "sell", "price": "5000000000000000", "quantity": "2000"},
+        400,
+        "above_max_notional",
+    ),
+    (
+        {**OK, "type": "market", "price": None, "quote_quantity": "10000000000000000000"},
+        400,
+        "invalid_request",
+    ),
+    (
+        {
+            **OK,
+            "type": "market",
+            "price": None,
+            "quantity": None,
+            "quote_quantity": "10000000000000000000",
+        },
+        400,
+        "out_of_range",
+    ),
     ({**OK, "price": "ten"}, 400, "invalid_number"),
     ({**OK, "price": "1_0"}, 400, "invalid_number"),
     ({**OK, "price": " 10"}, 400, "invalid_number"),

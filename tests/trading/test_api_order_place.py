@@ -89,6 +89,34 @@ def test_market_sell_expires_with_no_liquidity_when_the_book_is_empty(taker):
     assert (resp.json()["status"], resp.json()["expire_reason"]) == ("expired", "no_liquidity")
 
 
+def test_market_order_reports_ioc_when_placed_without_time_in_force(maker, taker):
+    maker.place(side="sell", price="20", quantity="1")
+    resp = taker.post(
+        "/api/v1/order",
+        {"symbol": "SOL_USDC", "side": "buy", "type": "market", "quantity": "1"},
+    )
+    assert resp.status_code == 201, resp.content
+    assert resp.json()["time_in_force"] == "IOC"
+    [order] = taker.get("/api/v1/user/orders").json()["results"]
+    assert order["time_in_force"] == "IOC"
+
+
+@pytest.mark.parametrize("tif", ["GTC", "FOK"])
+def test_market_order_is_refused_when_it_asks_to_rest_or_fill_all(taker, tif):
+    resp = taker.post(
+        "/api/v1/order",
+        {
+            "symbol": "SOL_USDC",
+            "side": "sell",
+            "type": "market",
+            "quantity": "1",
+            "time_in_force": tif,
+        },
+    )
+    assert error(resp) == (400, "invalid_request")
+    assert "IOC" in resp.json()["error"]["message"]
+
+
 def test_fok_is_rejected_with_the_order_when_it_cannot_fill(maker, taker):
     maker.place(side="sell", price="20", quantity="1")
     resp = taker.place(side="buy", price="20", quantity="2", time_in_force="FOK")
@@ -148,3 +176,30 @@ def test_order_is_in_postgres_once_when_placed(maker):
     order_id = maker.place(side="buy", price="1", quantity="1").json()["order_id"]
     maker.get("/api/v1/orders")  # read-your-writes: the persister has it now
     assert Order.objects.filter(id=order_id, user=maker.user).count() == 1
+
+
+def test_unknown_market_is_a_400_when_only_the_matcher_does_not_list_it(maker):
+    """docs/api.md: a symbol nobody trades is a bad field value (400), whether the database or
+    the matcher is the one that does not list it (issue 14, item 7)."""
+    from accounts.models import Asset
+    from trading.models import Market
+
+    # given a market in the database that its matcher never received (written past the service)
+    Market.objects.create(
+        symbol="ETH_SOL",
+        base=Asset.objects.get(code="ETH"),
+        quote=Asset.objects.get(code="SOL"),
+        tick_size=D("0.01"),
+        lot_size=D("0.01"),
+        min_notional=D("0.01"),
+        maker_fee_rate=D("0.001"),
+        taker_fee_rate=D("0.001"),
+    )
+    # when an order names it, then the matcher's unknown_market is a 400 like the database's
+    resp = maker.place(symbol="ETH_SOL", side="sell", price="1", quantity="1")
+    assert error(resp) == (400, "unknown_market")
+    assert resp.json()["error"]["details"]["order"]["status"] == "rejected"
+    assert error(maker.place(symbol="NONE_SOL", side="sell", price="1", quantity="1")) == (
+        400,
+        "unknown_market",
+    )

@@ -13,7 +13,7 @@ from django.db import connections
 
 from matching.client import shard_map
 from matching.management.commands._process import StopFlag, setup_logging
-from matching.persister import Persister
+from matching.persister import Persister, PersisterError
 from matching.transport import PERSISTER_GROUP, EventReader, connect
 
 
@@ -52,7 +52,9 @@ class Command(BaseCommand):
         for thread in threads:
             thread.join()
         if failed:
-            # Exit non-zero so the supervisor restarts us; the checkpoint makes that safe.
+            # Exit non-zero: the run command's supervisor stops the venue, a production one
+            # restarts us (the checkpoint makes that safe). An event that fails to persist does
+            # not get here: its shard halts and this process stays up (docs/reliability.md).
             raise CommandError(f"persister failed for shard(s) {failed}")
 
     @staticmethod
@@ -62,6 +64,10 @@ class Command(BaseCommand):
         try:
             reader = EventReader(connect(settings.REDIS_URL), shard, PERSISTER_GROUP, "persister")
             Persister(reader, batch_entries=batch_entries, linger_ms=linger_ms).run(stop)
+        except PersisterError as exc:  # a refusal to explain, not a bug to trace
+            logging.getLogger("matching.run_persister").error("persister %s: %s", shard, exc)
+            failed.append(shard)
+            stop.set()
         except BaseException:
             logging.getLogger("matching.run_persister").exception("persister %s died", shard)
             failed.append(shard)

@@ -25,6 +25,8 @@ class Command(BaseCommand):
                 "Use --force if this really is a throwaway environment."
             )
         demo.seed()
+        if options["verbosity"] == 0:
+            return  # the run command prints the logins in its banner
         self.stdout.write(self.style.SUCCESS("Demo data ready: " + ", ".join(demo.ASSETS)))
         self.stdout.write("Markets: " + ", ".join(m.symbol for m in demo.MARKETS))
         self.stdout.write("Local demo credentials (username / password):")
