@@ -189,9 +189,8 @@ def _validate_market(market: Market) -> None:
 def _refusal(symbol: str, reason: str) -> str:
     """The matcher's refusal of a market command, in the operator's words."""
     if reason == RejectReason.MARKET_NOT_EMPTY:
-        resting = Order.objects.filter(market__symbol=symbol, status__in=OPEN_STATUSES).count()
         return (
-            f"The matcher refused: orders rest on the {symbol} book ({resting} open), and its"
+            f"The matcher refused: orders rest on the {symbol} book{_resting(symbol)}, and its"
             " tick size and lot size can change only while the book is empty. Nothing was"
             " changed. Halt the market, let its orders be cancelled or filled, then try again."
         )
@@ -212,6 +211,17 @@ def _refusal(symbol: str, reason: str) -> str:
             " Nothing was changed."
         )
     return f"The matcher refused the change of {symbol}: {reason.replace('_', ' ')}."
+
+
+def _resting(symbol: str) -> str:
+    """ " (N open)": the orders on the book as recorded once the refused command is (and so
+    every order placed before it); empty if the persister is too far behind to say."""
+    try:
+        await_recorded(SYSTEM_WRITER)
+    except Unavailable:
+        return ""
+    count = Order.objects.filter(market__symbol=symbol, status__in=OPEN_STATUSES).count()
+    return f" ({count} open)"
 
 
 def _market_command(symbol: str, cmd: Command) -> None:

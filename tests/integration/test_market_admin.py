@@ -193,7 +193,7 @@ def test_a_tick_change_the_matcher_refuses_shows_its_reason_in_the_admin(
     # when the operator changes its tick size, the form comes back with the matcher's reason
     page = ops.change_market(sol_btc, tick_size="0.00001")
     errors = form_errors(page)
-    assert any("orders rest on the SOL_BTC book (1 open)" in e for e in errors), page[:3000]
+    assert any("orders rest on the SOL_BTC book (1 open)" in e for e in errors), errors or page
     # and nothing changed: the row, and the engine (the same order is still accepted)
     assert Market.objects.get(symbol=sol_btc).tick_size == D("0.000001")
     again = place(alice, sol_btc, "buy", "0.000999", "1")

@@ -23,7 +23,7 @@ from tests.support.specs import SOL_USDC
 from trading.models import Market, Order
 from trading.specs import cached_market
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite]
 
 DOGE_USDC = dataclasses.replace(
     SOL_USDC,
