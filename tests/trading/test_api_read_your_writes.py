@@ -27,8 +27,11 @@ PRIVATE_READS: list[tuple[str, dict[str, object]]] = [
 
 @pytest.fixture
 def alice_api(pipeline, settings):
+    """Alice, funded (with the usual wait: a loaded machine's persister may take longer than
+    the short one), then reads that give up after 0.2 s."""
+    alice = Api.for_user(make_user("alice")).fund(USDC="1000")
     settings.READ_YOUR_WRITES_TIMEOUT = 0.2
-    return Api.for_user(make_user("alice")).fund(USDC="1000")
+    return alice
 
 
 def test_reads_answer_503_while_an_applied_write_is_not_persisted(pipeline, alice_api, settings):
@@ -63,11 +66,15 @@ def test_another_users_reads_are_not_held_up_by_a_lagging_persister(pipeline, al
             assert resp.status_code == 200, (path, resp.content)
 
 
-def test_a_makers_reads_answer_503_while_the_takers_fill_is_not_persisted(pipeline, alice_api):
-    # given alice's resting buy, recorded
+def test_a_makers_reads_answer_503_while_the_takers_fill_is_not_persisted(
+    pipeline, alice_api, settings
+):
+    # given alice's resting buy, recorded, and bob with SOL
+    settings.READ_YOUR_WRITES_TIMEOUT = 10
     resting = alice_api.place(side="buy", price="10", quantity="2").json()
     alice_api.get("/api/v1/order", symbol="SOL_USDC", order_id=resting["order_id"])
     bob_api = Api.for_user(make_user("bob")).fund(SOL="5")
+    settings.READ_YOUR_WRITES_TIMEOUT = 0.2
     with pipeline.persisters_stopped():
         # when bob's sell fills it while the persister is stopped
         assert bob_api.place(side="sell", price="10", quantity="2").json()["status"] == "filled"
