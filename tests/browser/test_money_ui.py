@@ -50,7 +50,7 @@ def live(
         "VAR_DIR": str(tmp_path_factory.mktemp("var")),
     }
     with django_db_blocker.unblock():
-        stack = start_stack(tmp_path_factory, websocket=True, celery=True, env_extra=env)
+        stack = start_stack(tmp_path_factory, websocket=True, celery=True, extra_env=env)
         try:
             yield stack
         finally:

@@ -226,18 +226,18 @@ def start_stack(
     *,
     websocket: bool = False,
     celery: bool = False,
-    env_extra: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Stack:
     """The REST server, matcher(s) and persister; with ``websocket``, also the market-data
     publisher and the WebSocket server (uvicorn) as the run command starts them, and the web
     server told where that is (WS_PORT) so its pages connect to it; with ``celery``, the Celery
     worker and beat as the run command starts them (without, deposits are confirmed in the
-    request: DEPOSITS_AUTO_CONFIRM=1, the "instant" deposit source). ``env_extra`` is added to
+    request: DEPOSITS_AUTO_CONFIRM=1, the "instant" deposit source). ``extra_env`` is added to
     every process's environment."""
     reset_venue()
     shards = [part.split("=")[0].strip() for part in shards_spec.split(";") if part.strip()]
     port = free_port()
-    env = {**_stack_env(shards_spec), **(env_extra or {})}
+    env = {**_stack_env(shards_spec), **(extra_env or {})}
     ws_port = free_port() if websocket else 0
     if websocket:
         env["WS_PORT"] = str(ws_port)

@@ -70,7 +70,7 @@ def stack(
     # Tasks this process sends (an operator's action through a service) go to the worker.
     celery_app.conf.task_always_eager = False
     with django_db_blocker.unblock():
-        running = start_stack(tmp_path_factory, celery=True, env_extra=env)
+        running = start_stack(tmp_path_factory, celery=True, extra_env=env)
         try:
             yield running
         finally:
