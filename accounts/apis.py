@@ -47,7 +47,7 @@ from accounts.serializers import (
     withdrawal_brief,
     withdrawal_out,
 )
-from exchange_site.clock import ms_to_datetime
+from exchange_site.clock import MAX_MS, ms_to_datetime
 from exchange_site.errors import ValidationFailed
 from exchange_site.pagination import NewestFirst
 from exchange_site.throttling import SignupThrottle
@@ -242,7 +242,17 @@ class WithdrawalCancelApi(APIView):
 
 
 def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.query_params)
+    """Validated query parameters; one given empty (``?asset=``) is refused, not taken as
+    absent (as trading.apis.query does)."""
+    params = request.query_params
+    serializer = serializer_class(data=params)
+    blank = {
+        name: ["This parameter may not be empty; leave it out instead."]
+        for name in list(serializer.fields)
+        if params.get(str(name)) == ""
+    }
+    if blank:
+        raise ValidationFailed("Invalid query parameters.", details=blank)
     if not serializer.is_valid():
         raise ValidationFailed("Invalid query parameters.", details=serializer.errors)
     return dict(serializer.validated_data)
@@ -308,11 +318,13 @@ class LedgerApi(APIView):
     def get(self, request: Request) -> Response:
         q = query(LedgerQuerySerializer, request)
         asset = selectors.asset_for_query(q["asset"]) if "asset" in q else None
+        end = q.get("end_time")
         rows = selectors.ledger_history(
             caller(request),
             asset=asset,
             start=ms_to_datetime(q["start_time"]) if "start_time" in q else None,
-            end=ms_to_datetime(q["end_time"] + 1) if "end_time" in q else None,
+            # inclusive to the millisecond; at the last one a datetime holds: no bound
+            end=ms_to_datetime(end + 1) if end is not None and end < MAX_MS else None,
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self) or []

@@ -66,6 +66,13 @@ CASES = [
     ("DELETE", "/api/v1/order?symbol=&order_id=1", 400, "invalid_request"),
     ("GET", "/api/v1/user/orders?symbol=", 400, "invalid_request"),
     ("GET", "/api/v1/user/orders?limit=", 400, "invalid_request"),
+    # money in and out (issue 17): ids beyond a bigint, times beyond a datetime, forged cursors
+    ("GET", f"/api/v1/user/statements/{2**70}", 404, "statement_not_found"),
+    ("GET", f"/api/v1/user/statements/{2**70}/csv", 404, "statement_not_found"),
+    ("GET", "/api/v1/user/ledger?start_time=253402300800000", 400, "invalid_request"),
+    ("GET", "/api/v1/user/ledger?end_time=253402300799999", 200, None),
+    ("GET", f"/api/v1/user/ledger?cursor={_cursor('p=garbage')}", 400, "invalid_cursor"),
+    ("GET", "/api/v1/user/ledger?asset=", 400, "invalid_request"),
 ]  # fmt: skip
 
 
@@ -136,3 +143,35 @@ def test_hostile_bodies_are_refused_with_a_4xx(api, raw):
 
     assert 400 <= resp.status_code < 500, resp.content
     assert "error" in resp.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"asset": "USDC", "amount": "1", "address": "0x" + "1" * 40, "totp": "1\x002"},
+        {"asset": "USDC", "amount": "1", "address": "0x\x00"},
+        {"asset": "USDC\x00", "amount": "1", "address": "a"},
+        {"asset": "USDC", "amount": "1e400", "address": "a"},
+        {"asset": "USDC", "amount": "1", "address": "a", "totp": ["1"]},
+    ],
+)
+def test_hostile_withdrawals_are_refused_with_a_4xx(alice, markets, body):
+    api = Api.for_user(alice, "read", "withdraw")
+    api.client.raise_request_exception = False
+    resp = api.post("/api/v1/user/withdraw", body)
+    assert 400 <= resp.status_code < 500, resp.content
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"start_time": 0, "end_time": 253402300800000},
+        {"start_time": -5, "end_time": 1},
+        {"start_time": "x", "end_time": 1},
+    ],
+)
+def test_hostile_statement_periods_are_refused_with_a_400(alice, markets, body):
+    api = Api.for_user(alice)
+    api.client.raise_request_exception = False
+    resp = api.post("/api/v1/user/statements", body)
+    assert resp.status_code == 400, resp.content

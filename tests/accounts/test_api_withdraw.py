@@ -108,6 +108,8 @@ def test_withdrawal_cancel_is_not_found_when_it_is_another_users(api, pipeline):
     resp = other.post(f"/api/v1/user/withdrawals/{wid}/cancel", None)
     assert (resp.status_code, resp.json()["error"]["code"]) == (404, "withdrawal_not_found")
     assert Withdrawal.objects.get(pk=wid).status == WithdrawalStatus.PENDING
+    huge = other.post(f"/api/v1/user/withdrawals/{2**70}/cancel", None)  # beyond a bigint
+    assert (huge.status_code, huge.json()["error"]["code"]) == (404, "withdrawal_not_found")
 
 
 def test_withdrawal_is_refused_and_marked_failed_when_funds_are_short(api, pipeline):
