@@ -209,7 +209,10 @@ def _maybe_auto_approve(withdrawal: Withdrawal) -> None:
         withdrawal.status == W.PENDING
         and withdrawal.amount <= withdrawal.asset.withdrawal_auto_approve_max
     ):
-        approve(withdrawal, actor=None)
+        try:
+            approve(withdrawal, actor=None)
+        except Conflict:
+            withdrawal.refresh_from_db()  # cancelled meanwhile: the request still succeeded
 
 
 # --- Approval, rejection, cancellation ------------------------------------------------------------

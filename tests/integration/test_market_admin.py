@@ -35,8 +35,9 @@ class AdminSession:
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.base_url = base_url
         self.http = requests.Session()
+        # The admin's log-in is the site's (it asks for the second factor when that is on).
         self.http.get(f"{base_url}/admin/login/", timeout=10)
-        page = self.post("/admin/login/?next=/admin/", username=username, password=password)
+        page = self.post("/login?next=/admin/", username=username, password=password)
         assert "sessionid" in self.http.cookies, page[:500]
 
     def post(self, path: str, **form: Any) -> str:
@@ -47,8 +48,21 @@ class AdminSession:
         return html.unescape(resp.text)
 
     def add_asset(self, code: str, name: str, decimals: int) -> str:
+        # The withdrawal policy as the add form offers it (its initial values).
+        policy = {
+            "address_format": "any",
+            "withdrawal_min": "0",
+            "withdrawal_fee": "0",
+            "withdrawal_auto_approve_max": "0",
+            "withdrawal_daily_limit": "",
+        }
         return self.post(
-            "/admin/accounts/asset/add/", code=code, name=name, decimals=decimals, is_active="on"
+            "/admin/accounts/asset/add/",
+            code=code,
+            name=name,
+            decimals=decimals,
+            is_active="on",
+            **policy,
         )
 
     def add_market(self, symbol: str, **sizes: str) -> str:
