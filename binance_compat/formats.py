@@ -13,7 +13,10 @@ could not fill is ``EXPIRED``, as on Binance).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+from accounts.amounts import plain
 
 _STATUS = {
     "pending": "PENDING_NEW",
@@ -85,10 +88,6 @@ def order_result(order: dict[str, Any], binance_symbol: str) -> dict[str, Any]:
 
 
 def _remaining(order: dict[str, Any]) -> str:
-    from decimal import Decimal
-
-    from accounts.amounts import plain
-
     qty, done = order.get("quantity"), order.get("filled_quantity") or "0"
     return "0" if qty is None else plain(Decimal(qty) - Decimal(done))
 
