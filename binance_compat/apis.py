@@ -50,7 +50,9 @@ class BinanceApi(APIView):
     def get_exception_handler(self) -> Any:
         return errors.exception_handler
 
-    def permission_denied(self, request: Request, message: Any = None, code: Any = None) -> None:
+    def permission_denied(  # type: ignore[override]
+        self, request: Request, message: Any = None, code: Any = None
+    ) -> None:
         if request.authenticators and not request.successful_authenticator:
             raise NotAuthenticated()
         raise BinanceError(-2015, errors.BAD_KEY, 401)

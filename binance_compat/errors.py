@@ -124,7 +124,8 @@ def from_domain(exc: DomainError) -> BinanceError:
 
 def from_drf(exc: drf.APIException, orders_scope: bool) -> BinanceError:
     if isinstance(exc, drf.Throttled):
-        wait = math.ceil(exc.wait) if exc.wait is not None else 1
+        seconds = getattr(exc, "wait", None)  # (not in the type stubs)
+        wait = math.ceil(seconds) if seconds is not None else 1
         if orders_scope:
             return BinanceError(-1015, "Too many new orders.", 429, wait)
         return BinanceError(

@@ -78,7 +78,7 @@ class ExchangeInfoApi(PublicApi):
         params = params_of(request)
         wanted, _ = _one_or_many(params)
         rows = selectors.markets([native for _, native in wanted])
-        rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[assignment]
         return Response(
             {
                 "timezone": "UTC",

@@ -74,7 +74,8 @@ def test_ticker_without_trades_writes_zeros() -> None:
     native = {"e": "ticker", "E": 9, "symbol": "SOL_USDC", "last_price": None,
               "open_price": None, "high": None, "low": None, "price_change": None,
               "price_change_percent": None, "volume": "0.00", "quote_volume": "0.000000",
-              "trades": 0, "best_bid": "1.50", "best_ask": None, "open_time": 1, "close_time": 2}  # fmt: skip
+              "trades": 0, "best_bid": "1.50", "best_ask": None, "open_time": 1,
+              "close_time": 2}  # fmt: skip
     ticker = translate.ticker(native)
     assert (ticker["e"], ticker["s"], ticker["c"], ticker["b"], ticker["a"]) == (
         "24hrTicker", "SOLUSDC", "0.00", "1.50", "0.00"

@@ -11,8 +11,8 @@ import asyncio
 from decimal import Decimal as D
 from typing import Any
 
-import ccxt
-import ccxt.pro
+import ccxt  # type: ignore[import-untyped]
+import ccxt.pro  # type: ignore[import-untyped]
 import pytest
 
 from tests.integration.conftest import Stack, start_stack, stop_stack

@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from binance.client import Client
-from binance.exceptions import BinanceAPIException
+from binance.client import Client  # type: ignore[import-untyped]
+from binance.exceptions import BinanceAPIException  # type: ignore[import-untyped]
 from websockets.sync.client import connect
 
 from tests.integration.conftest import Stack, start_stack, stop_stack
