@@ -143,6 +143,10 @@ class RefuseNulCharacters:
     def __call__(self, request: HttpRequest) -> Any:
         if request.path_info.startswith("/api/"):
             where = _nul_in(request)
+            if where is not None and request.path_info.startswith(BINANCE_PREFIX):
+                return JsonResponse(  # Binance's body on its surface (binance_compat/errors.py)
+                    {"code": -1100, "msg": "Illegal characters found in a parameter."}, status=400
+                )
             if where is not None:
                 return JsonResponse(
                     errors.error_body(

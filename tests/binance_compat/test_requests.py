@@ -190,3 +190,43 @@ def test_klines_are_arrays_in_binance_order(bot: BinanceClient, markets: Any) ->
 def test_api_v1_schema_does_not_list_api_v3(api_env: None) -> None:
     schema = Client().get("/api/schema", HTTP_ACCEPT="application/json").content.decode()
     assert "/api/v1/order" in schema and "/api/v3" not in schema
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v3/depth?symbol=%00",
+        "/api/v3/depth?symbol=SOLUSDC&limit=99999999999999999999",
+        "/api/v3/depth?symbol=SOLUSDC&limit=-1",
+        "/api/v3/klines?symbol=SOLUSDC&interval=1m&startTime=999999999999999999",
+        "/api/v3/klines?symbol=SOLUSDC&interval=1m&startTime=5&endTime=1",
+        "/api/v3/aggTrades?symbol=SOLUSDC&fromId=9223372036854775808",
+        "/api/v3/trades?symbol=" + "A" * 5000,
+        "/api/v3/ticker/24hr?symbols=%5B1%2C2%5D",
+        "/api/v3/ticker/price?symbols=nope",
+        "/api/v3/exchangeInfo?symbol=%E2%82%AC",
+        "/api/v3/avgPrice?symbol=",
+    ],
+)
+def test_bad_public_input_is_a_4xx_binance_body(bot: BinanceClient, path: str) -> None:
+    resp = bot.client.get(path)
+    assert 400 <= resp.status_code < 500, resp.content
+    assert set(resp.json()) == {"code", "msg"}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"price": "9" * 20 + "." + "9" * 20},
+        {"quantity": "99999999999999999999"},
+        {"price": "0.00000000000000000001"},
+        {"timeInForce": "\u20ac"},
+        {"newOrderRespType": "FULLER"},
+        {"recvWindow": "NaN"},
+        {"recvWindow": "1.0001"},
+    ],
+)
+def test_bad_order_input_is_a_4xx_binance_body(bot: BinanceClient, params: dict[str, str]) -> None:
+    resp = bot.signed("POST", "order/test", order(**params))
+    assert 400 <= resp.status_code < 500, resp.content
+    assert set(resp.json()) == {"code", "msg"}
