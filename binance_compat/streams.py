@@ -294,6 +294,11 @@ class Relays:
         key = f"{wanted.kind}|{channel}"
         async with self.lock:
             relay = self.by_key.get(key)
+            if relay is not None and relay not in self.hub.subs.get(channel, ()):
+                # The hub lost its Redis subscription and dropped every subscriber (its
+                # clients were closed with 4010): start this stream afresh.
+                del self.by_key[key]
+                relay = None
             new = relay is None
             if relay is None:
                 if wanted.kind == "book":
