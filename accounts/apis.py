@@ -46,7 +46,7 @@ from exchange_site.throttling import SignupThrottle
 
 # (every operation's common refusals, with the error body: exchange_site/schema.py)
 ERRORS: dict[int, OpenApiResponse] = {}
-# A private read waits for the caller's own writes (accounts.selectors.await_own_writes).
+# A private read waits until the database is current (accounts.selectors.await_recorded).
 WRITES_NOT_PERSISTED = OpenApiResponse(
     description="writes_not_persisted: your latest writes are applied but not recorded yet "
     "(the persister is behind); retry after Retry-After."

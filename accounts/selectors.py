@@ -30,20 +30,22 @@ def api_key_list(user: User) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
 
 
-def await_own_writes(user_id: int) -> None:
-    """The read-your-writes barrier of a private read (or of a service that reads what it just
-    wrote): return once the persister has committed every command ``user_id`` sent, waiting up
-    to READ_YOUR_WRITES_TIMEOUT.
+def await_recorded(user_id: int, *, own_only: bool = False) -> None:
+    """The barrier of a private read (or of a service that reads what it just wrote): return
+    once the database records every command ``user_id`` sent and every batch the matcher has
+    committed that changed ``user_id`` on another user's command (a fill of its resting order:
+    when the taker is told ``filled``, the maker's next read shows it), waiting up to
+    READ_YOUR_WRITES_TIMEOUT. Nothing else holds a read up, however far the persister lags.
 
     Past that, the read goes on only if what is missing is what the matcher has not applied
-    yet (its orders are shown from their "pending" placeholders, and nothing else changed).
-    If the matcher has applied commands the persister has not committed (the persister is
-    down or far behind), the database may lack the caller's own write, and the read answers
-    503 ``writes_not_persisted`` rather than an older state as if it were current."""
+    yet (the caller's orders are shown from their "pending" placeholders, and nothing else
+    changed). If the matcher has applied such a command and the persister has not committed it
+    (the persister is down or far behind), the read answers 503 ``writes_not_persisted``
+    rather than an older state as if it were current.
+
+    ``own_only``: wait for ``user_id``'s own commands only, for a service that needs no more."""
     client = matcher()
-    if client.await_persisted(user_id, settings.READ_YOUR_WRITES_TIMEOUT):
-        return
-    if client.applied_unpersisted(user_id):
+    if client.read_barrier(user_id, settings.READ_YOUR_WRITES_TIMEOUT, own_only=own_only):
         raise Unavailable(
             "The latest writes are applied but not recorded yet (the persister is behind); "
             "retry shortly.",
@@ -53,8 +55,8 @@ def await_own_writes(user_id: int) -> None:
 
 
 def balances_of(user: User) -> list[Balance]:
-    """The caller's balances once the persister has the caller's own writes (read-your-writes)."""
-    await_own_writes(user.pk)
+    """The caller's balances, with every applied command that changed them (``await_recorded``)."""
+    await_recorded(user.pk)
     return list(balance_list(user))
 
 
@@ -74,7 +76,7 @@ def deposit_history(
     user: User, *, asset: Asset | None = None, status: str | None = None
 ) -> QuerySet[Deposit]:
     """The caller's deposits, any status (``credited`` once the engine applied one)."""
-    await_own_writes(user.pk)
+    await_recorded(user.pk)
     rows = Deposit.objects.filter(user=user).select_related("asset")
     if asset is not None:
         rows = rows.filter(asset=asset)
@@ -87,7 +89,7 @@ def withdrawal_history(
     user: User, *, asset: Asset | None = None, status: str | None = None
 ) -> QuerySet[Withdrawal]:
     """The caller's withdrawals, any status."""
-    await_own_writes(user.pk)
+    await_recorded(user.pk)
     rows = Withdrawal.objects.filter(user=user).select_related("asset")
     if asset is not None:
         rows = rows.filter(asset=asset)

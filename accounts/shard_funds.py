@@ -23,7 +23,7 @@ from typing import Any
 
 from accounts.ledger import asset_ref
 from accounts.models import ShardBalance
-from accounts.selectors import await_own_writes
+from accounts.selectors import await_recorded
 from matching.arith import amount_to_atoms
 from matching.client import matcher, new_command_id, now_ns, shard_map
 from matching.commands import Deposit, ReleaseWithdrawal, SettleWithdrawal, Withdraw
@@ -47,7 +47,10 @@ def ensure_available(user_id: int, asset: str, atoms: int, shard: str) -> None:
         return
     # Its shard balances must include the user's own transfers and orders so far: a stale row
     # would move too little, and the order be refused for funds the user has (503 instead).
-    await_own_writes(user_id)
+    # Other users' commands only add to what is available here (a fill of a resting order
+    # frees funds), so a row that misses them moves a little more than needed, never too
+    # little: an order need not wait for its user's fills to be recorded (own_only).
+    await_recorded(user_id, own_only=True)
     decimals = asset_ref(asset).decimals
     parts = {
         row.shard: _atoms(decimals, row.available)

@@ -25,6 +25,14 @@ Phases, all in one run against the same stack:
    with the native path in the same run (``--compat-rounds`` pairs, native first): CPU per
    acknowledged order of both paths, every process and the REST server's share, and their
    ratio (target: the compatible path at most 10 % dearer).
+5. reads (``--only reads``, or ``--reads``): the open loop of phase 3 at ``--rate`` orders/s,
+   and beside it, in open loops too (latency from each request's scheduled time):
+   ``--readers`` traders that only read, ``--read-rate`` reads/s in all,
+   ``GET /api/v1/orders?symbol=...`` and ``GET /api/v1/user/balances`` in turn (nothing they
+   did or that was done to them is outstanding); and ``--pairs`` maker/taker pairs in
+   ETH_USDC, ``--pair-rate`` cycles/s in all: the maker rests a buy, the taker's sell fills it,
+   and the maker reads the order at once (issue 14: that read must show the fill; the bench
+   counts the reads that did not). Compare builds A B A B in the same minutes.
 
 In phases 2 and 3 each client cancels all its orders every N orders (``--cancel-every``). By
 default every client starts at the same phase, so in the open loop all C clients cancel within
@@ -189,7 +197,7 @@ def setup_traders(base_url: str, n: int, run_id: str) -> list[Key]:
         resp.raise_for_status()
         key = Key(resp.json()["api_key"], resp.json()["api_secret"])
         client = Signed(base_url, key)
-        for asset, amount in (("USDC", "100000000"), ("SOL", "1000000")):
+        for asset, amount in (("USDC", "100000000"), ("SOL", "1000000"), ("ETH", "100000")):
             status, body = client.call(
                 "POST", "/api/v1/user/deposit", {"asset": asset, "amount": amount}
             )
@@ -200,7 +208,7 @@ def setup_traders(base_url: str, n: int, run_id: str) -> list[Key]:
         client = Signed(base_url, key)
         while True:
             _, body = client.call("GET", "/api/v1/user/balances")
-            if len(json.loads(body)) >= 2:
+            if len(json.loads(body)) >= 3:
                 break
             if time.monotonic() > deadline:
                 raise SystemExit("deposits were not credited within 60 s: is the matcher up?")
@@ -320,6 +328,120 @@ def open_loop(
         return local
 
     return {"results": _in_threads(keys, worker)}
+
+
+READ_PATHS = ("/api/v1/orders?" + urlencode({"symbol": SYMBOL}), "/api/v1/user/balances")
+
+
+def read_loop(
+    base_url: str,
+    keys: list[Key],
+    rate: float,
+    duration: float,
+    all_readers: int,
+    seed: int,
+    start_at: float,
+) -> list[tuple[int, float]]:
+    """Open loop of private reads: (status, latency from the scheduled time) per read."""
+    per_thread = rate / all_readers
+
+    def worker(key: Key, n: int) -> list[tuple[int, float]]:
+        rng = random.Random(seed * 104729 + n)
+        client = Signed(base_url, key)
+        local: list[tuple[int, float]] = []
+        interval = 1.0 / per_thread
+        scheduled = start_at + rng.random() * interval
+        end = start_at + duration
+        i = rng.randrange(2)
+        while scheduled < end:
+            now = time.time()
+            if now < scheduled:
+                time.sleep(scheduled - now)
+            status, _ = client.call("GET", READ_PATHS[i % 2])
+            local.append((status, time.time() - scheduled))
+            i += 1
+            scheduled += interval
+        return local
+
+    return _in_threads(keys, worker)
+
+
+PAIR_SYMBOL = "ETH_USDC"  # not the flow's market: a pair's orders only ever meet each other
+
+
+def pair_loop(
+    base_url: str,
+    pairs: list[tuple[Key, Key]],
+    rate: float,
+    duration: float,
+    all_pairs: int,
+    seed: int,
+    start_at: float,
+) -> list[tuple[int, float, bool]]:
+    """Open loop of fills read by their maker: the maker rests a buy, the taker's sell fills it
+    (answered ``filled``), and the maker reads the order at once. Per cycle: (status of the
+    maker's read, its latency, whether it still showed the order unfilled)."""
+    per_pair = rate / all_pairs
+    rows: list[list[tuple[int, float, bool]]] = [[] for _ in pairs]
+
+    def worker(n: int, maker_key: Key, taker_key: Key) -> None:
+        rng = random.Random(seed * 7727 + n)
+        maker, taker = Signed(base_url, maker_key), Signed(base_url, taker_key)
+        interval = 1.0 / per_pair
+        scheduled = start_at + rng.random() * interval
+        end = start_at + duration
+        order = {"symbol": PAIR_SYMBOL, "type": "limit", "price": "2000", "quantity": "0.01"}
+        while scheduled < end:
+            now = time.time()
+            if now < scheduled:
+                time.sleep(scheduled - now)
+            status, body = maker.call("POST", "/api/v1/order", {**order, "side": "buy"})
+            if status != 201:
+                rows[n].append((status, 0.0, False))
+            else:
+                order_id = json.loads(body)["order_id"]
+                status, body = taker.call("POST", "/api/v1/order", {**order, "side": "sell"})
+                filled = status == 201 and json.loads(body)["status"] == "filled"
+                t0 = time.time()
+                query = urlencode({"symbol": PAIR_SYMBOL, "order_id": order_id})
+                status, body = maker.call("GET", "/api/v1/order?" + query)
+                stale = filled and status == 200 and json.loads(body)["status"] != "filled"
+                rows[n].append((status, time.time() - t0, stale))
+            scheduled += interval
+
+    threads = [
+        threading.Thread(target=worker, args=(n, maker, taker))
+        for n, (maker, taker) in enumerate(pairs)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [row for part in rows for row in part]
+
+
+def reads_phase(args: tuple[Any, ...]) -> dict[str, Any]:
+    """Phase 4 in one load-generator process: its share of the order clients (the open loop),
+    of the readers and of the maker/taker pairs, at once."""
+    (base_url, order_keys, reader_keys, pair_keys, rate, read_rate, pair_rate, duration,
+     n_clients, n_readers, n_pairs, cancel_every, spread, seed, start_at) = args  # fmt: skip
+    out: dict[str, Any] = {}
+
+    def orders() -> None:
+        out["orders"] = open_loop(
+            (base_url, order_keys, rate, duration, n_clients, cancel_every, spread, seed, start_at)
+        )["results"]
+
+    def fills() -> None:
+        out["pairs"] = pair_loop(base_url, pair_keys, pair_rate, duration, n_pairs, seed, start_at)
+
+    threads = [threading.Thread(target=orders), threading.Thread(target=fills)]
+    for t in threads:
+        t.start()
+    reads = read_loop(base_url, reader_keys, read_rate, duration, n_readers, seed, start_at)
+    for t in threads:
+        t.join()
+    return {"orders": out["orders"], "reads": reads, "pairs": out["pairs"]}
 
 
 @dataclass
@@ -485,7 +607,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("trivial", "orders", "compat", "sustained"),
+        choices=("trivial", "orders", "compat", "sustained", "reads"),
         help="run one phase (for profiling); the ratio needs both closed-loop phases",
     )
     parser.add_argument(
@@ -494,20 +616,48 @@ def main() -> None:
         default=2,
         help="pairs of closed loops, native then /api/v3, for the compatible path's CPU (0: none)",
     )
+    parser.add_argument("--reads", action="store_true", help="run the reads phase too")
+    parser.add_argument("--readers", type=int, default=16, help="reads phase: reading traders")
+    parser.add_argument(
+        "--read-rate", type=float, default=100.0, help="reads phase: private reads/s in all"
+    )
+    parser.add_argument("--reads-duration", type=float, default=30.0, help="reads phase: seconds")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=1,
+        help="reads phase: maker/taker pairs reading their fills (more than one in the same"
+        " market may fill each other's makers, which then read their orders unfilled, rightly)",
+    )
+    parser.add_argument(
+        "--pair-rate", type=float, default=10.0, help="reads phase: fills read by makers/s in all"
+    )
     args = parser.parse_args()
 
     run_id = str(int(time.time()))
-    print(f"setting up {args.clients} funded traders ...", flush=True)
-    keys = setup_traders(args.base_url, args.clients, run_id)
+    wanted = {args.only} if args.only else {"trivial", "orders", "compat", "sustained"}
+    if args.reads:
+        wanted.add("reads")
+    readers_n = args.readers if "reads" in wanted else 0
+    pairs_n = args.pairs if "reads" in wanted else 0
+    print(f"setting up {args.clients + readers_n + 2 * pairs_n} funded traders ...", flush=True)
+    everyone = setup_traders(args.base_url, args.clients + readers_n + 2 * pairs_n, run_id)
+    keys = everyone[: args.clients]
+    readers = everyone[args.clients : args.clients + readers_n]
+    paired = everyone[args.clients + readers_n :]
+    pairs = list(zip(paired[0::2], paired[1::2], strict=True))
     probes = [machine.probe_ms()]
     shares: dict[str, machine.CpuShares] = {}
     ctx = mp.get_context("fork")
-    wanted = {args.only} if args.only else {"trivial", "orders", "compat", "sustained"}
     trivial: list[tuple[int, float, float]] = []
     trivial_here: list[tuple[int, float, float]] = []  # on base_url, when the baseline is apart
     orders: list[tuple[int, float, float]] = []
     trivial_cpu, trivial_here_cpu, orders_cpu = CpuWindow(), CpuWindow(), CpuWindow()
     sustained: list[tuple[int, float]] = []
+    mixed_orders: list[tuple[int, float]] = []
+    mixed_reads: list[tuple[int, float]] = []
+    mixed_pairs: list[tuple[int, float, bool]] = []
+    mixed_lag: list[dict[str, Any]] = []
     lag: list[dict[str, Any]] = []
     burst_lag: list[dict[str, Any]] = []
     caught_up_s = 0.0
@@ -602,6 +752,38 @@ def main() -> None:
                 )
             shares["sustained"].stop()
             probes.append(machine.probe_ms())
+        if "reads" in wanted:
+            wait_caught_up(args.base_url)
+            print("phase: reads", flush=True)
+            shares["reads"] = machine.CpuShares().start()
+            start_at = time.time() + 1.0
+            jobs = [
+                (
+                    args.base_url,
+                    keys[i :: args.procs],
+                    readers[i :: args.procs],
+                    pairs[i :: args.procs],
+                    args.rate,
+                    args.read_rate,
+                    args.pair_rate,
+                    args.reads_duration,
+                    len(keys),
+                    len(readers),
+                    len(pairs),
+                    args.cancel_every,
+                    args.cancel_spread,
+                    i,
+                    start_at,
+                )
+                for i in range(args.procs)
+            ]
+            with sampling_lag(args.base_url, mixed_lag):
+                outs = pool.map(reads_phase, jobs)
+            shares["reads"].stop()
+            mixed_orders = [r for out in outs for r in out["orders"]]
+            mixed_reads = [r for out in outs for r in out["reads"]]
+            mixed_pairs = [r for out in outs for r in out["pairs"]]
+            probes.append(machine.probe_ms())
 
     def summary(name: str, rows: list[Any], seconds: float, ok: int = 200) -> float:
         good = [row[1] for row in rows if row[0] == ok]
@@ -669,6 +851,27 @@ def main() -> None:
                 + ", ".join(f"{r:.3f}" for r in web_ratios)
                 + "; target <= 1.10)"
             )
+    if mixed_reads:
+        print(
+            f"\nreads phase: {args.rate:.0f} orders/s offered by {len(keys)} clients and "
+            f"{args.read_rate:.0f} private reads/s by {len(readers)} other traders (no orders "
+            f"of their own), {args.reads_duration:.0f} s"
+        )
+        summary("orders", [r for r in mixed_orders if r[0] < CANCEL_ALL], args.reads_duration, 201)
+        summary("reads", mixed_reads, args.reads_duration, 200)
+        if mixed_pairs:
+            print(
+                f"and {args.pair_rate:.0f} fills/s in {PAIR_SYMBOL} by {len(pairs)} maker/taker "
+                "pairs, each read by its maker right after the taker was answered `filled`:"
+            )
+            summary("maker read", [r[:2] for r in mixed_pairs], args.reads_duration, 200)
+            stale = sum(1 for r in mixed_pairs if r[2])
+            print(
+                f"maker reads that still showed the order unfilled: {stale} of {len(mixed_pairs)}"
+            )
+        values = [lg for _, lg, _, _ in lag_rows(mixed_lag)] or [0]
+        print(f"persister lag (events) in the reads phase: max {max(values)}, "
+              f"mean {statistics.mean(values):.0f}")  # fmt: skip
     if not sustained:
         return
     cancels_how = (

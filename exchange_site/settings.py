@@ -276,6 +276,9 @@ API_SIGNATURE_WINDOW_MS = env_int("API_SIGNATURE_WINDOW_MS", 5000)
 # How long a web process trusts an API key row it read; revocation is seen at once anyway
 # (Redis markers, accounts/key_cache.py). 0 reads the database on every request.
 API_KEY_CACHE_TTL_S = env_int("API_KEY_CACHE_TTL_S", 30)
+# How long a process trusts a market's row it read (trading/specs.py). An operator's change to
+# a market waits this out (twice, for a tick or lot size change, with the market halted).
+MARKET_SPEC_CACHE_TTL_S = env_float("MARKET_SPEC_CACHE_TTL_S", 1.0)
 # Failed HTTP Basic logins (POST /api/v1/api-keys): past these counts within the window, every
 # attempt answers 429 until the window ends (accounts.authentication.PasswordAuthentication).
 LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 10)

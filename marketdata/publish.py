@@ -38,6 +38,8 @@ from matching.events import (
     BalanceChanged,
     BookChanged,
     Event,
+    MarketAdded,
+    MarketUpdated,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -46,6 +48,7 @@ from matching.events import (
     OrderRejected,
     TradeExecuted,
 )
+from matching.types import MarketSpec
 
 NS_PER_MS = 1_000_000
 KEEP_CLOSED_MS = 60_000  # a trade stamped a little before a boundary may arrive after it
@@ -244,6 +247,15 @@ class PublisherState:
             if isinstance(ev, BookChanged | TradeExecuted) and ev.symbol not in self.markets
         }
 
+    def unknown_assets(self, events: Iterable[Event]) -> set[str]:
+        """Assets moved by these events whose decimals this process has not read (an asset
+        an operator added since it started, deposited before any market lists it)."""
+        return {
+            ev.asset
+            for ev in events
+            if type(ev) is BalanceChanged and ev.asset not in self.asset_decimals
+        }
+
     def unknown_orders(self, events: Iterable[Event]) -> set[int]:
         """Orders with an end/amend event whose acceptance this process never saw."""
         ids = set()
@@ -274,6 +286,8 @@ class PublisherState:
                 frames.extend(self._on_balance(ev))  # type: ignore[arg-type]
             elif kind in _ORDER_EVENTS:
                 frames.extend(self._on_order(ev))
+            elif kind is MarketAdded or kind is MarketUpdated:
+                self._on_market(ev.spec)  # type: ignore[union-attr]
         for symbol, diff in coalesce_depth(events).items():
             state = self.markets.get(symbol)
             if state is not None:
@@ -518,6 +532,15 @@ class PublisherState:
     def _order_qty(self, symbol: str, lots: int) -> str | None:
         state = self.markets.get(symbol)
         return state.fmt.lots(lots) if state else None
+
+    def _on_market(self, spec: MarketSpec) -> None:
+        """A market an operator added or changed (trading.services): its assets' decimals,
+        and its numbers written at its sizes from the events after this one on."""
+        for asset in (spec.base, spec.quote):
+            self.asset_decimals[asset.code] = asset.decimals
+        state = self.markets.get(spec.symbol)
+        if state is not None:
+            state.fmt = Fmt.of(spec)
 
     def _on_balance(self, ev: BalanceChanged) -> list[Frame]:
         decimals = self.asset_decimals.get(ev.asset)

@@ -5,7 +5,7 @@ One reader task per shard consumes ``ex:{s}:events`` with the ``publisher`` cons
 frames (``marketdata.publish``) and PUBLISHes them in one pipelined round trip that ends with
 the XACK. Private frames are built only for channels someone listens to (PUBSUB NUMSUB, one
 round trip per read). A timer task emits candle closes and tickers. Nothing here waits on
-Postgres except the rare lookup of an order or market this process has not seen yet.
+Postgres except the rare lookup of an order, market or asset this process has not seen yet.
 
 Delivery is at-most-once towards clients with one exception: a crash between PUBLISH and XACK
 republishes that read after the restart; clients drop the repeat by ``u`` (depth) and ``t``
@@ -22,6 +22,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
+from accounts.models import Asset
 from marketdata import seed
 from marketdata.publish import Frame, OrderInfo, PublisherState
 from matching.arith import amount_to_atoms, price_to_ticks, quantity_to_lots
@@ -64,6 +65,10 @@ def _order_infos(ids: set[int]) -> dict[int, OrderInfo]:
             int(o.created_at.timestamp() * 1000),
         )
     return out
+
+
+def _asset_decimals(codes: set[str]) -> dict[str, int]:
+    return dict(Asset.objects.filter(code__in=codes).values_list("code", "decimals"))
 
 
 class Publisher:
@@ -156,6 +161,9 @@ class Publisher:
         missing = self.state.unknown_orders(events)
         if missing:
             self.state.orders.update(await sync_to_async(_order_infos)(missing))
+        assets = self.state.unknown_assets(events)
+        if assets:
+            self.state.asset_decimals.update(await sync_to_async(_asset_decimals)(assets))
 
     async def _reseed_books(self) -> None:
         for state in self.state.markets.values():

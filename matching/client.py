@@ -12,6 +12,7 @@ Deposits and withdrawals go to the first shard listed (the funding shard).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -27,7 +28,7 @@ from matching.arith import MAX_SHARDS
 from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
-from matching.transport import CommandLog, connect
+from matching.transport import CommandLog, connect, stream_id_key
 from matching.transport import KeyCheck as KeyCheck  # accounts builds them (key_cache)
 from matching.transport import RateLimit as RateLimit  # services build them (throttling)
 
@@ -90,6 +91,39 @@ def now_ns() -> int:
     return time.time_ns()
 
 
+StreamId = tuple[int, int]
+_NONE: StreamId = (0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One shard as a reader's barrier sees it, as stream ids ((0, 0): nothing yet)."""
+
+    wrote: StreamId  # the reader's newest command on the shard
+    touched: StreamId  # the newest batch that changed the reader on another's command
+    persisted: StreamId  # what the persister has committed up to
+    applied: StreamId  # what the matcher has applied and committed up to (progress.cmd_last)
+
+    @classmethod
+    def of(cls, *raw: bytes | None) -> Position:
+        wrote, touched, persisted, applied = (
+            _NONE if value is None else stream_id_key(value) for value in raw
+        )
+        return cls(wrote, touched, persisted, applied)
+
+    def lacks(self) -> bool:
+        """The database may not reflect one of the reader's own commands, or a batch that
+        changed the reader (a fill of its resting order, on the taker's command)."""
+        return self.persisted < self.wrote or self.persisted < self.touched
+
+    def stale(self) -> bool:
+        """Past the wait: the database lacks something the matcher has applied that the read
+        must show (the read answers 503). A command of the reader's that the matcher has not
+        applied yet is not missing from it: it is not done anywhere yet. (A touching batch is
+        always applied: the matcher marks it in its commit.)"""
+        return self.persisted < self.touched or self.persisted < min(self.wrote, self.applied)
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     shard: str
@@ -132,21 +166,42 @@ class MatcherClient:
             shard, done.entry_id, done.events, done.placed, done.throttled, done.switched_off
         )
 
-    def await_persisted(self, user: int, timeout_s: float, shards: Sequence[str] = ()) -> bool:
-        """Block until the persister has committed every command ``user`` sent (read-your-
-        writes). Polls with a short backoff; False if ``timeout_s`` passed first."""
-        names = shards or shard_map().shards
+    def read_barrier(
+        self, user: int, timeout_s: float, shards: Sequence[str] = (), *, own_only: bool = False
+    ) -> list[str]:
+        """Wait until the database records what a private read of ``user`` must reflect, on
+        every shard: every command ``user`` sent, and every batch the matcher has committed
+        that changed ``user`` on another user's command (a fill of a resting order: the
+        matcher marks its makers in the batch's own commit, ``MatcherTransport.commit_batch``).
+        So a read that begins after the taker was told ``filled`` shows the fill. Waits up to
+        ``timeout_s``.
+
+        Returns the shards where the database may still lack something applied (empty: the
+        read may go on). Past the wait, what only the matcher has not applied yet does not
+        count: the user's unapplied orders show as pending, from their placeholders.
+
+        ``own_only``: wait for ``user``'s own commands only.
+
+        One round trip when nothing is missing, whatever the persister's lag: four HGETs per
+        shard."""
+        names = list(shards or shard_map().shards)
         deadline = time.monotonic() + timeout_s
         # Nudged, the persister commits within a few ms: poll at that pace. A 50 ms cap made a
         # read wait up to twice as long as the persister took.
         delay = 0.001
         nudged = False
         while True:
-            behind = self.log.unseen_writes(names, user)
+            now = {
+                shard: Position.of(*raw)
+                for shard, raw in zip(names, self.log.barrier_positions(names, user), strict=True)
+            }
+            if own_only:
+                now = {s: dataclasses.replace(p, touched=_NONE) for s, p in now.items()}
+            behind = [s for s in names if now[s].lacks()]
             if not behind:
-                return True
+                return []
             if time.monotonic() >= deadline:
-                return False
+                return [s for s in behind if now[s].stale()]
             if not nudged:
                 # The persister lingers for bigger batches (PERSISTER_LINGER_MS); a reader
                 # waiting on it cuts that short.
@@ -155,11 +210,6 @@ class MatcherClient:
             names = behind
             time.sleep(delay)
             delay = min(delay * 2, 0.005)
-
-    def applied_unpersisted(self, user: int, shards: Sequence[str] = ()) -> list[str]:
-        """Shards where the database may lack an effect of a write ``user`` sent and the
-        matcher applied (``CommandLog.applied_unpersisted``); asked after a barrier timed out."""
-        return self.log.applied_unpersisted(shards or shard_map().shards, user)
 
     def status(self) -> dict[str, dict[str, Any]]:
         """Per shard: matcher alive (heartbeat), its last seq, the persister's, and the lag."""

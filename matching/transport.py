@@ -14,7 +14,8 @@ shard's batch can be one MULTI/EXEC):
 - ``ex:{s}:depth:<symbol>`` the book's top levels after the last batch that changed it.
 - ``ex:{s}:heartbeat`` the matcher's last seq, expiring a few seconds after it stops.
 - ``ex:{s}:persisted`` hash ``{"seq", "cmd_id"}``: how far the persister has committed.
-- ``ex:{s}:rw:<user>``, ``ex:{s}:pending:<user>``: read-your-writes bookkeeping (see CommandLog).
+- ``ex:{s}:rw:<user>``, ``ex:{s}:pending:<user>``: read-your-writes bookkeeping (see ShardKeys).
+- ``ex:{s}:persist-now`` a read waiting for the persister cuts its linger short (see ShardKeys).
 - ``ex:{s}:placed:<user>`` the user's open orders as placed, for cancel replies (see CommandLog).
 
 Outputs (events entry, replies) and the XACK of a batch go out in one transaction: either the
@@ -41,6 +42,7 @@ MATCHER_GROUP = "matcher"
 PERSISTER_GROUP = "persister"
 PUBLISHER_GROUP = "publisher"
 REPLY_TTL_S = 60
+WRITES_TTL_MS = 86_400_000  # a user's writes hash (``ShardKeys.writes``), as the submit sets it
 # Where Redis does not count a group's lag (6.2), it is counted here, up to this many entries.
 LAG_COUNT_CAP = 10_000
 
@@ -63,7 +65,10 @@ class ShardKeys:
         return f"ex:{{{self.shard}}}:depth:{symbol}"
 
     def writes(self, user: int) -> str:
-        """Hash: the id of ``user``'s newest command on this shard (read-your-writes)."""
+        """Hash: ``last``, the id of ``user``'s newest command on this shard (the submit sets
+        it); ``touched``, the last command of the newest batch that changed ``user``'s orders
+        or balances on someone else's command (a fill of a resting order; the matcher sets it
+        in that batch's commit). A private read waits for both (read-your-writes)."""
         return f"ex:{{{self.shard}}}:rw:{user}"
 
     def pending(self, user: int) -> str:
@@ -455,48 +460,25 @@ class CommandLog:
             pipe.hget(key, field)
         return list(pipe.execute())
 
-    def unseen_writes(self, shards: Sequence[str], user: int) -> list[str]:
-        """Shards where ``user`` has a write the persister has not committed yet."""
-        fields: list[tuple[str, str]] = []
-        for shard in shards:
-            keys = shard_keys(shard)
-            fields += [(keys.writes(user), "last"), (keys.persisted, "cmd_id")]
-        got = self._hgets(fields)
-        behind = []
-        for i, shard in enumerate(shards):
-            wrote, persisted = got[2 * i], got[2 * i + 1]
-            if wrote is None:
-                continue
-            if persisted is None or stream_id_key(persisted) < stream_id_key(wrote):
-                behind.append(shard)
-        return behind
-
-    def applied_unpersisted(self, shards: Sequence[str], user: int) -> list[str]:
-        """Of the shards where ``user`` has a write the persister has not committed, those
-        where the matcher has applied commands the persister has not: the database may lack
-        an effect of one of ``user``'s writes there. Elsewhere only the matcher is behind, and
-        what it has not applied yet is in the user's "pending" placeholders.
-
-        Which of the user's commands lie between the two positions is not kept, so a shard
-        counts as soon as the persister is behind its matcher at all (the safe side)."""
+    def barrier_positions(
+        self, shards: Sequence[str], user: int
+    ) -> list[tuple[bytes | None, bytes | None, bytes | None, bytes | None]]:
+        """Per shard, in one round trip: the id of ``user``'s newest command there, the last
+        command of the newest batch that touched ``user`` on someone else's command (None:
+        none), the command id the persister has committed up to, and the matcher's
+        ``cmd_last`` (None: nothing yet). What a private read waits on
+        (``MatcherClient.read_barrier``)."""
         fields: list[tuple[str, str]] = []
         for shard in shards:
             keys = shard_keys(shard)
             fields += [
                 (keys.writes(user), "last"),
+                (keys.writes(user), "touched"),
                 (keys.persisted, "cmd_id"),
                 (keys.progress, "cmd_last"),
             ]
         got = self._hgets(fields)
-        stale = []
-        for i, shard in enumerate(shards):
-            wrote, persisted, applied = got[3 * i : 3 * i + 3]
-            if wrote is None or applied is None:
-                continue  # no write of the user's here, or nothing applied yet
-            done = b"0-0" if persisted is None else persisted
-            if stream_id_key(done) < min(stream_id_key(wrote), stream_id_key(applied)):
-                stale.append(shard)
-        return stale
+        return [(got[i], got[i + 1], got[i + 2], got[i + 3]) for i in range(0, len(got), 4)]
 
     def nudge_persisters(self, shards: Sequence[str]) -> None:
         """Ask these shards' persisters to write what they hold now instead of lingering for a
@@ -616,8 +598,15 @@ class MatcherTransport:
         replies: Sequence[tuple[str, bytes]],
         acks: Sequence[bytes],
         depths: Sequence[Depth] = (),
+        *,
+        touched: Sequence[int] = (),
     ) -> None:
-        """Publish a batch's events, replies and book snapshots and ack its commands, atomically."""
+        """Publish a batch's events, replies and book snapshots and ack its commands, atomically.
+
+        ``touched``: accounts the batch changed on another account's command (the makers of
+        its trades); each gets the batch's ``cmd_last`` as the "touched" field of its writes
+        hash, which its private reads wait on as on their own writes
+        (``MatcherClient.read_barrier``)."""
         cmds: list[tuple[Any, ...]] = [("MULTI",)]
         for depth in depths:
             cmds.append(("SET", self.keys.depth(depth.symbol), pack_depth(depth)))
@@ -645,6 +634,10 @@ class MatcherTransport:
             key = self.keys.reply(command_id)
             cmds.append(("RPUSH", key, payload))
             cmds.append(("EXPIRE", key, REPLY_TTL_S))
+        for account in touched:
+            key = self.keys.writes(account)
+            cmds.append(("HSET", key, "touched", cmd_last))
+            cmds.append(("PEXPIRE", key, WRITES_TTL_MS))
         if acks:
             cmds.append(("XACK", self.keys.commands, MATCHER_GROUP, *acks))
         # Also when the batch had no events (a repeated transfer is a pure no-op): the marker

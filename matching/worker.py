@@ -2,7 +2,9 @@
 
 Loop: read a batch of commands from the shard's command stream (consumer group ``matcher``),
 apply each to the engine, then publish the events, the replies and the acks in one Redis
-transaction. The loop never touches Postgres.
+transaction, with a "touched" marker for each maker of the batch's trades (their private reads
+wait for the batch to be recorded: MatcherClient.read_barrier). The loop never touches
+Postgres.
 
 Recovery after any stop, including SIGKILL mid-batch:
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from matching import snapshot
 from matching.commands import AddMarket, Command, UpdateMarket
 from matching.engine import MatchingEngine
-from matching.events import BalanceChanged, BookChanged, Event
+from matching.events import BalanceChanged, BookChanged, Event, TradeExecuted
 from matching.transport import (
     CommandLog,
     MatcherTransport,
@@ -102,11 +104,13 @@ class Matcher:
         self.last_cmd = cmd_last
         log.info("recovered to seq %s (replayed %s commands)", seq, self.stats.replayed)
 
-    def sync_markets(self, specs: Iterable[MarketSpec], now_ns: int) -> int:
+    def sync_markets(self, specs: Iterable[MarketSpec], now_ns: int, *, update: bool = True) -> int:
         """Send AddMarket/UpdateMarket for configured markets the engine lacks or differs on.
 
         They go through the log like any command, so a replay sees them too. The status is the
-        engine's own (halts are commands), so it is not compared.
+        engine's own (halts are commands), so it is not compared. ``update=False``: add missing
+        markets only, and log the ones that differ (the rows may merely lag the engine: they
+        are the persister's projection of its market events, trading/projections.py).
         """
         sender = CommandLog(self.transport.client)
         sent = 0
@@ -116,6 +120,13 @@ class Matcher:
             if current is None:
                 cmd = AddMarket(f"sync-{spec.symbol}-{now_ns}", now_ns, spec)
             elif _without_status(current) != _without_status(spec):
+                if not update:
+                    log.warning(
+                        "market %s: its row differs from the engine's, which stands (the"
+                        " persister has not recorded every market event yet)",
+                        spec.symbol,
+                    )
+                    continue
                 cmd = UpdateMarket(f"sync-{spec.symbol}-{now_ns}", now_ns, spec)
             else:
                 continue
@@ -155,10 +166,21 @@ class Matcher:
         if last is None:
             last = entries[-1][0]
         # The books this batch changed, as of its end: what GET /depth serves, consistent
-        # with the BookChanged diffs by update id.
-        changed = {ev.symbol for ev in batch_events if type(ev) is BookChanged}
+        # with the BookChanged diffs by update id. And the accounts it changed on someone
+        # else's command, the makers of its trades: their next private read waits until this
+        # batch is recorded (MatcherClient.read_barrier), as the sender's own does.
+        changed = set()
+        touched = set()
+        for ev in batch_events:
+            kind = type(ev)
+            if kind is BookChanged:
+                changed.add(ev.symbol)  # type: ignore[union-attr]
+            elif kind is TradeExecuted:
+                touched.add(ev.maker_account)  # type: ignore[union-attr]
         depths = [self.engine.depth(symbol, self.depth_levels) for symbol in sorted(changed)]
-        self.transport.commit_batch(batch_events, last, self.engine.seq, replies, acks, depths)
+        self.transport.commit_batch(
+            batch_events, last, self.engine.seq, replies, acks, depths, touched=sorted(touched)
+        )
         self.last_cmd = last
         self.stats.batches += 1
         self.stats.commands += len(entries)

@@ -3,28 +3,18 @@ and plain pip works without uv (INSTALLER=pip, or whenever uv cannot be had)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ROOT
+from tests.support.scripts import call_script_function
 
 pytestmark = pytest.mark.slow
 
 
 def ensure_venv(project: Path, requirements: str, **env: str) -> str:
-    script = f"source {ROOT / 'scripts' / '_venv.sh'} && ensure_venv {requirements}"
-    done = subprocess.run(
-        ["bash", "-c", script],
-        cwd=project,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(project), **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return done.stdout + done.stderr
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(project), **env}
+    return call_script_function("_venv.sh", f"ensure_venv {requirements}", cwd=project, env=env)
 
 
 @pytest.fixture

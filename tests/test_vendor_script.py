@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.processes import ROOT
+from tests.support.scripts import call_script_function
 
 pytestmark = pytest.mark.slow
 
@@ -18,16 +18,8 @@ TOOLS = ("bash", "sha256sum", "cut", "cat", "mkdir", "cmp", "cp")
 
 
 def ensure_vendor(project: Path, path: str) -> str:
-    done = subprocess.run(
-        ["bash", "-c", f"source {ROOT / 'scripts' / '_vendor.sh'} && ensure_vendor"],
-        cwd=project,
-        env={"PATH": path, "HOME": os.environ.get("HOME", str(project))},  # npm's cache
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return done.stdout + done.stderr
+    env = {"PATH": path, "HOME": os.environ.get("HOME", str(project))}  # npm's cache
+    return call_script_function("_vendor.sh", "ensure_vendor", cwd=project, env=env)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Order, trade and market-status projections, written only by the persister.
+"""Order, trade and market projections, written only by the persister.
 
 ``apply_events`` runs inside the persister's transaction with its checkpoint. It folds a batch
 into its final per-order state in memory first, so an order born and filled within one batch is
@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from accounts.models import Asset
 from exchange_site import bulk
 from matching.arith import fixed
 from matching.errors import RejectReason
 from matching.events import (
     Event,
+    MarketAdded,
     MarketStatusChanged,
+    MarketUpdated,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -186,6 +189,32 @@ def _on_market_status(batch: _Batch, ev: MarketStatusChanged) -> None:
     Market.objects.filter(symbol=ev.symbol).update(status=str(ev.status))
 
 
+def _on_market_spec(batch: _Batch, ev: MarketAdded | MarketUpdated) -> None:
+    """The engine's market becomes the row: an operator's change (trading.services) reaches the
+    database only once the matcher has applied it, so the two never disagree. Written at once,
+    not with the batch's rows: the events after it in this batch may be the market's first
+    orders, which refer to the row, and this process's cached spec is dropped here so they are
+    converted with the new one."""
+    spec = ev.spec
+    assets = dict(
+        Asset.objects.filter(code__in=(spec.base.code, spec.quote.code)).values_list("code", "id")
+    )
+    Market.objects.update_or_create(
+        symbol=spec.symbol,
+        defaults={
+            "base_id": assets[spec.base.code],
+            "quote_id": assets[spec.quote.code],
+            "tick_size": spec.tick_size,
+            "lot_size": spec.lot_size,
+            "min_notional": spec.min_notional,
+            "maker_fee_rate": spec.maker_fee_rate,
+            "taker_fee_rate": spec.taker_fee_rate,
+            "status": str(spec.status),
+        },
+    )
+    cached_market.forget(spec.symbol)
+
+
 def _on_trade(batch: _Batch, ev: TradeExecuted) -> None:
     _, spec, _, _ = cached_market(ev.symbol)
     batch.trades.append(_trade(ev))
@@ -242,6 +271,8 @@ _HANDLERS: dict[type, Callable[[_Batch, Any], None]] = {
     OrderExpired: _on_end,
     OrderAmended: _on_amend,
     MarketStatusChanged: _on_market_status,
+    MarketAdded: _on_market_spec,
+    MarketUpdated: _on_market_spec,
 }
 
 

@@ -1,9 +1,11 @@
-"""Reads for the trading app. Private reads first wait for the caller's own writes.
+"""Reads for the trading app. Private reads first wait for the database to be current.
 
-Read-your-writes: ``accounts.selectors.await_own_writes(user)`` blocks (up to
-READ_YOUR_WRITES_TIMEOUT) until the persister has committed every command that user sent, so a
-GET right after a 201/202 sees it; past the timeout it answers 503 if the database may lack one
-of them. Orders the matcher has not processed yet are shown from their "pending" placeholders.
+The read barrier: ``accounts.selectors.await_recorded(user)`` blocks (up to
+READ_YOUR_WRITES_TIMEOUT) until the persister has committed every command that user sent and
+every batch that filled one of its resting orders, so a GET right after a 201/202, or right
+after another user was told its order filled the caller's, sees it; past the timeout it answers
+503 if the database may lack such an applied command. Orders the matcher has not processed yet
+are shown from their "pending" placeholders.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from accounts.selectors import await_own_writes
+from accounts.selectors import await_recorded
 from exchange_site.errors import NotFound
 from matching.client import matcher
 from matching.events import OrderCancelled
@@ -69,7 +71,7 @@ def order_get(
     user_id: int, symbol: str, *, order_id: int | None, client_order_id: str | None
 ) -> dict[str, Any]:
     """One of the caller's orders, by id or client id; another user's is ``order_not_found``."""
-    await_own_writes(user_id)
+    await_recorded(user_id)
 
     def from_db() -> Order | None:
         rows = Order.objects.filter(user_id=user_id, market__symbol=symbol).select_related("market")
@@ -98,7 +100,7 @@ def order_get(
 
 def open_orders(user_id: int, symbol: str | None) -> list[dict[str, Any]]:
     """The caller's open orders, oldest first, then those the matcher has not processed yet."""
-    await_own_writes(user_id)
+    await_recorded(user_id)
     # Placeholders first: an order written meanwhile is then in the rows (its placeholder
     # dropped after the commit), never in neither.
     pending = [p for p in _pending(user_id) if symbol is None or p["symbol"] == symbol]
@@ -155,7 +157,7 @@ def order_history(
     end: datetime | None = None,
 ) -> QuerySet[Order]:
     """The caller's orders, any status, in [start, end)."""
-    await_own_writes(user_id)
+    await_recorded(user_id)
     rows = Order.objects.filter(user_id=user_id).select_related("market")
     if symbol:
         rows = rows.filter(market__symbol=symbol)
@@ -179,7 +181,7 @@ def trade_history(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> QuerySet[Trade]:
-    await_own_writes(user_id)
+    await_recorded(user_id)
     rows = Trade.objects.filter(Q(maker_user_id=user_id) | Q(taker_user_id=user_id)).select_related(
         "market", "maker_fee_asset", "taker_fee_asset"
     )

@@ -28,7 +28,7 @@ PANEL_ROWS = 50  # history and fills shown at first; the page loads more on dema
 
 def orders_panel_data(user: User, symbol: str | None) -> dict[str, Any] | None:
     """Open orders, recent orders and fills of one user (in one market, or all), and the
-    balances; None when the database is behind the caller's own writes (503
+    balances; None when the database is behind the caller's writes or fills (503
     writes_not_persisted): the page then shows them once its JavaScript has read them."""
     user_id = user.pk
     try:

@@ -209,6 +209,7 @@ def start_stack(
     web_workers: int = 2,
     *,
     websocket: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> Stack:
     """The REST server, matcher(s) and persister; with ``websocket``, also the market-data
     publisher and the WebSocket server (uvicorn) as the run command starts them, and the web
@@ -216,7 +217,7 @@ def start_stack(
     reset_venue()
     shards = [part.split("=")[0].strip() for part in shards_spec.split(";") if part.strip()]
     port = free_port()
-    env = _stack_env(shards_spec)
+    env = {**_stack_env(shards_spec), **(extra_env or {})}
     ws_port = free_port() if websocket else 0
     if websocket:
         env["WS_PORT"] = str(ws_port)

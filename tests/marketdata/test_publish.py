@@ -3,7 +3,9 @@ trade/kline/ticker frames, private frames to their owner only."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,11 +17,14 @@ from matching.errors import EndReason
 from matching.events import (
     BalanceChanged,
     BookChanged,
+    MarketAdded,
+    MarketUpdated,
     OrderAccepted,
     OrderCancelled,
     TradeExecuted,
 )
 from matching.types import (
+    AssetSpec,
     BalanceReason,
     OrderType,
     Side,
@@ -235,3 +240,32 @@ def test_private_frames_are_built_only_for_channels_someone_listens_to():
     # then no other private frame is built; public ones are unaffected
     assert {c for c in channels if ":u:" in c} == {f"{PREFIX}u:2:orders"}
     assert f"{PREFIX}trade.SOL_USDC" in channels
+
+
+def test_trades_after_a_tick_change_are_written_at_the_new_tick():
+    # given SOL_USDC's tick changed from 0.01 to 0.1 (an operator's change, on an empty book)
+    publisher = state()
+    coarser = dataclasses.replace(SPEC, tick_size=Decimal("0.1"))
+
+    frames = frames_by_channel(
+        publisher.on_events("s0", [MarketUpdated(1, "c", TS, coarser), trade(2, 1, 100, 2)], 0)
+    )
+
+    # then 100 ticks are 10.0, not 1.00
+    [frame] = frames[f"{PREFIX}trade.SOL_USDC"]
+    assert frame["data"]["p"] == "10.0"
+
+
+def test_a_new_assets_balances_are_written_at_its_decimals_when_a_market_lists_it():
+    publisher = state()
+    doge = AssetSpec("DOGE", 8)
+    listed = dataclasses.replace(SPEC, symbol="DOGE_USDC", base=doge)
+    credit = BalanceChanged(2, "c", TS, 1, "DOGE", 150, 0, 150, 0, BalanceReason.DEPOSIT, "x:1")
+    assert publisher.unknown_assets([credit]) == {"DOGE"}  # the runner would look it up
+
+    frames = frames_by_channel(
+        publisher.on_events("s0", [MarketAdded(1, "c", TS, listed), credit], 0)
+    )
+
+    assert publisher.unknown_assets([credit]) == set()
+    assert frames[f"{PREFIX}u:1:balances"][0]["data"]["available"] == "0.00000150"

@@ -21,7 +21,13 @@ from accounts.selectors import fee_account_id
 from exchange_site.clock import now_ns
 from matching.client import shard_map
 from matching.persister import Persister
-from matching.transport import PERSISTER_GROUP, EventReader, MatcherTransport, connect
+from matching.transport import (
+    PERSISTER_GROUP,
+    CommandLog,
+    EventReader,
+    MatcherTransport,
+    connect,
+)
 from matching.worker import Matcher
 from tests.support.waiting import wait_until
 from trading.specs import cached_market, market_specs
@@ -95,6 +101,10 @@ class InProcessPipeline:
                 self._spawn(f"persister-{shard}", persister.run, self.persisters_paused)
                 for shard, persister in self.persisters.items()
             ]
+
+    def nudge(self) -> None:
+        """End the persisters' linger now (what a waiting reader does)."""
+        CommandLog(connect(settings.REDIS_URL)).nudge_persisters(list(self.persisters))
 
     def _spawn(
         self,

@@ -14,7 +14,7 @@ def test_trades_show_each_side_its_own_fill_when_two_users_trade(pipeline):
     bob = Api.for_user(make_user("bob")).fund(USDC="1000")
     sell = alice.place(side="sell", price="20", quantity="2").json()
     buy = bob.place(side="buy", price="20", quantity="2").json()
-    # when each asks for their trades (bob first: reads wait for the caller's own writes only)
+    # when each asks for their trades (bob first: alice's read then waits for the fill anyway)
     [theirs] = bob.get("/api/v1/user/trades").json()["results"]
     [mine] = alice.get("/api/v1/user/trades").json()["results"]
     # then each sees their own order, side, fee and liquidity

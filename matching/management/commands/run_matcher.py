@@ -15,6 +15,7 @@ from matching.client import shard_map
 from matching.management.commands._process import StopFlag, setup_logging
 from matching.transport import MatcherTransport, connect
 from matching.worker import Matcher
+from trading.models import EventCheckpoint
 from trading.specs import market_specs
 
 log = logging.getLogger("matching.run_matcher")
@@ -44,7 +45,13 @@ class Command(BaseCommand):
         )
         matcher.recover()
         owned = [spec for spec in market_specs() if shard_map().owns(shard, spec.symbol)]
-        sent = matcher.sync_markets(owned, now_ns())
+        # Market rows are written directly only before a venue's first start (seed_demo);
+        # since, they are the persister's record of the engine's market events. A row that
+        # differs from the engine while the persister is behind may just lag (an operator's
+        # change applied, not recorded yet): pushing it would undo the change.
+        recorded = EventCheckpoint.objects.filter(stream=shard).values_list("last_seq", flat=True)
+        caught_up = (recorded.first() or 0) >= matcher.engine.seq
+        sent = matcher.sync_markets(owned, now_ns(), update=caught_up)
         log.info("matcher %s: %d markets, %d market updates sent", shard, len(owned), sent)
         # The recovered books and the modules: out of the collector's full passes, which
         # would otherwise stop the hot loop for a time growing with the books.
