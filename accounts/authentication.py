@@ -170,6 +170,10 @@ def _touch(api_key: ApiKey) -> None:
         _touched[api_key.key_id] = now
 
 
+# Also for the Binance-compatible surface's authentication (binance_compat/auth.py).
+record_key_use = _touch
+
+
 def key_permissions(auth: Any) -> list[str]:
     """What the request may do: a key's permissions; a session (the owner) may do anything."""
     if isinstance(auth, ApiKey):

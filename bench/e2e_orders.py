@@ -20,7 +20,12 @@ Phases, all in one run against the same stack:
 3. sustained: open loop at R orders/s for S seconds; latency is measured from each order's
    scheduled send time (no coordinated omission); matcher and persister lag sampled each second.
 
-4. reads (``--only reads``, or ``--reads``): the open loop of phase 3 at ``--rate`` orders/s,
+4. compat (issue 20): the closed loop of phase 2 through the Binance-compatible surface
+   (``POST /api/v3/order``, ``DELETE /api/v3/openOrders``, signed as Binance signs), alternated
+   with the native path in the same run (``--compat-rounds`` pairs, native first): CPU per
+   acknowledged order of both paths, every process and the REST server's share, and their
+   ratio (target: the compatible path at most 10 % dearer).
+5. reads (``--only reads``, or ``--reads``): the open loop of phase 3 at ``--rate`` orders/s,
    and beside it, in open loops too (latency from each request's scheduled time):
    ``--readers`` traders that only read, ``--read-rate`` reads/s in all,
    ``GET /api/v1/orders?symbol=...`` and ``GET /api/v1/user/balances`` in turn (nothing they
@@ -107,6 +112,25 @@ class Signed:
         if raw:
             head += f"Content-Type: application/json\r\nContent-Length: {len(raw)}\r\n"
         request = head.encode() + b"\r\n" + raw
+        return self._roundtrip(request)
+
+    def call_binance(self, method: str, path: str, params: dict[str, str]) -> tuple[int, bytes]:
+        """A Binance-signed request (docs/binance-compat.md): parameters in the query string
+        (DELETE) or a form body (POST), ``signature`` = HMAC of the query string + body."""
+        text = urlencode({**params, "timestamp": str(int(time.time() * 1000))})
+        text += "&signature=" + hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
+        head = f"X-MBX-APIKEY: {self.key.api_key}\r\n"
+        if method == "POST":
+            target, raw = path, text.encode()
+            head += (
+                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(raw)}\r\n"
+            )
+        else:
+            target, raw = f"{path}?{text}", b""
+        request = f"{method} {target} HTTP/1.1\r\nHost: {self.host}\r\n{head}\r\n".encode() + raw
+        return self._roundtrip(request)
+
+    def _roundtrip(self, request: bytes) -> tuple[int, bytes]:
         for attempt in (1, 2):
             try:
                 if self.sock is None:
@@ -207,6 +231,19 @@ def order_body(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def binance_order(rng: random.Random) -> dict[str, str]:
+    """``order_body``'s order as Binance's parameters (same draws, same mix)."""
+    body = order_body(rng)
+    return {
+        "symbol": SYMBOL.replace("_", ""),
+        "side": body["side"].upper(),
+        "type": "LIMIT",
+        "timeInForce": body["time_in_force"],
+        "price": body["price"],
+        "quantity": body["quantity"],
+    }
+
+
 def first_count(rng: random.Random, cancel_every: int, spread: bool) -> int:
     """Orders a client counts as already sent: 0 (every client in step), or with ``spread`` a
     random 0..N-1, so that its first cancel-all comes after a random 1..N orders."""
@@ -230,6 +267,12 @@ def closed_loop(args: tuple[str, list[Key], str, float, int, bool, int, Any]) ->
             t0 = time.perf_counter()
             if kind == "trivial":
                 status, _ = client.call("GET", "/api/v1/account")
+            elif kind == "orders-v3":
+                status, _ = client.call_binance("POST", "/api/v3/order", binance_order(rng))
+                sent += 1
+                if cancel_every and sent % cancel_every == 0:
+                    symbol = SYMBOL.replace("_", "")
+                    client.call_binance("DELETE", "/api/v3/openOrders", {"symbol": symbol})
             else:
                 status, _ = client.call("POST", "/api/v1/order", order_body(rng))
                 sent += 1
@@ -458,6 +501,22 @@ def cpu_report(name: str, rows: list[tuple[int, float, float]], ok: int, cpu: Cp
     print(cpu_split.report(cpu.seconds, done))
 
 
+def cpu_per_order(
+    rows: list[tuple[int, float, float]], ok: int, cpu: CpuWindow
+) -> tuple[float, float, float]:
+    """(acknowledged orders/s, CPU ms per order of every process, of the REST server) over
+    the loop's middle half."""
+    done = sum(1 for status, _, at in rows if status == ok and cpu.start <= at < cpu.end)
+    if not done or not cpu.seconds:
+        return 0.0, 0.0, 0.0
+    web = sum(cpu.seconds.get(role, 0.0) for role in ("granian", "gunicorn"))
+    return (
+        done / (cpu.end - cpu.start),
+        sum(cpu.seconds.values()) / done * 1000,
+        web / done * 1000,
+    )
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -548,8 +607,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("trivial", "orders", "sustained", "reads"),
+        choices=("trivial", "orders", "compat", "sustained", "reads"),
         help="run one phase (for profiling); the ratio needs both closed-loop phases",
+    )
+    parser.add_argument(
+        "--compat-rounds",
+        type=int,
+        default=2,
+        help="pairs of closed loops, native then /api/v3, for the compatible path's CPU (0: none)",
     )
     parser.add_argument("--reads", action="store_true", help="run the reads phase too")
     parser.add_argument("--readers", type=int, default=16, help="reads phase: reading traders")
@@ -570,7 +635,7 @@ def main() -> None:
     args = parser.parse_args()
 
     run_id = str(int(time.time()))
-    wanted = {args.only} if args.only else {"trivial", "orders", "sustained"}
+    wanted = {args.only} if args.only else {"trivial", "orders", "compat", "sustained"}
     if args.reads:
         wanted.add("reads")
     readers_n = args.readers if "reads" in wanted else 0
@@ -642,6 +707,30 @@ def main() -> None:
             shares["orders"].stop()
             # The persister may trail a closed-loop burst; the open loop starts from no backlog.
             caught_up_s = wait_caught_up(args.base_url)
+            probes.append(machine.probe_ms())
+        # (path, orders/s, CPU ms per order, REST server's ms, idle share of the cores)
+        compat: list[tuple[str, float, float, float, float]] = []
+        if "compat" in wanted and args.compat_rounds > 0:
+            for n in range(args.compat_rounds):
+                for kind, ok in (("orders", 201), ("orders-v3", 200)):
+                    print(f"phase: compat {n + 1}/{args.compat_rounds}: {kind}", flush=True)
+                    window = CpuWindow()
+                    rows = run_phase(
+                        pool,
+                        closed_loop,
+                        keys,
+                        args.procs,
+                        (
+                            args.base_url,
+                            kind,
+                            args.duration,
+                            args.cancel_every,
+                            args.cancel_spread,
+                        ),
+                        window,
+                    )
+                    compat.append((kind, *cpu_per_order(rows, ok, window), window.idle_share))
+                    wait_caught_up(args.base_url)
             probes.append(machine.probe_ms())
         if "sustained" in wanted and args.sustain > 0:
             print("phase: sustained", flush=True)
@@ -739,6 +828,29 @@ def main() -> None:
             f"back to 0 {caught_up_s:.1f} s after it"
         )
         print(f"matcher lag (commands) in the orders phase: {lag_summary(burst_rows)}")
+    if compat:
+        print(
+            "\nnative (POST /api/v1/order) against compatible (POST /api/v3/order), alternated,"
+            f" {args.duration:.0f} s each; CPU per acknowledged order over each loop's middle half"
+        )
+        for kind, rate, total_ms, web_ms, idle in compat:
+            name = "native" if kind == "orders" else "compat"
+            print(
+                f"  {name:<7} {rate:7.0f} orders/s   every process {total_ms:6.3f} ms"
+                f"   REST server {web_ms:6.3f} ms   cores idle {idle * 100:3.0f} %"
+            )
+        native = [c for c in compat if c[0] == "orders"]
+        v3 = [c for c in compat if c[0] == "orders-v3"]
+        ratios = [b[2] / a[2] for a, b in zip(native, v3, strict=True) if a[2]]
+        web_ratios = [b[3] / a[3] for a, b in zip(native, v3, strict=True) if a[3]]
+        if ratios:
+            print(
+                "  compat / native CPU per order, each pair: "
+                + ", ".join(f"{r:.3f}" for r in ratios)
+                + f" (median {statistics.median(ratios):.3f}; REST server alone "
+                + ", ".join(f"{r:.3f}" for r in web_ratios)
+                + "; target <= 1.10)"
+            )
     if mixed_reads:
         print(
             f"\nreads phase: {args.rate:.0f} orders/s offered by {len(keys)} clients and "

@@ -29,9 +29,16 @@ from exchange_site import errors
 API_PREFIX = "/api/v1/"
 
 
+BINANCE_PREFIX = "/api/v3/"  # the Binance-compatible surface (binance_compat/)
+
+
 def is_signed_api_request(request: HttpRequest) -> bool:
-    """An API-key request to the versioned API: the only kind the browser middleware skips."""
-    return "HTTP_X_API_KEY" in request.META and request.path_info.startswith(API_PREFIX)
+    """An API-key request to the versioned API (or to the Binance-compatible one, with its
+    header): the only kind the browser middleware skips."""
+    meta = request.META
+    if "HTTP_X_API_KEY" in meta:
+        return request.path_info.startswith(API_PREFIX)
+    return "HTTP_X_MBX_APIKEY" in meta and request.path_info.startswith(BINANCE_PREFIX)
 
 
 class BrowserOnly:
@@ -119,7 +126,7 @@ class ApiServerErrors:
 
 
 # Headers whose values reach the database (an API key id is looked up by value).
-_CHECKED_HEADERS = ("HTTP_X_API_KEY", "HTTP_X_TIMESTAMP", "HTTP_X_SIGNATURE")
+_CHECKED_HEADERS = ("HTTP_X_API_KEY", "HTTP_X_TIMESTAMP", "HTTP_X_SIGNATURE", "HTTP_X_MBX_APIKEY")
 
 
 class RefuseNulCharacters:
@@ -136,6 +143,10 @@ class RefuseNulCharacters:
     def __call__(self, request: HttpRequest) -> Any:
         if request.path_info.startswith("/api/"):
             where = _nul_in(request)
+            if where is not None and request.path_info.startswith(BINANCE_PREFIX):
+                return JsonResponse(  # Binance's body on its surface (binance_compat/errors.py)
+                    {"code": -1100, "msg": "Illegal characters found in a parameter."}, status=400
+                )
             if where is not None:
                 return JsonResponse(
                     errors.error_body(

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import urls as accounts_urls
+from binance_compat import urls as binance_urls
 from exchange_site import errors, views
 from exchange_site.health import HealthApi
 from marketdata import urls as marketdata_urls
@@ -26,6 +27,8 @@ urlpatterns = [
             [*trading_urls.urlpatterns, *accounts_urls.urlpatterns, *marketdata_urls.urlpatterns]
         ),
     ),
+    # The Binance-compatible surface (docs/binance-compat.md); not in /api/schema.
+    path("api/v3/", include(binance_urls.urlpatterns)),
     # After the API: a resolver whose prefix does not match (admin/) raises Resolver404, and
     # the API should not pay that on every request.
     # The web UI's pages (docs/web-ui.md).

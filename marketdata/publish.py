@@ -69,6 +69,9 @@ class OrderInfo(NamedTuple):
     price: int | None
     quantity: int | None
     quote_quantity: int | None
+    post_only: bool = False
+    stp_mode: str | None = None
+    created_at: int | None = None  # ms
 
 
 @dataclass(slots=True)
@@ -463,6 +466,9 @@ class PublisherState:
                 if info and fmt and info.quote_quantity is not None
                 else None
             ),
+            "post_only": info.post_only if info else None,
+            "stp_mode": info.stp_mode if info else None,
+            "created_at": info.created_at if info else None,
             "status": status,
             "reason": reason,
             "filled_quantity": qty(lots),
@@ -573,4 +579,7 @@ def _info(ev: OrderAccepted | OrderRejected) -> OrderInfo:
         ev.price,
         ev.quantity,
         ev.quote_quantity,
+        ev.post_only,
+        None if ev.stp_mode is None else str(ev.stp_mode),
+        ev.ts // NS_PER_MS,
     )

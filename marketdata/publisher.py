@@ -60,6 +60,9 @@ def _order_infos(ids: set[int]) -> dict[int, OrderInfo]:
             None
             if o.quote_quantity is None
             else amount_to_atoms(spec.quote.decimals, o.quote_quantity),
+            o.post_only,
+            o.stp_mode,
+            int(o.created_at.timestamp() * 1000),
         )
     return out
 

@@ -551,20 +551,11 @@ def _send(
     return sent
 
 
-def order_place(
-    user_id: int,
+def _validated(
     req: OrderRequest,
-    *,
-    rate: CommandCount | None = None,
-    key_check: DeferredKeyCheck | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """Validate, assign an id, send, and return (the order, whether the matcher answered).
-
-    Not answered within ORDER_REPLY_TIMEOUT: the command is durable, the order is "pending"
-    (the API answers 202). Refused by the matcher: raises OrderRejected. ``rate``: the
-    request's throttle count, made with the command (exchange_site.throttling); ``key_check``:
-    its API key's revocation check, made with the command too (accounts.authentication).
-    """
+) -> tuple[MarketEntry, MarketSpec, MarketUnits, tuple[int | None, int | None, int | None]]:
+    """Everything checked without the engine (market, combination, grid, notional): the
+    market's cache entry, spec and units, and the order's (ticks, lots, quote atoms)."""
     entry = _market_entry(req.symbol)
     spec = entry.value[1]
     _check_combination(req)
@@ -592,7 +583,31 @@ def order_place(
             code="above_max_notional",
             details={"max_notional": str(largest)},
         )
+    return entry, spec, units, (ticks, lots, quote)
 
+
+def order_check(req: OrderRequest) -> MarketSpec:
+    """Validate an order as ``order_place`` does, without sending it (Binance's
+    ``POST /api/v3/order/test``); raises the same refusals. The engine's own checks (funds,
+    the book) are not made."""
+    return _validated(req)[1]
+
+
+def order_place(
+    user_id: int,
+    req: OrderRequest,
+    *,
+    rate: CommandCount | None = None,
+    key_check: DeferredKeyCheck | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Validate, assign an id, send, and return (the order, whether the matcher answered).
+
+    Not answered within ORDER_REPLY_TIMEOUT: the command is durable, the order is "pending"
+    (the API answers 202). Refused by the matcher: raises OrderRejected. ``rate``: the
+    request's throttle count, made with the command (exchange_site.throttling); ``key_check``:
+    its API key's revocation check, made with the command too (accounts.authentication).
+    """
+    entry, spec, units, (ticks, lots, quote) = _validated(req)
     shard = _shard(req.symbol)
     _fund_shard(user_id, spec, units, req, shard, (ticks, lots, quote), key_check)
 

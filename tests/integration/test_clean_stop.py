@@ -9,6 +9,7 @@ from django.conf import settings
 
 from matching.transport import connect, shard_keys
 from tests.integration.conftest import Stack
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -37,7 +38,13 @@ def test_sigterm_stops_cleanly_and_a_restart_resumes_from_the_snapshot(stack: St
         stack.restart(name)
     second = trader.api.post("/api/v1/order", BUY)
     assert second.status_code == 201, second.text
-    open_ids = {o["order_id"] for o in trader.api.get("/api/v1/orders").json()}
+    # (a persister still starting answers 503 writes_not_persisted, Retry-After: 1)
+    open_orders = wait_until(
+        lambda: (r := trader.api.get("/api/v1/orders")).status_code == 200 and r.json(),
+        timeout=30,
+        what="the open orders readable once the restarted persister caught up",
+    )
+    open_ids = {o["order_id"] for o in open_orders}
     assert {first["order_id"], second.json()["order_id"]} <= open_ids
     log = stack.procs["matcher-s0"].log_path.read_text()
     assert "replayed 0 commands" in log
