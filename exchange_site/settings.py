@@ -195,6 +195,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# The run command's "celery-payouts" worker takes these alone (exchange_site/supervisor.py).
+CELERY_TASK_ROUTES = {"accounts.tasks.pay_withdrawal": {"queue": "payouts"}}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Deposits confirmed but not yet credited: re-send their (idempotent) Deposit command, so a
     # command lost between the database commit and Redis still reaches the matcher.

@@ -71,6 +71,7 @@ def services(
     quiet = logging.getLevelName(log_level.upper()) > logging.INFO
     celery = (python, "-m", "celery", *(("--quiet",) if quiet else ()), "-A", "exchange_site")
     level = log_level.lower()
+    worker_args = (f"--loglevel={log_level.upper()}", "--concurrency=1")
     # The order path (web, matcher) first when the CPU is short: the persister and publisher
     # then fall behind for a while and catch up with bigger, cheaper batches.
     background = int(os.environ.get("BACKGROUND_NICE", "10"))
@@ -103,9 +104,17 @@ def services(
                 "65536",  # refuse oversized client frames at the server (default 16 MiB)
             ),
         ),
+        # Payouts wait on an outside backend, up to WITHDRAWAL_PAYOUT_TIMEOUT_S when it hangs:
+        # a worker of their own (CELERY_TASK_ROUTES), so deposits and e-mails never queue
+        # behind one.
         Proc(
             "celery-worker",
-            (*celery, "worker", f"--loglevel={log_level.upper()}", "--concurrency=1"),
+            (*celery, "worker", *worker_args, "--queues=celery", "--hostname=default@%h"),
+            nice=background,
+        ),
+        Proc(
+            "celery-payouts",
+            (*celery, "worker", *worker_args, "--queues=payouts", "--hostname=payouts@%h"),
             nice=background,
         ),
         Proc("celery-beat", (*celery, "beat", f"--loglevel={log_level.upper()}"), nice=background),

@@ -46,6 +46,7 @@ def test_services_include_every_process_when_built_for_two_shards(monkeypatch):
         "web",
         "ws",
         "celery-worker",
+        "celery-payouts",
         "celery-beat",
     ]
     by_name = {p.name: p.argv for p in procs}
@@ -58,6 +59,9 @@ def test_services_include_every_process_when_built_for_two_shards(monkeypatch):
     assert ws[ws.index("--port") + 1] == "8124"
     assert by_name["matcher-s1"][-2:] == ("--shard", "s1")
     assert all(p.argv[0] == PY for p in procs)
+    # payouts have a worker of their own: a hanging backend never holds up deposits
+    assert "--queues=celery" in by_name["celery-worker"]
+    assert "--queues=payouts" in by_name["celery-payouts"]
 
 
 def test_web_server_is_granian_with_threads_when_not_chosen(monkeypatch):
@@ -109,6 +113,7 @@ def test_background_workers_are_niced_when_built(monkeypatch):
         "web": 0,
         "ws": 0,
         "celery-worker": 10,
+        "celery-payouts": 10,
         "celery-beat": 10,
     }
     monkeypatch.setenv("BACKGROUND_NICE", "0")

@@ -80,7 +80,11 @@ def reset_venue() -> None:
     stale = [
         *redis.scan_iter(match="payout-dev:*", count=1000),
         *redis.scan_iter(match="cache:*", count=1000),
-        *(k for k in ("celery", "unacked", "unacked_index", "unacked_mutex") if redis.exists(k)),
+        *(
+            k
+            for k in ("celery", "payouts", "unacked", "unacked_index", "unacked_mutex")
+            if redis.exists(k)
+        ),
     ]
     if stale:
         redis.delete(*stale)
@@ -261,7 +265,7 @@ def start_stack(
     # exchange_site.supervisor.services() is what ./scripts/run starts: the same argv.
     wanted = {"publisher", "ws"} if websocket else set()
     if celery:
-        wanted |= {"celery-worker", "celery-beat"}
+        wanted |= {"celery-worker", "celery-payouts", "celery-beat"}
     for proc in services(
         sys.executable, host="127.0.0.1", port=port, ws_port=ws_port, shards=shards
     ):

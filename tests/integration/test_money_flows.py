@@ -277,7 +277,7 @@ def test_payout_completes_once_when_the_worker_is_killed_mid_payout(
     backend = payouts.DevPayoutBackend()
     wait_until(lambda: backend.payments(reference) == 1, timeout=10, what="paid by the backend")
     # when the worker dies before it hears the answer, and another one starts
-    stack.kill_and_restart("celery-worker")
+    stack.kill_and_restart("celery-payouts")
     # then the sweep, past the payout timeout, asks the backend, which says paid: settled once
     wait_until(lambda: settled(wid), timeout=PAYOUT_TIMEOUT_S + 30, what="resolved as paid")
     assert row(wid).status == WithdrawalStatus.COMPLETED
