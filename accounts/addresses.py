@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from accounts.models import AddressFormat
-from exchange_site.errors import ValidationFailed
+from common.errors import ValidationFailed
 
 _PRINTABLE = re.compile(r"[\x21-\x7e]{1,128}")
 _EVM = re.compile(r"0x[0-9a-fA-F]{40}")

@@ -24,7 +24,7 @@ from accounts.models import (
     User,
     Withdrawal,
 )
-from exchange_site.errors import DomainError
+from common.errors import DomainError
 
 
 class ProjectionAdmin(admin.ModelAdmin):

@@ -47,9 +47,9 @@ from accounts.serializers import (
     withdrawal_brief,
     withdrawal_out,
 )
-from exchange_site.clock import MAX_MS, ms_to_datetime
-from exchange_site.errors import ValidationFailed
-from exchange_site.pagination import NewestFirst
+from common.clock import MAX_MS, ms_to_datetime
+from common.errors import ValidationFailed
+from common.pagination import NewestFirst
 from exchange_site.throttling import SignupThrottle
 
 # (every operation's common refusals, with the error body: exchange_site/schema.py)

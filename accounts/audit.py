@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import AuditAction, AuditLogEntry, Deposit, User, Withdrawal
-from exchange_site.errors import ValidationFailed
+from common.errors import ValidationFailed
 
 
 def require_reason(reason: str) -> str:

@@ -27,8 +27,8 @@ from rest_framework.throttling import BaseThrottle
 
 from accounts import key_cache, keys
 from accounts.models import ApiKey, User
-from exchange_site.errors import PayloadTooLarge
-from matching.client import KeyCheck
+from common.errors import PayloadTooLarge
+from pipeline.client import KeyCheck
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class DeferredKeyCheck:
     """A signed write's revocation check, made by the command the request sends.
 
     ``take`` hands the check to the request's first command: its submit refuses to append it
-    while the key or its user has a switched-off marker (matching.transport.KeyCheck). Then
+    while the key or its user has a switched-off marker (pipeline.transport.KeyCheck). Then
     ``confirm`` asks the database, which answers 401 or lets the command be sent again (the
     marker was for a change that rolled back). A request that ends without sending a command
     (a 400, a 404) is checked by ``check_unsent``, as a read is.

@@ -39,10 +39,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import ApiKey, User
-from matching import wire
-from matching.client import shard_map
-from matching.transport import ShardKeys, shard_keys
-from matching.wire import Wire
+from pipeline import wire
+from pipeline.client import shard_map
+from pipeline.transport import ShardKeys, shard_keys
+from pipeline.wire import Wire
 
 log = logging.getLogger(__name__)
 

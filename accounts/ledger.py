@@ -27,11 +27,11 @@ from accounts.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from exchange_site import bulk
-from exchange_site.clock import ns_to_datetime
+from common import bulk
+from common.clock import ns_to_datetime
 from matching.arith import atoms_to_amount, fixed
-from matching.client import shard_map
 from matching.events import BalanceChanged, Event, TransferApplied, TransferRejected
+from pipeline.client import shard_map
 
 
 class AssetRef(NamedTuple):
@@ -83,7 +83,7 @@ def _apply_balance_moves(moves: Sequence[BalanceChanged]) -> None:
     for ev in moves:
         ref = asset_ref(ev.asset)
         d = ref.decimals
-        entries.append(  # values as text (exchange_site/bulk.py)
+        entries.append(  # values as text (common/bulk.py)
             (
                 ev.account,
                 ref.id,

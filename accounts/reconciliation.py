@@ -34,7 +34,6 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts import shard_funds
-from accounts.amounts import plain
 from accounts.models import (
     MONEY_PLACES,
     Asset,
@@ -48,9 +47,10 @@ from accounts.models import (
     WithdrawalStatus,
 )
 from accounts.selectors import await_persisted
-from matching.client import matcher, new_command_id, now_ns, shard_map
+from common.amounts import plain
 from matching.commands import ReportTotals
 from matching.events import TotalsReported
+from pipeline.client import matcher, new_command_id, now_ns, shard_map
 
 log = logging.getLogger(__name__)
 

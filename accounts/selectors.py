@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import ApiKey, Asset, Balance, Deposit, LedgerEntry, User, Withdrawal
-from exchange_site.errors import NotFound, Unavailable, ValidationFailed
-from matching.client import matcher
+from common.errors import NotFound, Unavailable, ValidationFailed
+from pipeline.client import matcher
 
 
 def fee_account_id() -> int:

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
-from accounts.amounts import plain
 from accounts.models import (
     ApiKey,
     Asset,
@@ -21,8 +20,9 @@ from accounts.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from exchange_site.clock import MAX_MS, datetime_to_ms
-from exchange_site.serializers import DecimalString
+from common.amounts import plain
+from common.clock import MAX_MS, datetime_to_ms
+from common.serializers import DecimalString
 
 MAX_NUMBER_CHARS = 40
 

@@ -19,7 +19,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit, key_cache, keys, two_factor
-from accounts.amounts import is_whole_atoms, plain
 from accounts.models import (
     ApiKey,
     Asset,
@@ -29,10 +28,11 @@ from accounts.models import (
     User,
 )
 from accounts.transitions import DEPOSIT_TRANSITIONS, Table, check_transition
-from exchange_site.errors import Conflict, NotFound, ValidationFailed
+from common.amounts import is_whole_atoms, plain
+from common.errors import Conflict, NotFound, ValidationFailed
 from matching import commands
 from matching.arith import BOUND, amount_to_atoms, atoms_to_amount, max_transfer_atoms
-from matching.client import matcher, new_command_id, now_ns, shard_map
+from pipeline.client import matcher, new_command_id, now_ns, shard_map
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from accounts.models import DepositStatus as D
 from accounts.models import WithdrawalStatus as W
-from exchange_site.errors import Conflict
+from common.errors import Conflict
 
 Table = Mapping[str, frozenset[str]]
 

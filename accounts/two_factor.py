@@ -34,7 +34,7 @@ from django.utils.crypto import salted_hmac
 
 from accounts.models import RecoveryCode, TotpDevice, User
 from accounts.notifications import notify
-from exchange_site.errors import Conflict, DomainError, Unavailable
+from common.errors import Conflict, DomainError, Unavailable
 
 log = logging.getLogger(__name__)
 

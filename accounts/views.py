@@ -27,7 +27,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services, two_factor, withdrawals
-from accounts.amounts import plain
 from accounts.deposit_sources import deposit_source
 from accounts.forms import ApiKeyForm, CodeForm, LoginForm, SignupForm
 from accounts.models import MONEY_DIGITS, ApiKey, Asset, Balance, User
@@ -39,7 +38,8 @@ from accounts.serializers import (
     fixed,
     withdrawal_out,
 )
-from exchange_site.errors import Conflict, DomainError, ValidationFailed
+from common.amounts import plain
+from common.errors import Conflict, DomainError, ValidationFailed
 from exchange_site.throttling import SignupThrottle
 
 HISTORY_ROWS = 20  # deposits and withdrawals shown at first; the page loads more on demand

@@ -47,17 +47,17 @@ from django.utils import timezone
 
 from accounts import audit, shard_funds, two_factor
 from accounts.addresses import validate_address
-from accounts.amounts import plain
 from accounts.models import Asset, AuditAction, User, Withdrawal, WithdrawalStatus
 from accounts.notifications import notify
 from accounts.payouts import PayoutRequest, PayoutResult, PayoutUnavailable, backend
 from accounts.services import validate_amount
 from accounts.transitions import WITHDRAWAL_TRANSITIONS, check_transition
-from exchange_site.errors import Conflict, NotFound, ValidationFailed
+from common.amounts import plain
+from common.errors import Conflict, NotFound, ValidationFailed
 from matching import commands
 from matching.arith import amount_to_atoms
-from matching.client import matcher, new_command_id, now_ns, shard_map
 from matching.events import TransferRejected
+from pipeline.client import matcher, new_command_id, now_ns, shard_map
 
 log = logging.getLogger(__name__)
 

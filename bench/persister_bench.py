@@ -49,8 +49,9 @@ from matching.arith import amount_to_atoms, atoms_to_amount  # noqa: E402
 from matching.commands import AddMarket, CancelAll, Command, Deposit, PlaceOrder  # noqa: E402
 from matching.engine import MatchingEngine  # noqa: E402
 from matching.events import Event  # noqa: E402
-from matching.persister import Persister  # noqa: E402
-from matching.transport import (  # noqa: E402
+from matching.types import OrderType, Side, StpMode, TimeInForce  # noqa: E402
+from pipeline.persister import Persister  # noqa: E402
+from pipeline.transport import (  # noqa: E402
     EventBatch,
     EventReader,
     connect,
@@ -58,7 +59,6 @@ from matching.transport import (  # noqa: E402
     parse_event_entry,
     shard_keys,
 )
-from matching.types import OrderType, Side, StpMode, TimeInForce  # noqa: E402
 from trading.models import EventCheckpoint, Order  # noqa: E402
 from trading.specs import market_specs  # noqa: E402
 

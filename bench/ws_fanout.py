@@ -226,8 +226,8 @@ class Load:
     def __init__(self, price: int, maker: int, taker: int) -> None:
         from django.conf import settings
 
-        from matching.client import shard_map
-        from matching.transport import CommandLog, connect
+        from pipeline.client import shard_map
+        from pipeline.transport import CommandLog, connect
         from trading.ids import next_order_id
 
         self.log = CommandLog(connect(settings.REDIS_URL))

@@ -26,7 +26,7 @@ from binance_compat.errors import BinanceError
 from binance_compat.order_input import NEW_ORDER_PARAMS, client_id, new_order
 from binance_compat.params import Params
 from binance_compat.symbols import symbols
-from exchange_site.errors import DomainError, NotFound
+from common.errors import DomainError, NotFound
 from exchange_site.throttling import command_count
 from trading import services as trading_services
 from trading.apis import OrderWritesApi

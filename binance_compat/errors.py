@@ -21,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from exchange_site.errors import DomainError, log_unhandled
+from common.errors import DomainError, log_unhandled
 
 log = logging.getLogger(__name__)
 

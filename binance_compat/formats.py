@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from accounts.amounts import plain
+from common.amounts import plain
 
 _STATUS = {
     "pending": "PENDING_NEW",

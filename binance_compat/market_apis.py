@@ -24,7 +24,7 @@ from binance_compat.auth import params_of
 from binance_compat.errors import BinanceError
 from binance_compat.params import Params
 from binance_compat.symbols import symbols
-from exchange_site.clock import MAX_MS, datetime_to_ms
+from common.clock import MAX_MS, datetime_to_ms
 from marketdata import selectors as md
 from marketdata.aggregation import INTERVAL_MS, close_time, window_start
 from marketdata.formatting import Fmt

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from accounts import selectors as account_selectors
 from accounts.models import Balance, User
-from exchange_site.clock import MAX_MS, ms_to_datetime
+from common.clock import MAX_MS, ms_to_datetime
 from marketdata.models import Kline, KlineInterval
 from trading import selectors as trading_selectors
 from trading.models import Market, Order, Trade

@@ -19,8 +19,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from accounts.amounts import plain
 from binance_compat.formats import STP_TO_BINANCE, order_type, status
+from common.amounts import plain
 
 
 def binance_symbol(native: str) -> str:

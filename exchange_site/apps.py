@@ -8,6 +8,6 @@ class ExchangeSiteConfig(AppConfig):
     name = "exchange_site"
 
     def ready(self) -> None:
-        from exchange_site.errors import log_request_exception
+        from common.errors import log_request_exception
 
         got_request_exception.connect(log_request_exception, dispatch_uid="api-500-request-id")

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from matching.client import matcher
+from pipeline.client import matcher
 
 
 @cache

@@ -24,7 +24,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.functional import SimpleLazyObject, empty
 
-from exchange_site import errors
+from common import errors
 
 API_PREFIX = "/api/v1/"
 

@@ -3,7 +3,7 @@
 Views declare their successes and the refusals particular to them (404 ``order_not_found``,
 409 ...); this hook (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``) adds those every
 operation of a kind can answer, so none is forgotten, and gives every 4xx/5xx the one error body
-of exchange_site/errors.py:
+of common/errors.py:
 
 * every operation: 400 (a bad parameter, a NUL character), 405 (another method on its path),
   429 (throttled; not ``/health``) and 503 (Redis or the database unreachable);

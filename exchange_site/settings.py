@@ -73,7 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "trading",
     "marketdata",
-    "matching",  # the matcher's adapters and management commands; the core knows no Django
+    "pipeline",  # the matcher, the persister and their management commands
 ]
 
 # Django's stock list; the Browser* ones are Django's own, skipped by signed API-key requests
@@ -262,7 +262,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "exchange_site.errors.exception_handler",
+    "EXCEPTION_HANDLER": "common.errors.exception_handler",
     # A signed API-key request first; else the web UI's session (with CSRF).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",
@@ -272,9 +272,9 @@ REST_FRAMEWORK = {
     # for GET, trade otherwise). A public endpoint says so with permission_classes = [AllowAny].
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.HasKeyPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # One renderer, no Accept header to parse (exchange_site/negotiation.py).
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "exchange_site.negotiation.SingleRendererFirst",
-    "DEFAULT_PARSER_CLASSES": ["exchange_site.parsers.JSONParser"],
+    # One renderer, no Accept header to parse (common/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.negotiation.SingleRendererFirst",
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     # Fixed-window counters in Redis, one round trip per check (exchange_site/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": [

@@ -24,8 +24,8 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from matching import wire
-from matching.client import RateLimit
+from pipeline import wire
+from pipeline.client import RateLimit
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
     from rest_framework.views import APIView
@@ -83,7 +83,7 @@ def _incr(key: str, period: int) -> int:
     if not isinstance(backend, RedisCache):  # a test may swap the backend: add + incr
         backend.add(key, 0, period + 1)
         return int(backend.incr(key))
-    # One round trip on the hot-path client (matching/wire.py); Django's cache API would
+    # One round trip on the hot-path client (pipeline/wire.py); Django's cache API would
     # build a new redis.Redis on every get_client() and pickle the counter.
     full = backend.make_and_validate_key(key)
     count, _ = wire.shared(settings.CACHE_REDIS_URL).call(

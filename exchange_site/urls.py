@@ -6,7 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import urls as accounts_urls
 from binance_compat import urls as binance_urls
-from exchange_site import errors, views
+from common import errors
+from exchange_site import views
 from exchange_site.health import HealthApi
 from marketdata import urls as marketdata_urls
 from trading import urls as trading_urls
@@ -47,7 +48,7 @@ if settings.DEBUG:
     # Development only; in production collectstatic into STATIC_ROOT and serve it in front.
     urlpatterns += staticfiles_urlpatterns()
 
-handler400 = "exchange_site.errors.bad_request"
-handler403 = "exchange_site.errors.permission_denied"
-handler404 = "exchange_site.errors.page_not_found"
-handler500 = "exchange_site.errors.server_error"
+handler400 = "common.errors.bad_request"
+handler403 = "common.errors.permission_denied"
+handler404 = "common.errors.page_not_found"
+handler500 = "common.errors.server_error"

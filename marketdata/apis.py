@@ -15,8 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exchange_site.clock import MAX_MS
-from exchange_site.errors import ValidationFailed
+from common.clock import MAX_MS
+from common.errors import ValidationFailed
 from marketdata import selectors, serializers
 from marketdata.aggregation import INTERVAL_ALIASES
 from marketdata.formatting import Fmt

@@ -18,8 +18,8 @@ from typing import Any
 
 from django.db import connection
 
-from exchange_site.bulk import array_text, time_text
-from exchange_site.clock import datetime_to_ms, ms_to_datetime
+from common.bulk import array_text, time_text
+from common.clock import datetime_to_ms, ms_to_datetime
 from marketdata.aggregation import Candle, CandleKey, TradePoint, close_time, fold_trades
 from marketdata.models import Kline
 from matching.arith import (
@@ -105,7 +105,7 @@ def _upsert_pg(folded: dict[CandleKey, Candle]) -> None:
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
-    with connection.cursor() as cursor:  # each column one array literal (exchange_site/bulk.py)
+    with connection.cursor() as cursor:  # each column one array literal (common/bulk.py)
         cursor.execute(_UPSERT_PG, [array_text(column) for column in columns])
 
 

@@ -27,14 +27,14 @@ from marketdata import seed
 from marketdata.publish import Frame, OrderInfo, PublisherState
 from matching.arith import amount_to_atoms, price_to_ticks, quantity_to_lots
 from matching.events import Event
-from matching.transport import (
+from pipeline.transport import (
     PUBLISHER_GROUP,
     pairs,
     parse_event_entry,
     raise_if_error,
     shard_keys,
 )
-from matching.wire import AsyncWire
+from pipeline.wire import AsyncWire
 from trading.models import Order
 from trading.specs import cached_market
 

@@ -18,15 +18,15 @@ from django.db.models import Q
 
 from accounts.models import Asset
 from accounts.selectors import fee_account_id
-from exchange_site.clock import ms_to_datetime
+from common.clock import ms_to_datetime
 from marketdata.aggregation import INTERVALS, open_time, window_start
 from marketdata.formatting import Fmt
 from marketdata.models import Kline, KlineInterval
 from marketdata.projections import candle_of
 from marketdata.publish import MarketState, PublisherState
 from matching.arith import price_to_ticks
-from matching.client import matcher
-from matching.transport import PUBLISHER_GROUP, shard_keys
+from pipeline.client import matcher
+from pipeline.transport import PUBLISHER_GROUP, shard_keys
 from trading.models import EventCheckpoint, Market
 from trading.specs import cached_market
 

@@ -9,15 +9,15 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from exchange_site.clock import ms_to_datetime
+from common.clock import ms_to_datetime
 from marketdata.aggregation import Candle, TickerStats, ticker, window_parts, window_start
 from marketdata.formatting import Fmt
 from marketdata.models import Kline, KlineInterval
 from marketdata.projections import candle_of
 from matching.arith import price_to_ticks
-from matching.client import matcher
 from matching.engine import Depth
 from matching.types import MarketSpec
+from pipeline.client import matcher
 from trading.models import Market, Trade
 from trading.specs import cached_market
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from rest_framework import serializers as drf
 
-from exchange_site.clock import datetime_to_ms
-from exchange_site.serializers import DecimalString
+from common.clock import datetime_to_ms
+from common.serializers import DecimalString
 from marketdata.aggregation import Candle, TickerStats, close_time, percent_change
 from marketdata.formatting import Fmt
 

@@ -14,9 +14,9 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.amounts import plain
 from accounts.models import MONEY_DIGITS
-from exchange_site.errors import NotFound
+from common.amounts import plain
+from common.errors import NotFound
 from marketdata import selectors, serializers
 from marketdata.apis import ticker_list
 from marketdata.formatting import Fmt

@@ -1,7 +1,4 @@
-"""The matching engine: a pure, deterministic core plus thin adapters.
-
-Core modules (no framework, no I/O, no clock, no randomness): ``types``, ``arith``, ``book``,
-``balances``, ``engine``, ``commands``, ``events``, ``errors``, ``snapshot``.
-Adapters (may import Redis and the Django apps): ``transport``, ``client``, ``worker``,
-``persister`` and the management commands.
+"""The matching engine: a pure, deterministic core (no framework, no I/O, no clock, no randomness):
+``types``, ``arith``, ``book``, ``balances``, ``engine``, ``commands``, ``events``, ``codec``,
+``errors``, ``snapshot``. The processes around it live in ``pipeline``.
 """

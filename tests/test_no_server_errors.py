@@ -11,7 +11,7 @@ import base64
 import pytest
 
 from accounts import services
-from exchange_site.errors import NotFound
+from common.errors import NotFound
 from tests.api import Api
 
 pytestmark = pytest.mark.usefixtures("api_env")
@@ -37,7 +37,7 @@ CASES = [
     ("GET", "/api/v1/depth?symbol=sol_usdc", 400, "unknown_symbol"),
     ("GET", "/api/v1/trades?symbol=" + "A" * 5000, 400, "unknown_symbol"),
     ("GET", "/api/v1/tickers?symbol=%E2%82%AC", 400, "unknown_symbol"),
-    # times beyond 9999-12-31 (OverflowError in exchange_site/clock.py before)
+    # times beyond 9999-12-31 (OverflowError in common/clock.py before)
     ("GET", "/api/v1/user/orders?start_time=253402300800000", 400, "invalid_request"),
     ("GET", "/api/v1/user/trades?start_time=253402300800000", 400, "invalid_request"),
     ("GET", "/api/v1/user/orders?end_time=253402300800000", 400, "invalid_request"),

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from accounts.admin import ProjectionAdmin, run_action
-from exchange_site.errors import DomainError
+from common.errors import DomainError
 from trading import services
 from trading.models import EventCheckpoint, Market, MarketStatus, Order, OrderIdBlock, Trade
 

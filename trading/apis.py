@@ -22,9 +22,9 @@ from accounts.apis import WRITES_NOT_PERSISTED
 from accounts.authentication import deferred_key_check
 from accounts.models import Statement, StatementStatus
 from accounts.permissions import caller
-from exchange_site.clock import MAX_MS, datetime_to_ms, ms_to_datetime
-from exchange_site.errors import Conflict, ValidationFailed
-from exchange_site.pagination import NewestFirst
+from common.clock import MAX_MS, datetime_to_ms, ms_to_datetime
+from common.errors import Conflict, ValidationFailed
+from common.pagination import NewestFirst
 from exchange_site.throttling import OrdersThrottle, command_count
 from trading import selectors, services, statements
 from trading.orders import row_trade

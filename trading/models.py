@@ -14,8 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.amounts import is_whole_atoms
 from accounts.models import MONEY_DIGITS, Asset, User, money_field, rate_field
+from common.amounts import is_whole_atoms
 
 SYMBOL_RE = r"^[A-Z0-9]{2,10}_[A-Z0-9]{2,10}$"
 
@@ -285,7 +285,7 @@ class EventCheckpoint(models.Model):
 
     ``halted_*``: the shard's persistence stopped on an event that fails to persist (the
     matcher and reads go on); set by the persister, cleared by ``resume_persister``
-    (matching/persister.py, docs/reliability.md "A poisoned event").
+    (pipeline/persister.py, docs/reliability.md "A poisoned event").
     """
 
     stream = models.CharField(max_length=32, primary_key=True)  # the shard name
@@ -294,7 +294,7 @@ class EventCheckpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     halted_at = models.DateTimeField(null=True, blank=True)
     halted_seq = models.BigIntegerField(null=True, blank=True)  # the event that failed
-    # (database defaults too: rows are also inserted in SQL, exchange_site/bulk.py)
+    # (database defaults too: rows are also inserted in SQL, common/bulk.py)
     halted_entry = models.CharField(max_length=32, blank=True, default="", db_default="")
     halt_reason = models.TextField(blank=True, default="", db_default="")
 

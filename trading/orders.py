@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from accounts.amounts import plain
-from exchange_site.clock import datetime_to_ms
+from common.amounts import plain
+from common.clock import datetime_to_ms
 from matching.arith import atoms_to_amount, lots_to_quantity, ticks_to_price
 from matching.events import (
     CommandRejected,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from accounts.models import Asset
-from exchange_site import bulk
+from common import bulk
 from matching.arith import fixed
 from matching.errors import RejectReason
 from matching.events import (
@@ -75,7 +75,7 @@ _TRADE_COLUMNS = (
 
 class _Batch:
     """Rows as plain dicts of column values (no model instances: the ORM's per-instance cost
-    was most of the persister's CPU, see exchange_site/bulk.py)."""
+    was most of the persister's CPU, see common/bulk.py)."""
 
     def __init__(self) -> None:
         self.new: dict[int, dict[str, Any]] = {}
@@ -90,7 +90,7 @@ class _Batch:
             self.changes.setdefault(order_id, {}).update(fields)
 
 
-# Values are written as text (exchange_site/bulk.py): money by integer arithmetic, exactly.
+# Values are written as text (common/bulk.py): money by integer arithmetic, exactly.
 
 
 def _price(spec: MarketSpec, ticks: int | None) -> str | None:

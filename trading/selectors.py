@@ -18,9 +18,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounts.selectors import await_recorded
-from exchange_site.errors import NotFound
-from matching.client import matcher
+from common.errors import NotFound
 from matching.events import OrderCancelled
+from pipeline.client import matcher
 from trading.models import Market, Order, OrderStatus, Trade
 from trading.orders import PLACED_COLUMNS, cancelled_order, placed_from_row, row_order
 from trading.specs import cached_market

@@ -14,9 +14,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from exchange_site.clock import MAX_MS
-from exchange_site.errors import ValidationFailed
-from exchange_site.serializers import DecimalString
+from common.clock import MAX_MS
+from common.errors import ValidationFailed
+from common.serializers import DecimalString
 from matching.types import OrderType, Side, StpMode, TimeInForce
 from trading.models import SYMBOL_RE, OrderStatus
 from trading.orders import OrderRequest
@@ -246,7 +246,7 @@ class SymbolQuerySerializer(serializers.Serializer):
 
 
 class TimeRangeQuerySerializer(SymbolQuerySerializer):
-    # up to 9999-12-31T23:59:59.999Z: what a datetime holds (exchange_site.clock.MAX_MS)
+    # up to 9999-12-31T23:59:59.999Z: what a datetime holds (common.clock.MAX_MS)
     start_time = serializers.IntegerField(
         min_value=0, max_value=MAX_MS, required=False, help_text="Unix time, ms, inclusive."
     )

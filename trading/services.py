@@ -19,11 +19,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from accounts import shard_funds
-from accounts.amounts import plain
 from accounts.authentication import DeferredKeyCheck
 from accounts.models import Asset
 from accounts.selectors import await_recorded
-from exchange_site.errors import Conflict, DomainError, NotFound, Unavailable, ValidationFailed
+from common.amounts import plain
+from common.errors import Conflict, DomainError, NotFound, Unavailable, ValidationFailed
 from exchange_site.throttling import CommandCount
 from matching.arith import (
     MarketUnits,
@@ -37,7 +37,6 @@ from matching.arith import (
     price_to_ticks,
     quantity_to_lots,
 )
-from matching.client import Sent, matcher, new_command_id, now_ns, shard_map
 from matching.commands import (
     AddMarket,
     CancelAll,
@@ -51,6 +50,7 @@ from matching.errors import RejectReason
 from matching.events import OrderCancelled
 from matching.types import MarketSpec, OrderType, Side, TimeInForce
 from matching.types import MarketStatus as EngineMarketStatus
+from pipeline.client import Sent, matcher, new_command_id, now_ns, shard_map
 from trading import selectors
 from trading.ids import next_order_id
 from trading.models import OPEN_STATUSES, EventCheckpoint, Market, MarketStatus, Order, Trade
@@ -711,7 +711,7 @@ def order_cancel_all(
 
 
 def persistence_retry(checkpoint: EventCheckpoint) -> EventCheckpoint:
-    """Clear a shard's persistence halt (matching/persister.py): its persister tries the halted
+    """Clear a shard's persistence halt (pipeline/persister.py): its persister tries the halted
     event again within a second, and halts again, with the new error, if it still fails.
     ``python manage.py resume_persister`` does the same after trying the event itself first."""
     if checkpoint.halted_at is None:

@@ -26,12 +26,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.amounts import plain
 from accounts.models import LedgerEntry, Statement, StatementStatus, User
 from accounts.selectors import await_persisted
 from accounts.serializers import fixed
-from exchange_site.clock import datetime_to_ms
-from exchange_site.errors import Conflict, NotFound, ValidationFailed
+from common.amounts import plain
+from common.clock import datetime_to_ms
+from common.errors import Conflict, NotFound, ValidationFailed
 from trading.models import Trade
 from trading.orders import row_trade
 

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from accounts.models import User
 from accounts.selectors import balances_of
 from accounts.serializers import balance_out
-from exchange_site.errors import DomainError
+from common.errors import DomainError
 from trading import selectors
 from trading.orders import row_trade
 from trading.serializers import MarketOutputSerializer

@@ -11,7 +11,7 @@ from django import template
 from django.conf import settings
 from django.http import HttpRequest
 
-from accounts.amounts import plain
+from common.amounts import plain
 from marketdata import selectors
 from trading.selectors import market_list
 

@@ -4,7 +4,7 @@ own examples (BIP 173, BIP 350) and well-known addresses."""
 import pytest
 
 from accounts.addresses import validate_address
-from exchange_site.errors import ValidationFailed
+from common.errors import ValidationFailed
 
 VALID = [
     ("evm", "0x" + "ab" * 20),

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.amounts import is_whole_atoms, plain
+from common.amounts import is_whole_atoms, plain
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from django.test import override_settings
 
 from accounts import keys, services
 from accounts.models import ApiKey
-from exchange_site.errors import ValidationFailed
+from common.errors import ValidationFailed
 from tests.factories import make_api_key
 
 

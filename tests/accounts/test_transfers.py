@@ -4,7 +4,7 @@ import pytest
 
 from accounts import services, withdrawals
 from accounts.models import Deposit, DepositStatus, WithdrawalStatus
-from exchange_site.errors import Conflict, ValidationFailed
+from common.errors import Conflict, ValidationFailed
 from tests.factories import make_deposit, make_withdrawal
 from trading.demo import deposit_transfer_id
 

@@ -8,7 +8,7 @@ from accounts.transitions import (
     allowed,
     check_transition,
 )
-from exchange_site.errors import Conflict
+from common.errors import Conflict
 from trading.models import OrderStatus as O
 from trading.transitions import ORDER_TRANSITIONS
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from matching.transport import connect, shard_keys
+from pipeline.transport import connect, shard_keys
 from tests.integration.conftest import Stack
 from tests.support.waiting import wait_until
 

@@ -22,7 +22,7 @@ import redis
 import requests
 from websockets.sync.client import connect as ws_connect
 
-from exchange_site.clock import datetime_to_ms
+from common.clock import datetime_to_ms
 from marketdata.aggregation import open_time
 from marketdata.groups import prefix_for
 from tests.integration.conftest import Stack, Trader, start_stack, stop_stack

@@ -15,9 +15,9 @@ import requests
 from django.conf import settings
 
 from accounts.models import Balance, LedgerEntry
-from matching.client import new_command_id, now_ns
 from matching.commands import Deposit
-from matching.transport import CommandLog, connect
+from pipeline.client import new_command_id, now_ns
+from pipeline.transport import CommandLog, connect
 from tests.integration.conftest import Stack
 from tests.support.processes import ROOT, manage
 from tests.support.waiting import wait_until

@@ -11,8 +11,8 @@ from marketdata import projections
 from marketdata.aggregation import open_time
 from matching.engine import Depth
 from matching.events import TradeExecuted
-from matching.transport import connect, pack_depth, shard_keys
 from matching.types import Side
+from pipeline.transport import connect, pack_depth, shard_keys
 from tests import factories
 
 pytestmark = pytest.mark.usefixtures("api_env")

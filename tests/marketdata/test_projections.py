@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_site.clock import ms_to_datetime
+from common.clock import ms_to_datetime
 from marketdata import projections
 from marketdata.aggregation import INTERVALS, open_time
 from marketdata.models import Kline

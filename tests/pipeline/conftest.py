@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from matching.transport import MatcherTransport, connect
+from pipeline.transport import MatcherTransport, connect
 from tests.support.pipeline import flush_exchange_keys
 
 

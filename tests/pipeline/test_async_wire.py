@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from matching.wire import AsyncWire, WireError
+from pipeline.wire import AsyncWire, WireError
 
 KEY = "async-wire-test:counter"
 

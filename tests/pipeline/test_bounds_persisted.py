@@ -19,8 +19,8 @@ from accounts.services import asset_upsert
 from marketdata.models import Kline
 from matching.commands import CancelOrder, Deposit, PlaceOrder, Withdraw
 from matching.engine import MatchingEngine
-from matching.persister import Persister
-from matching.transport import PERSISTER_GROUP, EventBatch, EventReader
+from pipeline.persister import Persister
+from pipeline.transport import PERSISTER_GROUP, EventBatch, EventReader
 from tests.matching.builders import ALICE, BOB, CAROL, add_market, deposit
 from tests.matching.test_bounds import (
     BIG,

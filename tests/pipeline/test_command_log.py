@@ -8,8 +8,8 @@ import pytest
 import redis
 
 from matching.commands import CancelAll, CancelOrder
-from matching.transport import CommandLog, RateLimit, pack_events
-from matching.wire import Wire
+from pipeline.transport import CommandLog, RateLimit, pack_events
+from pipeline.wire import Wire
 
 
 @pytest.fixture(params=["redis-py", "wire"])

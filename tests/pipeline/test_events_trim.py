@@ -6,7 +6,7 @@ from typing import Any
 
 import redis
 
-from matching.transport import PERSISTER_GROUP, PUBLISHER_GROUP, MatcherTransport
+from pipeline.transport import PERSISTER_GROUP, PUBLISHER_GROUP, MatcherTransport
 
 EVENTS = "ex:{t0}:events"
 

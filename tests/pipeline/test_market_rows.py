@@ -14,10 +14,10 @@ from accounts.models import Asset, User
 from accounts.selectors import fee_account_id
 from accounts.services import asset_upsert
 from matching.commands import AddMarket, Deposit, PlaceOrder, UpdateMarket
-from matching.persister import Persister
-from matching.transport import PERSISTER_GROUP, CommandLog, EventReader, MatcherTransport
 from matching.types import AssetSpec, OrderType, Side, StpMode, TimeInForce
-from matching.worker import Matcher
+from pipeline.persister import Persister
+from pipeline.transport import PERSISTER_GROUP, CommandLog, EventReader, MatcherTransport
+from pipeline.worker import Matcher
 from tests.support.pipeline import clear_id_caches
 from tests.support.specs import SOL_USDC
 from trading.models import Market, Order

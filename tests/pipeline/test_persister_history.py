@@ -7,8 +7,8 @@ import pytest
 import redis
 
 from accounts.models import User
-from matching.persister import Persister, PersisterError
-from matching.transport import PERSISTER_GROUP, EventReader
+from pipeline.persister import Persister, PersisterError
+from pipeline.transport import PERSISTER_GROUP, EventReader
 from tests.pipeline.test_persister import _run_matcher
 from tests.support.pipeline import clear_id_caches
 from trading.models import EventCheckpoint, Market

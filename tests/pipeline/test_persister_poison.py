@@ -18,9 +18,9 @@ from accounts.models import Asset, Balance, LedgerEntry, User
 from accounts.selectors import fee_account_id
 from accounts.services import asset_upsert
 from matching.commands import Deposit
-from matching.persister import Persister, ResumeRefused, halt_of, resume
-from matching.transport import PERSISTER_GROUP, CommandLog, EventReader, MatcherTransport
-from matching.worker import Matcher
+from pipeline.persister import Persister, ResumeRefused, halt_of, resume
+from pipeline.transport import PERSISTER_GROUP, CommandLog, EventReader, MatcherTransport
+from pipeline.worker import Matcher
 from tests.support.pipeline import clear_id_caches
 from tests.support.waiting import wait_until
 from trading.models import EventCheckpoint, Market
@@ -98,7 +98,7 @@ def test_a_poisoned_event_halts_the_shard_then_a_resume_writes_it_once(
     poisoned_seq = 5
 
     # when the persister runs into it
-    with caplog.at_level(logging.ERROR, logger="matching.persister"):
+    with caplog.at_level(logging.ERROR, logger="pipeline.persister"):
         running.thread.start()
         wait_until(lambda: halt_of(SHARD) is not None, timeout=15, what="halted")
 

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from marketdata.publish import PublisherState
 from marketdata.publisher import Publisher
-from matching.transport import PUBLISHER_GROUP, EventReader, MatcherTransport
+from pipeline.transport import PUBLISHER_GROUP, EventReader, MatcherTransport
 from tests.support.waiting import wait_until
 
 LINGER_MS = 300

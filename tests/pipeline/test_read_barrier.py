@@ -21,18 +21,18 @@ from django.db import connection
 
 from accounts.models import User
 from accounts.selectors import fee_account_id
-from matching.client import MatcherClient, Position
 from matching.commands import Deposit, PlaceOrder
-from matching.persister import Persister
-from matching.transport import (
+from matching.types import OrderType, Side, StpMode, TimeInForce
+from pipeline.client import MatcherClient, Position
+from pipeline.persister import Persister
+from pipeline.transport import (
     PERSISTER_GROUP,
     CommandLog,
     EventReader,
     MatcherTransport,
     shard_keys,
 )
-from matching.types import OrderType, Side, StpMode, TimeInForce
-from matching.worker import Matcher
+from pipeline.worker import Matcher
 from tests.support.pipeline import clear_id_caches
 from trading.models import Market
 from trading.specs import market_spec

@@ -15,9 +15,9 @@ import redis
 
 from accounts import key_cache
 from exchange_site import throttling
-from matching.client import KeyCheck
 from matching.commands import CancelAll
-from matching.transport import (
+from pipeline.client import KeyCheck
+from pipeline.transport import (
     MIN_REDIS_VERSION,
     CommandLog,
     MatcherTransport,
@@ -26,7 +26,7 @@ from matching.transport import (
     require_supported_server,
     server_version,
 )
-from matching.wire import Wire
+from pipeline.wire import Wire
 
 
 def test_both_servers_are_supported(rds: redis.Redis) -> None:

@@ -11,9 +11,9 @@ from accounts.models import User
 from accounts.selectors import fee_account_id
 from matching.commands import Command, Deposit, PlaceOrder
 from matching.events import BalanceChanged, BookChanged, Event
-from matching.transport import MatcherTransport, pack_command, shard_keys, unpack_events
 from matching.types import OrderType, Side, StpMode, TimeInForce
-from matching.worker import Matcher
+from pipeline.transport import MatcherTransport, pack_command, shard_keys, unpack_events
+from pipeline.worker import Matcher
 from tests.support.pipeline import clear_id_caches
 from trading.models import Market
 from trading.specs import market_spec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.client import ShardMap
+from pipeline.client import ShardMap
 
 
 def test_every_market_goes_to_the_default_shard_when_one_shard_takes_all() -> None:

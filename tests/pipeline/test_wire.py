@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from matching.wire import Wire, WireError
+from pipeline.wire import Wire, WireError
 
 KEY = "wire-test:counter"
 

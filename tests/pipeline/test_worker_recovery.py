@@ -9,9 +9,9 @@ import redis
 from matching.commands import Deposit, PlaceOrder
 from matching.engine import MatchingEngine
 from matching.events import Event
-from matching.transport import CommandLog, MatcherTransport, parse_event_entry, unpack_command
 from matching.types import OrderType, Side, StpMode, TimeInForce
-from matching.worker import Matcher, RecoveryError
+from pipeline.transport import CommandLog, MatcherTransport, parse_event_entry, unpack_command
+from pipeline.worker import Matcher, RecoveryError
 from tests.support.specs import SOL_USDC
 
 FEE = 1

@@ -1,6 +1,6 @@
 """The real matcher and persister, in threads of the test process, for endpoint tests.
 
-They are the production classes (matching.worker.Matcher, matching.persister.Persister) on the
+They are the production classes (pipeline.worker.Matcher, pipeline.persister.Persister) on the
 real Redis and the real test database; only the process boundary is missing. Tests that need
 the process boundary (kills, several shards) use tests/integration with subprocesses.
 """
@@ -18,17 +18,17 @@ from django.db import connections
 
 from accounts.ledger import asset_ref
 from accounts.selectors import fee_account_id
-from exchange_site.clock import now_ns
-from matching.client import shard_map
-from matching.persister import Persister
-from matching.transport import (
+from common.clock import now_ns
+from pipeline.client import shard_map
+from pipeline.persister import Persister
+from pipeline.transport import (
     PERSISTER_GROUP,
     CommandLog,
     EventReader,
     MatcherTransport,
     connect,
 )
-from matching.worker import Matcher
+from pipeline.worker import Matcher
 from tests.support.waiting import wait_until
 from trading.specs import cached_market, market_specs
 

@@ -16,8 +16,8 @@ from django.conf import settings
 from accounts import key_cache
 from accounts.models import ApiKey
 from accounts.services import api_key_revoke
-from matching.client import shard_map
-from matching.transport import connect, shard_keys
+from pipeline.client import shard_map
+from pipeline.transport import connect, shard_keys
 from tests.api import Api
 from tests.factories import make_user
 from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("api_env")
 def api(alice, markets, settings):
     settings.ORDER_REPLY_TIMEOUT = 0.05
     settings.READ_YOUR_WRITES_TIMEOUT = 0.05
-    from matching.client import _local
+    from pipeline.client import _local
 
     _local.__dict__.pop("client", None)  # a client built with the short timeout
     yield Api.for_user(alice)

@@ -151,7 +151,7 @@ def test_a_makers_read_shows_the_fill_the_taker_was_just_told_about(
 
 @pytest.fixture
 def two_shards(settings):
-    from matching.client import shard_map
+    from pipeline.client import shard_map
 
     settings.MATCHER_SHARDS = "s0=SOL_USDC,BTC_USDC;s1=ETH_USDC"
     shard_map.cache_clear()

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from matching.transport import connect, shard_keys
+from pipeline.transport import connect, shard_keys
 from tests.api import Api
 from tests.factories import make_user
 from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import Asset
 from accounts.services import asset_upsert
-from exchange_site.errors import Conflict, Unavailable, ValidationFailed
+from common.errors import Conflict, Unavailable, ValidationFailed
 from matching.types import MarketStatus as EngineMarketStatus
 from tests.api import Api
 from tests.factories import make_user
@@ -75,7 +75,7 @@ def test_a_market_added_by_an_operator_trades_on_the_next_order(pipeline, doge, 
 
 
 def test_an_addition_the_matcher_does_not_answer_leaves_no_row(doge, api_env, settings):
-    from matching.client import _local
+    from pipeline.client import _local
 
     settings.ORDER_REPLY_TIMEOUT = 0.05  # no matcher runs: the command stays queued
     _local.__dict__.pop("client", None)

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from exchange_site.errors import Unavailable, ValidationFailed
+from common.errors import Unavailable, ValidationFailed
 from trading.models import Market, MarketStatus
 from trading.services import market_set_status
 
@@ -19,7 +19,7 @@ def test_market_status_is_refused_when_unknown(sol_usdc):
 
 
 def test_market_status_change_is_unavailable_when_no_matcher_answers(sol_usdc, settings, api_env):
-    from matching.client import _local
+    from pipeline.client import _local
 
     settings.ORDER_REPLY_TIMEOUT = 0.05
     _local.__dict__.pop("client", None)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_site.errors import ValidationFailed
+from common.errors import ValidationFailed
 from tests.factories import make_market
 
 

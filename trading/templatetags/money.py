@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import template
 
-from accounts.amounts import plain
+from common.amounts import plain
 
 register = template.Library()
 

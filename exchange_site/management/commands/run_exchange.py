@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from exchange_site import supervisor as sv
-from matching.client import shard_map
+from pipeline.client import shard_map
 from trading import demo
 
 QUIET_LOG_LEVEL = "WARNING"

@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand
 
 from marketdata import groups, seed
 from marketdata.publisher import Publisher
-from matching.client import shard_map
-from matching.management.commands._process import StopFlag, setup_logging
-from matching.transport import PUBLISHER_GROUP, EventReader, connect
+from pipeline.client import shard_map
+from pipeline.processes import StopFlag, setup_logging
+from pipeline.transport import PUBLISHER_GROUP, EventReader, connect
 
 log = logging.getLogger("marketdata.run_publisher")
 

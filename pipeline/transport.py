@@ -36,7 +36,7 @@ from matching.codec import decode_command, decode_event, encode_command, encode_
 from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
-from matching.wire import Wire
+from pipeline.wire import Wire
 
 MATCHER_GROUP = "matcher"
 PERSISTER_GROUP = "persister"
@@ -146,7 +146,7 @@ def _placeholders(reply: Any) -> dict[int, bytes]:
 
 
 def raise_if_error(reply: Any) -> None:
-    """Raise a Redis error reply that the lean clients (matching/wire.py) returned."""
+    """Raise a Redis error reply that the lean clients (pipeline/wire.py) returned."""
     if isinstance(reply, hiredis.ReplyError):
         raise redis.ResponseError(str(reply))
 
@@ -504,7 +504,7 @@ class CommandLog:
         pipe.hget(keys.progress, "seq")
         pipe.hget(keys.persisted, "seq")
         pipe.exists(keys.commands)
-        pipe.hgetall(f"ex:{{{shard}}}:persister-halted")  # matching.persister, "poisoned"
+        pipe.hgetall(f"ex:{{{shard}}}:persister-halted")  # pipeline.persister, "poisoned"
         alive, produced, persisted, has_log, halted = pipe.execute()
         seq, done = int(produced or 0), int(persisted or 0)
         return {

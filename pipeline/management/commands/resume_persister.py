@@ -1,6 +1,6 @@
 """``python manage.py resume_persister --shard s0 [--check]``: resume a halted shard's persistence.
 
-A shard's persister halts on an event it cannot write (matching/persister.py; the event, its
+A shard's persister halts on an event it cannot write (pipeline/persister.py; the event, its
 error and the way out are in the log, in ``/api/v1/health`` and in the admin's event
 checkpoints). Fix the cause first (docs/reliability.md, "A poisoned event"), then run this: it
 applies the halted entry in a transaction it rolls back, and only if that works clears the halt,
@@ -15,9 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from matching.client import shard_map
-from matching.persister import ResumeRefused, halt_of, resume
-from matching.transport import connect
+from pipeline.client import shard_map
+from pipeline.persister import ResumeRefused, halt_of, resume
+from pipeline.transport import connect
 
 
 class Command(BaseCommand):

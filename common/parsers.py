@@ -10,7 +10,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils import json
 
-from exchange_site.errors import PayloadTooLarge
+from common.errors import PayloadTooLarge
 
 
 class JSONParser(parsers.JSONParser):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from exchange_site import bulk
-from exchange_site.clock import ns_to_datetime
+from common import bulk
+from common.clock import ns_to_datetime
 from trading.models import EventCheckpoint
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]

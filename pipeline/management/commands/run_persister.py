@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from matching.client import shard_map
-from matching.management.commands._process import StopFlag, setup_logging
-from matching.persister import Persister, PersisterError
-from matching.transport import PERSISTER_GROUP, EventReader, connect
+from pipeline.client import shard_map
+from pipeline.persister import Persister, PersisterError
+from pipeline.processes import StopFlag, setup_logging
+from pipeline.transport import PERSISTER_GROUP, EventReader, connect
 
 
 class Command(BaseCommand):

@@ -30,14 +30,14 @@ from matching import snapshot
 from matching.commands import AddMarket, Command, UpdateMarket
 from matching.engine import MatchingEngine
 from matching.events import BalanceChanged, BookChanged, Event, TradeExecuted
-from matching.transport import (
+from matching.types import MarketSpec
+from pipeline.transport import (
     CommandLog,
     MatcherTransport,
     pack_events,
     stream_id_key,
     unpack_command,
 )
-from matching.types import MarketSpec
 
 log = logging.getLogger(__name__)
 

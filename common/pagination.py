@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
-from exchange_site.errors import ValidationFailed
+from common.errors import ValidationFailed
 
 
 class NewestFirst(CursorPagination):

@@ -23,14 +23,14 @@ from typing import Any
 
 from django.conf import settings
 
-from matching import wire
 from matching.arith import MAX_SHARDS
 from matching.commands import Command
 from matching.engine import Depth
 from matching.events import Event
-from matching.transport import CommandLog, connect, stream_id_key
-from matching.transport import KeyCheck as KeyCheck  # accounts builds them (key_cache)
-from matching.transport import RateLimit as RateLimit  # services build them (throttling)
+from pipeline import wire
+from pipeline.transport import CommandLog, connect, stream_id_key
+from pipeline.transport import KeyCheck as KeyCheck  # accounts builds them (key_cache)
+from pipeline.transport import RateLimit as RateLimit  # services build them (throttling)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.amounts import plain
+from common.amounts import plain
 
 DECIMAL_RE = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,18})?$")
 

@@ -9,12 +9,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import fee_account_id
-from exchange_site.clock import now_ns
+from common.clock import now_ns
 from exchange_site.startup_heap import freeze_startup_heap
-from matching.client import shard_map
-from matching.management.commands._process import StopFlag, setup_logging
-from matching.transport import MatcherTransport, connect
-from matching.worker import Matcher
+from pipeline.client import shard_map
+from pipeline.processes import StopFlag, setup_logging
+from pipeline.transport import MatcherTransport, connect
+from pipeline.worker import Matcher
 from trading.models import EventCheckpoint
 from trading.specs import market_specs
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from exchange_site import errors
+from common import errors
 
 Case = tuple[Exception, int, str]
 
@@ -177,7 +177,7 @@ def test_an_error_in_a_middleware_answers_json_500_when_under_api(debug, db, set
     settings.DEBUG = debug
     settings.MIDDLEWARE = [
         settings.MIDDLEWARE[0],
-        "tests.test_errors._Broken",
+        "tests.common.test_errors._Broken",
         *settings.MIDDLEWARE[1:],
     ]
     resp = Client(raise_request_exception=False).get("/api/v1/markets")
@@ -186,7 +186,7 @@ def test_an_error_in_a_middleware_answers_json_500_when_under_api(debug, db, set
 
 def test_a_page_error_keeps_djangos_500_page_when_not_under_api(db, settings):
     settings.DEBUG = False
-    settings.MIDDLEWARE = [settings.MIDDLEWARE[0], "tests.test_errors._Broken"]
+    settings.MIDDLEWARE = [settings.MIDDLEWARE[0], "tests.common.test_errors._Broken"]
     resp = Client(raise_request_exception=False).get("/")
     assert resp.status_code == 500
     assert not resp["Content-Type"].startswith("application/json")

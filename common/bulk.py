@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from exchange_site.clock import ns_to_datetime
+from common.clock import ns_to_datetime
 
 _time_texts: dict[int, str] = {}  # ns -> text; the events of one command share its time
 

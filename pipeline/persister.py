@@ -47,7 +47,7 @@ from matching.events import (
     OrderFilled,
     OrderRejected,
 )
-from matching.transport import (
+from pipeline.transport import (
     PERSISTER_GROUP,
     EventBatch,
     EventReader,
