@@ -27,7 +27,7 @@ from rest_framework.throttling import BaseThrottle
 
 from accounts import key_cache, keys
 from accounts.models import ApiKey, User
-from common.errors import PayloadTooLarge
+from common.errors import PayloadTooLarge, Unauthenticated
 from pipeline.client import KeyCheck
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 SCHEME = "X-API-KEY"
 LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is a hint, not an audit log
 _MAX_TIMESTAMP_DIGITS = 16
+UNKNOWN_KEY = "Unknown API key."
+REVOKED_KEY = "This API key was revoked."
 
 
 def _fail(code: str, message: str) -> AuthenticationFailed:
@@ -48,43 +50,33 @@ def expected_signature(secret: str, timestamp: str, method: str, path: str, body
 
 def _refuse_unusable(api_key: ApiKey | None) -> ApiKey:
     if api_key is None or not api_key.user.is_active:
-        raise _fail("invalid_api_key", "Unknown API key.")
+        raise _fail("invalid_api_key", UNKNOWN_KEY)
     return api_key
 
 
 class DeferredKeyCheck:
     """A signed write's revocation check, made by the command the request sends.
 
-    ``take`` hands the check to the request's first command: its submit refuses to append it
-    while the key or its user has a switched-off marker (pipeline.transport.KeyCheck). Then
-    ``confirm`` asks the database, which answers 401 or lets the command be sent again (the
-    marker was for a change that rolled back). A request that ends without sending a command
-    (a 400, a 404) is checked by ``check_unsent``, as a read is.
+    The order write hands ``check`` to its first command (trading.services.writer): the submit
+    refuses to append it while the key or its user has a switched-off marker on the shard.
+    Then ``confirm`` asks the database, which refuses (401) or lets the command be sent again
+    (the marker was for a change that rolled back). A request that sends no command is checked
+    by ``check_now``, as a read is.
     """
 
     def __init__(self, api_key: ApiKey) -> None:
         self.check = KeyCheck(api_key.key_id, api_key.user_id)
-        self.done = False
-
-    def take(self) -> KeyCheck | None:
-        """The check for the first command the request sends; None for the next ones."""
-        if self.done:
-            return None
-        self.done = True
-        return self.check
 
     def confirm(self) -> None:
-        """A marker was found: raise AuthenticationFailed unless the database still has the
-        key, unrevoked, and its user active."""
-        self.done = True
-        api_key = _refuse_unusable(key_cache.load_key(self.check.key_id))
+        """A marker was found: raise Unauthenticated unless the database still has the key,
+        unrevoked, and its user active."""
+        api_key = key_cache.load_key(self.check.key_id)
+        if api_key is None or not api_key.user.is_active:
+            raise Unauthenticated(UNKNOWN_KEY, code="invalid_api_key")
         if api_key.revoked_at is not None:
-            raise _fail("api_key_revoked", "This API key was revoked.")
+            raise Unauthenticated(REVOKED_KEY, code="api_key_revoked")
 
-    def check_unsent(self) -> None:
-        if self.done:
-            return
-        self.done = True
+    def check_now(self) -> None:
         if key_cache.markers_switched_off(self.check.key_id, self.check.user_id):
             self.confirm()
 
@@ -135,7 +127,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise _fail("invalid_signature", "The signature does not match the request.")
 
         if api_key.revoked_at is not None:
-            raise _fail("api_key_revoked", "This API key was revoked.")
+            raise _fail("api_key_revoked", REVOKED_KEY)
         skew = abs(time.time() * 1000 - int(timestamp))
         if skew > settings.API_SIGNATURE_WINDOW_MS:
             raise _fail(

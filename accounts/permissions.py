@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from accounts.authentication import deferred_key_check
 from accounts.models import ApiKey, User
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
@@ -38,6 +39,8 @@ class HasKeyPermission(BasePermission):
         needed = required_permission(request, view)
         if getattr(key, f"perm_{needed}", False):
             return True
+        if (check := deferred_key_check(request)) is not None:
+            check.check_now()  # a key revoked since it was cached is refused as revoked (401)
         self.message = f"This API key lacks the {needed!r} permission."
         return False
 

@@ -1,9 +1,10 @@
 """Binance's signed spot endpoints under /api/v3: parse, call the trading and accounts services
 and selectors (the same ones /api/v1 calls), answer in Binance's shapes. No rules here.
 
-Throttles, permissions and the deferred revocation check of order writes are the native
-API's (``trading.apis.OrderWritesApi``); only the dialect differs. These views are left out
-of the /api/v1 OpenAPI schema (``schema = None``): docs/binance-compat.md documents them.
+Throttles, permissions and the guards of order writes are the native API's
+(``trading.apis.OrderWritesApi``, ``order_writer``); only the dialect differs. These views are
+left out of the /api/v1 OpenAPI schema (``schema = None``): docs/binance-compat.md documents
+them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import deferred_key_check
 from accounts.models import ApiKey
 from accounts.permissions import HasKeyPermission, caller
 from accounts.serializers import balance_out
@@ -26,12 +26,11 @@ from binance_compat.errors import BinanceError
 from binance_compat.order_input import NEW_ORDER_PARAMS, client_id, new_order
 from binance_compat.params import Params
 from binance_compat.symbols import symbols
-from common.errors import DomainError, NotFound
-from exchange_site.throttling import command_count
+from common.errors import DomainError, NotFound, RateLimited, Unauthenticated
 from trading import services as trading_services
-from trading.apis import OrderWritesApi
+from trading.apis import OrderWritesApi, order_writer
 from trading.orders import OrderRequest
-from trading.services import OrderRejected
+from trading.services import OrderRejected, OrderWriter
 
 
 def now_ms() -> int:
@@ -92,16 +91,11 @@ def _placed_reply(order: dict[str, Any], symbol: str, resp_type: str) -> dict[st
     return formats.order_full(order, symbol)
 
 
-def place(request: Request, req: OrderRequest) -> dict[str, Any]:
+def place(writer: OrderWriter, req: OrderRequest) -> dict[str, Any]:
     """Send the order (trading.services.order_place); a fill-or-kill that could not fill is
     answered as the order, EXPIRED, as Binance does, instead of an error."""
     try:
-        order, _ = trading_services.order_place(
-            caller(request).pk,
-            req,
-            rate=command_count(request),
-            key_check=deferred_key_check(request),
-        )
+        order, _ = trading_services.order_place(writer, req)
     except OrderRejected as exc:
         if exc.code != "fok_not_fillable":
             raise
@@ -111,11 +105,13 @@ def place(request: Request, req: OrderRequest) -> dict[str, Any]:
 
 class OrderApi(BinanceOrderWrites):
     def post(self, request: Request) -> Response:
-        params = params_of(request)
-        params.allow(NEW_ORDER_PARAMS)
-        symbol, native = params.symbol()  # type: ignore[misc]
-        req, resp_type = new_order(params, native)
-        return Response(_placed_reply(place(request, req), symbol, resp_type))
+        with order_writer(request) as writer:
+            params = params_of(request)
+            params.allow(NEW_ORDER_PARAMS)
+            symbol, native = params.symbol()  # type: ignore[misc]
+            req, resp_type = new_order(params, native)
+            placed = place(writer, req)
+        return Response(_placed_reply(placed, symbol, resp_type))
 
     def get(self, request: Request) -> Response:
         params = params_of(request)
@@ -132,23 +128,25 @@ class OrderApi(BinanceOrderWrites):
         return Response(formats.order_query(order, symbol))
 
     def delete(self, request: Request) -> Response:
-        params = params_of(request)
-        params.allow(("symbol", "orderId", "origClientOrderId", "newClientOrderId"))
-        symbol, native = params.symbol()  # type: ignore[misc]
-        order_id, orig = _order_ref(params)
-        cancel_id = client_id(params, "newClientOrderId")
-        return Response(cancel_one(request, symbol, native, order_id, orig, cancel_id))
+        with order_writer(request) as writer:
+            params = params_of(request)
+            params.allow(("symbol", "orderId", "origClientOrderId", "newClientOrderId"))
+            symbol, native = params.symbol()  # type: ignore[misc]
+            order_id, orig = _order_ref(params)
+            cancel_id = client_id(params, "newClientOrderId")
+            cancelled = cancel_one(writer, symbol, native, order_id, orig, cancel_id)
+        return Response(cancelled)
 
 
 def cancel_one(
-    request: Request,
+    writer: OrderWriter,
     symbol: str,
     native: str,
     order_id: int | None,
     orig: str | None,
     cancel_id: str | None,
 ) -> dict[str, Any]:
-    user_id = caller(request).pk
+    user_id = writer.user_id
     if order_id is not None and orig is not None:
         # Both given: the order found by id must carry that client id (Binance's rule).
         try:
@@ -159,12 +157,10 @@ def cancel_one(
             raise BinanceError(-2011, errors.UNKNOWN_ORDER)
     try:
         order = trading_services.order_cancel(
-            user_id,
+            writer,
             native,
             order_id=order_id,
             client_order_id=None if order_id is not None else orig,
-            rate=command_count(request),
-            key_check=deferred_key_check(request),
         )
     except NotFound:
         raise BinanceError(-2011, errors.UNKNOWN_ORDER) from None
@@ -220,17 +216,13 @@ class OpenOrdersApi(BinanceOrderWrites):
         return Response([_query(o) for o in orders])
 
     def delete(self, request: Request) -> Response:
-        params = params_of(request)
-        params.allow(("symbol",))
-        symbol, native = params.symbol()  # type: ignore[misc]
-        cancelled, _ = trading_services.order_cancel_all(
-            caller(request).pk,
-            native,
-            rate=command_count(request),
-            key_check=deferred_key_check(request),
-        )
-        if not cancelled:
-            raise BinanceError(-2011, errors.UNKNOWN_ORDER)
+        with order_writer(request) as writer:
+            params = params_of(request)
+            params.allow(("symbol",))
+            symbol, native = params.symbol()  # type: ignore[misc]
+            cancelled, _ = trading_services.order_cancel_all(writer, native)
+            if not cancelled:
+                raise BinanceError(-2011, errors.UNKNOWN_ORDER)
         return Response([formats.order_cancelled(o, symbol, None) for o in cancelled])
 
 
@@ -343,59 +335,67 @@ class CancelReplaceApi(BinanceOrderWrites):
     neither."""
 
     def post(self, request: Request) -> Response:
-        params = params_of(request)
-        params.allow(CANCEL_REPLACE_PARAMS)
-        symbol, native = params.symbol()  # type: ignore[misc]
-        mode = params.text("cancelReplaceMode", required=True)
-        if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
-            raise BinanceError(-1130, "Data sent for parameter 'cancelReplaceMode' is not valid.")
-        order_id, orig = _order_ref(params, "cancelOrderId", "cancelOrigClientOrderId")
-        cancel_id = client_id(params, "cancelNewClientOrderId")
-        req, resp_type = new_order(params, native)  # the whole request is checked first
+        with order_writer(request) as writer:
+            return _cancel_replace(writer, params_of(request))
 
-        cancel: dict[str, Any] | None = None
-        cancel_error: BinanceError | None = None
-        try:
-            cancel = cancel_one(request, symbol, native, order_id, orig, cancel_id)
-        except BinanceError as exc:
-            cancel_error = exc
-        except DomainError as exc:
-            cancel_error = errors.from_domain(exc)
-        if cancel_error is not None and mode == "STOP_ON_FAILURE":
-            return _cancel_replace_failed(cancel_error, None, "NOT_ATTEMPTED")
 
-        placed: dict[str, Any] | None = None
-        place_error: BinanceError | None = None
-        try:
-            placed = _placed_reply(place(request, req), symbol, resp_type)
-        except BinanceError as exc:
-            place_error = exc
-        except DomainError as exc:
-            place_error = errors.from_domain(exc)
+def _cancel_replace(writer: OrderWriter, params: Params) -> Response:
+    params.allow(CANCEL_REPLACE_PARAMS)
+    symbol, native = params.symbol()  # type: ignore[misc]
+    mode = params.text("cancelReplaceMode", required=True)
+    if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
+        raise BinanceError(-1130, "Data sent for parameter 'cancelReplaceMode' is not valid.")
+    order_id, orig = _order_ref(params, "cancelOrderId", "cancelOrigClientOrderId")
+    cancel_id = client_id(params, "cancelNewClientOrderId")
+    req, resp_type = new_order(params, native)  # the whole request is checked first
 
-        if cancel_error is None and place_error is None:
-            return Response(
-                {
-                    "cancelResult": "SUCCESS",
-                    "newOrderResult": "SUCCESS",
-                    "cancelResponse": cancel,
-                    "newOrderResponse": placed,
-                }
-            )
-        data = {
-            "cancelResult": "FAILURE" if cancel_error else "SUCCESS",
-            "newOrderResult": "FAILURE" if place_error else "SUCCESS",
-            "cancelResponse": _error_body(cancel_error) if cancel_error else cancel,
-            "newOrderResponse": _error_body(place_error) if place_error else placed,
-        }
-        if cancel_error and place_error:
-            return Response(
-                {"code": -2022, "msg": "Order cancel-replace failed.", "data": data}, status=400
-            )
+    cancel: dict[str, Any] | None = None
+    cancel_error: BinanceError | None = None
+    try:
+        cancel = cancel_one(writer, symbol, native, order_id, orig, cancel_id)
+    except BinanceError as exc:
+        cancel_error = exc
+    except (RateLimited, Unauthenticated):
+        raise  # the request's own guards refuse the whole request, not its cancel
+    except DomainError as exc:
+        cancel_error = errors.from_domain(exc)
+    if cancel_error is not None and mode == "STOP_ON_FAILURE":
+        return _cancel_replace_failed(cancel_error, None, "NOT_ATTEMPTED")
+
+    placed: dict[str, Any] | None = None
+    place_error: BinanceError | None = None
+    try:
+        placed = _placed_reply(place(writer, req), symbol, resp_type)
+    except BinanceError as exc:
+        place_error = exc
+    except (RateLimited, Unauthenticated):
+        raise
+    except DomainError as exc:
+        place_error = errors.from_domain(exc)
+
+    if cancel_error is None and place_error is None:
         return Response(
-            {"code": -2021, "msg": "Order cancel-replace partially failed.", "data": data},
-            status=409,
+            {
+                "cancelResult": "SUCCESS",
+                "newOrderResult": "SUCCESS",
+                "cancelResponse": cancel,
+                "newOrderResponse": placed,
+            }
         )
+    data = {
+        "cancelResult": "FAILURE" if cancel_error else "SUCCESS",
+        "newOrderResult": "FAILURE" if place_error else "SUCCESS",
+        "cancelResponse": _error_body(cancel_error) if cancel_error else cancel,
+        "newOrderResponse": _error_body(place_error) if place_error else placed,
+    }
+    if cancel_error and place_error:
+        return Response(
+            {"code": -2022, "msg": "Order cancel-replace failed.", "data": data}, status=400
+        )
+    return Response(
+        {"code": -2021, "msg": "Order cancel-replace partially failed.", "data": data},
+        status=409,
+    )
 
 
 def _error_body(exc: BinanceError) -> dict[str, Any]:

@@ -117,6 +117,9 @@ def from_domain(exc: DomainError) -> BinanceError:
         return BinanceError(
             -1001, "Internal error; unable to process your request. Please try again.", 503
         )
+    if exc.status == 429:  # RateLimited: only order writes count outside DRF's throttles
+        wait = exc.retry_after if exc.retry_after is not None else 1
+        return BinanceError(-1015, "Too many new orders.", 429, wait)
     if exc.status in (401, 403):
         return BinanceError(-2015, BAD_KEY, 401)
     return BinanceError(-1130, exc.message[:200])

@@ -53,6 +53,33 @@ class DomainError(Exception):
         super().__init__(self.message)
 
 
+class Unauthenticated(DomainError):
+    """The request's credentials no longer hold (an API key revoked while a process had it
+    cached, found when its order write was sent): 401 with the view's WWW-Authenticate
+    challenge, as DRF answers its own AuthenticationFailed."""
+
+    status = 401
+    code = "authentication_failed"
+    default_message = "Incorrect authentication credentials."
+
+
+class RateLimited(DomainError):
+    """Past a rate limit counted outside DRF's throttle classes (order writes, counted by
+    their command's submit): the same 429 ``throttled`` body and Retry-After as DRF's
+    ``Throttled``."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, wait_s: float) -> None:
+        seconds = math.ceil(wait_s)
+        unit = "second" if seconds == 1 else "seconds"
+        super().__init__(
+            f"Request was throttled. Expected available in {seconds} {unit}.",
+            retry_after=seconds,
+        )
+
+
 class ValidationFailed(DomainError):
     status = 400
     code = "invalid_request"
@@ -116,11 +143,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, DomainError):
         set_rollback()
-        shown, retry = exc.details, None
+        shown, headers = exc.details, {}
         if exc.retry_after is not None:
             shown = {**(shown or {}), "retry_after": exc.retry_after}
-            retry = {"Retry-After": str(exc.retry_after)}
-        return Response(error_body(exc.code, exc.message, shown), status=exc.status, headers=retry)
+            headers["Retry-After"] = str(exc.retry_after)
+        view, request = context.get("view"), context.get("request")
+        if exc.status == 401 and view is not None and request is not None:
+            # The challenge DRF gives its own 401s: the view's first authenticator's.
+            if challenge := view.get_authenticate_header(request):
+                headers["WWW-Authenticate"] = challenge
+        return Response(
+            error_body(exc.code, exc.message, shown), status=exc.status, headers=headers or None
+        )
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

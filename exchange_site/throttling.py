@@ -3,8 +3,10 @@
 DRF's SimpleRateThrottle keeps a pickled list of every request time per client (a get and a set,
 and a list of 3,000 timestamps at the order limit); a counter per window is enough here. Scopes
 and their rates are REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (env THROTTLE_ANON, THROTTLE_USER,
-THROTTLE_SIGNUP, THROTTLE_ORDERS); docs/api.md lists them. If Redis fails, requests are let
-through: the throttle protects the service, it must not be the reason it is down.
+THROTTLE_SIGNUP, THROTTLE_ORDERS); docs/api.md lists them. The "orders" scope is no throttle
+class: an order write is counted by the command it sends (``OrdersWindow``). If Redis fails,
+requests are let through: the throttle protects the service, it must not be the reason it is
+down.
 
 A counter's key names its window; its TTL (refreshed on every count, since ``EXPIRE ... NX`` is
 Redis 7 and the embedded server is 6.2) only removes it one window after its last count.
@@ -14,16 +16,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, NoReturn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from common.errors import RateLimited
 from pipeline import wire
 from pipeline.client import RateLimit
 
@@ -125,55 +128,24 @@ class SignupThrottle(WindowThrottle):
         return f"a{self.get_ident(request)}"
 
 
-class OrdersThrottle(WindowThrottle):
-    """Order placement and cancels, per user; replaces the user scope on those endpoints.
+@dataclass(frozen=True, slots=True)
+class OrdersWindow:
+    """An order write's count in the "orders" scope (per user; it replaces the "user" scope on
+    order placement and cancels), made in the round trip of the command the request sends:
+    one blocking call fewer on the order path than a throttle class's own INCR. The counter
+    lives in the command log's Redis (``REDIS_URL``), under ``ex:throttle:``, for that reason.
+    A request that sends no command (a 400, a 404) is counted by ``count_unsent``. Either way
+    every request counts, and one past the limit answers 429 as a throttle class would have
+    before the view ran (trading.services.writer.OrderWriter)."""
 
-    Counted in the round trip that sends the request's command (``CommandCount``), not in one
-    of its own: one blocking call fewer on the order path. The counters live in the command
-    log's Redis (``REDIS_URL``) for that reason, under ``ex:throttle:``.
-    """
+    limit: RateLimit  # what the command's submit counts (pipeline.client.SubmitGuards)
+    ends_at: float  # the window's end, for Retry-After
 
-    scope = "orders"
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        who = self.ident(request, view)
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-        if who is None or not rate:
-            return True
-        limit, period = parse_rate(str(rate))
-        window = int(time.time() // period)
-        request.command_count = CommandCount(  # type: ignore[attr-defined]
-            RateLimit(f"ex:throttle:{self.scope}:{who}:{window}", limit, period + 1),
-            (window + 1) * period,
-        )
-        return True
-
-
-class CommandCount:
-    """An order write's throttle count, made by the command's own submit (``take``) or, when
-    the request ends before sending one (a 400, a 404), by ``count_unsent``; either way every
-    request counts, and one past the limit answers 429 as before the view ran."""
-
-    def __init__(self, limit: RateLimit, window_ends_at: float) -> None:
-        self.limit = limit
-        self.window_ends_at = window_ends_at
-        self.counted = False
-
-    def take(self) -> RateLimit | None:
-        """The limit for the first command the request sends; None for the next ones."""
-        if self.counted:
-            return None
-        self.counted = True
-        return self.limit
-
-    def refuse(self) -> NoReturn:
-        raise Throttled(wait=max(0.0, self.window_ends_at - time.time()))
+    def refused(self) -> RateLimited:
+        return RateLimited(max(0.0, self.ends_at - time.time()))
 
     def count_unsent(self) -> None:
-        """Count a request that sent no command; raises Throttled past the limit."""
-        if self.counted:
-            return
-        self.counted = True
+        """Count a request that sent no command; raises RateLimited past the limit."""
         key = self.limit.key
         try:
             count, _ = wire.shared(settings.REDIS_URL).call(
@@ -185,10 +157,17 @@ class CommandCount:
             log.warning("throttle orders unavailable", exc_info=True)
             return
         if int(count) > self.limit.limit:
-            self.refuse()
+            raise self.refused()
 
 
-def command_count(request: Request) -> CommandCount | None:
-    """The request's pending throttle count (OrdersThrottle), if it has one."""
-    found: CommandCount | None = getattr(request, "command_count", None)
-    return found
+def orders_window(request: Request) -> OrdersWindow | None:
+    """The "orders" scope's window for an order write by ``request``'s user; None when it is
+    not counted (no user, or no rate set)."""
+    user = request.user
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get("orders")  # read per call: tests vary it
+    if user is None or not user.is_authenticated or not rate:
+        return None
+    limit, period = parse_rate(str(rate))
+    window = int(time.time() // period)
+    key = f"ex:throttle:orders:u{user.pk}:{window}"
+    return OrdersWindow(RateLimit(key, limit, period + 1), (window + 1) * period)

@@ -1,9 +1,11 @@
 """What the services call to reach the matcher: routing, submit-and-wait, read barriers.
 
 A service builds a command (integers already validated through ``matching.arith``), sends it with
-``matcher().send(...)`` and gets either the engine's events for it (the matcher answered within
-the reply timeout) or ``None`` (the command is durable in the log and will be processed; the
-API answers 202). Nothing here decides business rules.
+``matcher().send(shard, cmd, guards)`` and gets either the engine's events for it (the matcher
+answered within the reply timeout) or ``None`` (the command is durable in the log and will be
+processed; the API answers 202). ``SubmitGuards`` says what the command's one round trip checks
+and records besides appending it (an order write's are built in one place,
+``trading.services.writer.OrderWriter``). Nothing here decides business rules.
 
 Shards: ``MATCHER_SHARDS`` (settings/env) is ``"s0=SOL_USDC,BTC_USDC;s1=ETH_USDC"``; a shard
 listed with ``*`` takes every market not named elsewhere. The default is one shard, ``s0=*``.
@@ -29,8 +31,8 @@ from matching.engine import Depth
 from matching.events import Event
 from pipeline import wire
 from pipeline.transport import CommandLog, connect, stream_id_key
-from pipeline.transport import KeyCheck as KeyCheck  # accounts builds them (key_cache)
-from pipeline.transport import RateLimit as RateLimit  # services build them (throttling)
+from pipeline.transport import KeyCheck as KeyCheck  # accounts.authentication builds them
+from pipeline.transport import RateLimit as RateLimit  # exchange_site.throttling builds them
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +127,42 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
+class SubmitGuards:
+    """What the submit of one command checks and records with it, in the command's own round
+    trip (one Redis script: the checks refuse before anything is appended).
+
+    Checks, in this order:
+    - ``key_check``: the caller's API key or user has a switched-off marker on the shard (it was
+      revoked or deactivated since this process cached it): nothing is appended, ``Sent``
+      says ``switched_off`` (accounts/key_cache.py).
+    - ``rate_limit``: count the request in its fixed window; past the limit nothing is
+      appended, ``Sent`` says ``throttled`` (exchange_site/throttling.py).
+
+    Records, with the append:
+    - ``writer``: the command is this user's newest write on the shard: the read-your-writes
+      barrier waits for the persister to pass it (``MatcherClient.read_barrier``).
+    - ``placeholder``: (order id, JSON of the order as placed): readers show the order
+      "pending" until the persister writes it, and a cancel's reply shows it as placed.
+
+    And reads, after the reply: ``read_placed``, the writer's orders as placed on the shard
+    (``True``: all, an order id: that one), for a cancel's reply.
+    """
+
+    writer: int | None = None
+    placeholder: tuple[int, bytes] | None = None
+    read_placed: bool | int = False
+    rate_limit: RateLimit | None = None
+    key_check: KeyCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Sent:
     shard: str
     entry_id: str
     events: list[Event] | None  # None: durable but not answered within the timeout
-    placed: dict[int, bytes] | None = None  # orders as placed, when asked (CommandLog.submit)
+    placed: dict[int, bytes] | None = None  # orders as placed, when asked (read_placed)
     throttled: bool = False  # refused by its rate limit: not sent
-    switched_off: bool = False  # refused: its KeyCheck found the key or user switched off
+    switched_off: bool = False  # refused: its key check found the key or user switched off
 
 
 class MatcherClient:
@@ -144,23 +175,28 @@ class MatcherClient:
         self,
         shard: str,
         cmd: Command,
+        guards: SubmitGuards | None = None,
         *,
         user: int | None = None,
-        pending_order: tuple[int, bytes] | None = None,
         wait: bool = True,
-        read_placed: bool | int = False,
-        rate_limit: RateLimit | None = None,
-        key_check: KeyCheck | None = None,
     ) -> Sent:
+        """Append ``cmd`` to ``shard``'s command log with its ``guards``, in one round trip
+        that also waits up to the reply timeout for its events (``wait``). ``user``: short
+        for ``SubmitGuards(writer=user)``, a command whose only guard is its writer (deposits,
+        transfers, operators' commands)."""
+        if guards is None:
+            guards = SubmitGuards(writer=user)
+        elif user is not None:
+            raise ValueError("send: the writer is given twice (user and guards.writer)")
         done = self.log.submit(
             shard,
             cmd,
             wait_s=self.reply_timeout_s if wait else 0,
-            user=user,
-            pending_order=pending_order,
-            read_placed=read_placed,
-            rate_limit=rate_limit,
-            key_check=key_check,
+            user=guards.writer,
+            pending_order=guards.placeholder,
+            read_placed=guards.read_placed,
+            rate_limit=guards.rate_limit,
+            key_check=guards.key_check,
         )
         return Sent(
             shard, done.entry_id, done.events, done.placed, done.throttled, done.switched_off

@@ -10,7 +10,6 @@ from typing import Any
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,7 +24,7 @@ from accounts.permissions import caller
 from common.clock import MAX_MS, datetime_to_ms, ms_to_datetime
 from common.errors import Conflict, ValidationFailed
 from common.pagination import NewestFirst
-from exchange_site.throttling import OrdersThrottle, command_count
+from exchange_site.throttling import orders_window
 from trading import selectors, services, statements
 from trading.orders import row_trade
 from trading.serializers import (
@@ -43,6 +42,7 @@ from trading.serializers import (
     TradeOutputSerializer,
     parse_order,
 )
+from trading.services import OrderWriter
 
 # (every operation's common refusals, with the error body: exchange_site/schema.py)
 ERRORS: dict[int, OpenApiResponse] = {}
@@ -68,48 +68,40 @@ def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any
     return dict(serializer.validated_data)
 
 
+WRITE_METHODS = ("POST", "DELETE")  # an order write's: accounts.authentication defers its check
+
+
+def order_writer(request: Request) -> OrderWriter:
+    """The request as an order write: its user, with the guards its authentication and the
+    "orders" throttle scope left for its command to carry (trading.services.writer). Views
+    open it around parsing and the service call, so a request refused before it sent a command
+    is checked and counted all the same."""
+    return OrderWriter(
+        caller(request).pk, count=orders_window(request), key_check=deferred_key_check(request)
+    )
+
+
 class OrderWritesApi(APIView):
     """Placement and cancels count against the "orders" scope instead of "user", in the round
-    trip of the command they send (exchange_site.throttling.CommandCount); a request that ends
-    before sending one is counted here, and past the limit answers 429 instead.
+    trip of the command they send, which also checks that the API key was not revoked since
+    this process cached it (``order_writer``); so no throttle class counts them here."""
 
-    The same round trip checks that the API key was not revoked since this process cached it
-    (accounts.authentication.DeferredKeyCheck); a request that ends before sending a command is
-    checked here, and a switched-off key answers 401 instead of whatever the view said."""
-
-    key_checked_by_command = True
+    key_checked_by_command = True  # accounts.authentication defers the key's check to it
 
     def get_throttles(self) -> list[BaseThrottle]:
-        if self.request.method in ("POST", "DELETE"):
-            return [OrdersThrottle()]
+        if self.request.method in WRITE_METHODS:
+            return []
         return super().get_throttles()
 
-    def _check_unsent(self) -> Exception | None:
-        """What a request that sent no command must answer instead, if anything."""
-        check = deferred_key_check(self.request)
-        if check is not None:
-            try:
-                check.check_unsent()
-            except AuthenticationFailed as refused:
-                return refused  # not counted: the key may no longer act
-        count = command_count(self.request)
-        if count is not None:
-            try:
-                count.count_unsent()
-            except Throttled as throttled:
-                return throttled
-        return None
-
-    def handle_exception(self, exc: Exception) -> Response:
-        return super().handle_exception(self._check_unsent() or exc)
-
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    def http_method_not_allowed(  # type: ignore[override]  # (as DRF's stubs)
+        self, request: Request, *args: Any, **kwargs: Any
     ) -> Response:
-        instead = self._check_unsent()  # a no-op when the command did both
-        if instead is not None:
-            response = super().handle_exception(instead)
-        return super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in WRITE_METHODS:
+            return super().http_method_not_allowed(request, *args, **kwargs)
+        # A write method this path does not take is checked and counted as a write all the
+        # same: its 405 is no way around the key check or the "orders" scope.
+        with order_writer(request):
+            return super().http_method_not_allowed(request, *args, **kwargs)
 
 
 class MarketListApi(APIView):
@@ -148,12 +140,8 @@ class OrderApi(OrderWritesApi):
         },
     )
     def post(self, request: Request) -> Response:
-        order, answered = services.order_place(
-            caller(request).pk,
-            parse_order(request.data),
-            rate=command_count(request),
-            key_check=deferred_key_check(request),
-        )
+        with order_writer(request) as writer:
+            order, answered = services.order_place(writer, parse_order(request.data))
         return Response(order, status=201 if answered else 202)
 
     @extend_schema(
@@ -187,16 +175,12 @@ class OrderApi(OrderWritesApi):
         },
     )
     def delete(self, request: Request) -> Response:
-        q = query(OrderLookupQuerySerializer, request)
-        order_id, client_order_id = q.get("order_id"), q.get("client_order_id")
-        order = services.order_cancel(
-            caller(request).pk,
-            q["symbol"],
-            order_id=order_id,
-            client_order_id=client_order_id,
-            rate=command_count(request),
-            key_check=deferred_key_check(request),
-        )
+        with order_writer(request) as writer:
+            q = query(OrderLookupQuerySerializer, request)
+            order_id, client_order_id = q.get("order_id"), q.get("client_order_id")
+            order = services.order_cancel(
+                writer, q["symbol"], order_id=order_id, client_order_id=client_order_id
+            )
         if order is None:
             pending = {
                 "order_id": order_id,
@@ -231,13 +215,9 @@ class OpenOrdersApi(OrderWritesApi):
         },
     )
     def delete(self, request: Request) -> Response:
-        q = query(SymbolQuerySerializer, request)
-        cancelled, answered = services.order_cancel_all(
-            caller(request).pk,
-            q.get("symbol"),
-            rate=command_count(request),
-            key_check=deferred_key_check(request),
-        )
+        with order_writer(request) as writer:
+            q = query(SymbolQuerySerializer, request)
+            cancelled, answered = services.order_cancel_all(writer, q.get("symbol"))
         return Response(cancelled, status=200 if answered else 202)
 
 

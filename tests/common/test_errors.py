@@ -24,6 +24,8 @@ DOMAIN: list[Case] = [
     (errors.PermissionDenied(), 403, "permission_denied"),
     (errors.Conflict(code="duplicate_client_order_id"), 409, "duplicate_client_order_id"),
     (errors.Unavailable(), 503, "unavailable"),
+    (errors.Unauthenticated(code="api_key_revoked"), 401, "api_key_revoked"),
+    (errors.RateLimited(3), 429, "throttled"),
 ]
 FRAMEWORK: list[Case] = [
     (drf.ValidationError({"price": ["Bad."]}), 400, "invalid_request"),
@@ -67,6 +69,46 @@ def test_throttled_says_when_to_retry_when_raised():
     response = render(drf.Throttled(wait=3))
     assert response["Retry-After"] == "3"
     assert response.data["error"]["details"] == {"retry_after": 3}
+
+
+@pytest.mark.parametrize("wait", [0, 0.4, 1, 1.2, 59.9])
+def test_rate_limited_answers_as_drfs_throttled_when_raised(wait):
+    # order writes are counted outside DRF's throttle classes: the same 429 all the same
+    ours, drfs = render(errors.RateLimited(wait)), render(drf.Throttled(wait=wait))
+    assert ours.status_code == drfs.status_code == 429
+    assert ours.data == drfs.data
+    assert ours["Retry-After"] == drfs["Retry-After"]
+
+
+class _ChallengedApi(APIView):
+    """A view whose authenticator has a challenge, raising ``exc`` from its handler."""
+
+    permission_classes = [AllowAny]
+    exc: Exception = errors.Unauthenticated()
+
+    def get_authenticate_header(self, request):
+        return 'X-API-KEY realm="api"'
+
+    def get(self, request):
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        errors.Unauthenticated("This API key was revoked.", code="api_key_revoked"),
+        drf.AuthenticationFailed("This API key was revoked.", code="api_key_revoked"),
+    ],
+)
+def test_a_401_carries_the_views_challenge_when_a_view_raises_it(db, exc):
+    view = _ChallengedApi.as_view(exc=exc)
+    response = view(APIRequestFactory().get("/api/v1/x"))
+    response.render()
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'X-API-KEY realm="api"'
+    error = json.loads(response.content)["error"]
+    assert (error["code"], error["message"]) == ("api_key_revoked", "This API key was revoked.")
+    assert error["details"] is None
 
 
 def test_unknown_exception_is_left_to_the_500_handler_when_raised():

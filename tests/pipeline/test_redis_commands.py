@@ -59,7 +59,7 @@ def test_a_request_counter_gets_a_ttl_when_counted(rds: redis.Redis, settings: A
 
 
 def test_an_unsent_order_write_counter_gets_a_ttl(rds: redis.Redis) -> None:
-    count = throttling.CommandCount(RateLimit("ex:throttle:orders:test", 5, 61), 0.0)
+    count = throttling.OrdersWindow(RateLimit("ex:throttle:orders:test", 5, 61), 0.0)
     count.count_unsent()
     assert rds.get("ex:throttle:orders:test") == b"1"
     assert 0 < rds.ttl("ex:throttle:orders:test") <= 61

@@ -46,6 +46,7 @@ WRITES = [
     ("cancel_all", lambda api: api.delete("/api/v1/orders", symbol="SOL_USDC")),
     ("bad_body", lambda api: api.place(side="buy", price="10.001", quantity="1")),
     ("bad_query", lambda api: api.delete("/api/v1/orders", symbol="NOPE")),
+    ("not_allowed", lambda api: api.post("/api/v1/orders", {})),  # a write this path lacks
 ]
 
 
@@ -59,6 +60,19 @@ def test_a_write_is_refused_and_sends_nothing_when_its_cached_key_was_revoked(al
     assert resp.status_code == 401, resp.content
     assert resp.json()["error"]["code"] == "api_key_revoked"
     assert commands_sent() == before
+
+
+def test_a_write_is_refused_as_revoked_when_its_cached_key_also_lacks_the_permission(
+    alice_api,
+):
+    reader = Api.for_user(alice_api.user, "read")
+    assert reader.get("/api/v1/orders").status_code == 200  # the key is now in the cache
+    api_key_revoke(reader.api_key)
+
+    resp = reader.place(**BUY)
+
+    assert resp.status_code == 401, resp.content
+    assert resp.json()["error"]["code"] == "api_key_revoked"
 
 
 def test_a_write_is_refused_when_the_user_of_its_cached_key_was_deactivated(alice_api):

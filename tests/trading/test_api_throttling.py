@@ -47,6 +47,14 @@ def test_order_writes_count_against_the_orders_scope_when_placed(alice, markets,
     assert api.get("/api/v1/account").status_code == 200  # reads use the user scope
 
 
+def test_a_write_method_a_path_lacks_counts_against_the_orders_scope(alice, markets, rates):
+    rates(orders="2/min", user="2/min")
+    api = Api.for_user(alice)
+    codes = [api.post("/api/v1/orders", {}).status_code for _ in range(3)]
+    assert codes == [405, 405, 429]
+    assert api.get("/api/v1/account").status_code == 200  # not counted in the user scope
+
+
 def test_anonymous_requests_are_throttled_per_address_when_the_rate_is_spent(db, rates):
     rates(anon="2/min")
     codes = [Client().get("/api/v1/markets").status_code for _ in range(3)]

@@ -22,6 +22,7 @@ from tests.api import Api
 from tests.factories import make_user
 from trading import services
 from trading.models import Market, MarketStatus
+from trading.services import validation
 from trading.specs import MarketEntry, cached_market, units_drain_s
 
 D = Decimal
@@ -211,12 +212,12 @@ def test_an_order_converted_with_sizes_since_changed_is_not_sent(sol_usdc, api_e
     entry = MarketEntry((sol_usdc.pk, stale_spec, 0, 0), time.monotonic() - 60, 1.0)
 
     with pytest.raises(Conflict) as refused:
-        services._check_sizes_still("SOL_USDC", entry)
+        validation.check_sizes_still("SOL_USDC", entry)
 
     assert refused.value.code == "market_changed"
     # the same old entry, the row's sizes unchanged: sent
     same = MarketEntry(cached_market.entry("SOL_USDC").value, time.monotonic() - 60, 1.0)
-    services._check_sizes_still("SOL_USDC", same)
+    validation.check_sizes_still("SOL_USDC", same)
 
 
 def _fields(spec: Any) -> dict[str, Any]:

@@ -1,0 +1,194 @@
+"""Order placement and cancels: each a command to the market's matcher.
+
+Orders and trades are never written here: the persister projects them from the matcher's events
+(trading/projections.py). An order is validated completely first (trading.services.validation)
+so nothing malformed reaches the matcher; the engine then decides funds, matching and
+everything that depends on the book. Every command goes out through the request's
+``OrderWriter`` (trading.services.writer), which builds its guards. Refusals are DomainErrors.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from accounts import shard_funds
+from common.errors import DomainError, NotFound, ValidationFailed
+from matching.arith import MarketUnits, base_atoms, order_hold
+from matching.commands import CancelAll, CancelOrder, PlaceOrder
+from matching.errors import RejectReason
+from matching.events import OrderCancelled
+from matching.types import MarketSpec, Side
+from pipeline.client import new_command_id, now_ns, shard_map
+from trading import selectors
+from trading.ids import next_order_id
+from trading.orders import OrderRequest, apply_reply, placed_order, rejection
+from trading.services.validation import (
+    Amounts,
+    check_sizes_still,
+    market_of,
+    shard_of,
+    validated,
+)
+from trading.services.writer import OrderWriter
+
+_R = RejectReason
+REJECT_STATUS: dict[str, int] = {
+    **dict.fromkeys(
+        (
+            _R.INSUFFICIENT_FUNDS,
+            _R.INVALID_PRICE,
+            _R.INVALID_QUANTITY,
+            _R.INVALID_ORDER,
+            _R.BELOW_MIN_NOTIONAL,
+            _R.ABOVE_MAX_NOTIONAL,
+            # a symbol the database lists but the matcher does not (yet): a bad field value,
+            # as when the database does not list it (docs/api.md)
+            _R.UNKNOWN_MARKET,
+        ),
+        400,
+    ),
+    **dict.fromkeys(
+        (
+            _R.DUPLICATE_CLIENT_ORDER_ID,
+            _R.DUPLICATE_ORDER_ID,
+            _R.POST_ONLY_WOULD_TAKE,
+            _R.FOK_NOT_FILLABLE,
+            _R.MARKET_HALTED,
+        ),
+        409,
+    ),
+    _R.ORDER_NOT_FOUND: 404,
+}
+
+
+class OrderRejected(DomainError):
+    """The matcher refused the order; the body carries the order with status "rejected"."""
+
+    def __init__(self, reason: str, order: dict[str, Any]) -> None:
+        super().__init__(
+            f"The order was rejected: {reason.replace('_', ' ')}.",
+            code=reason,
+            details={"order": order},
+        )
+        self.status = REJECT_STATUS.get(reason, 400)
+
+
+def _fund_shard(
+    writer: OrderWriter,
+    spec: MarketSpec,
+    units: MarketUnits,
+    req: OrderRequest,
+    shard: str,
+    amounts: Amounts,
+) -> None:
+    """With several matcher shards, bring what the order will hold to its market's shard
+    (deposits land on the funding shard). A no-op, without any I/O, with one shard."""
+    if len(shard_map().shards) == 1:
+        return
+    writer.check_key()  # a transfer may be sent first, without the check
+    ticks, lots, quote = amounts
+    is_buy = req.side is Side.BUY
+    if ticks is not None and lots is not None:
+        atoms = order_hold(units, is_buy, ticks, lots)
+    elif not is_buy and lots is not None:
+        atoms = base_atoms(units, lots)
+    elif quote is not None:
+        atoms = quote
+    else:
+        return  # a market buy by base quantity holds nothing; it spends what the shard has
+    asset = spec.quote.code if is_buy else spec.base.code
+    shard_funds.ensure_available(writer.user_id, asset, atoms, shard)
+
+
+def order_place(writer: OrderWriter, req: OrderRequest) -> tuple[dict[str, Any], bool]:
+    """Validate, assign an id, send, and return (the order, whether the matcher answered).
+
+    Not answered within ORDER_REPLY_TIMEOUT: the command is durable, the order is "pending"
+    (the API answers 202). Refused by the matcher: raises OrderRejected. The command carries
+    the order as placed (its placeholder, shown "pending" until the persister writes it)."""
+    entry, spec, units, (ticks, lots, quote) = validated(req)
+    shard = shard_of(req.symbol)
+    _fund_shard(writer, spec, units, req, shard, (ticks, lots, quote))
+
+    order_id = next_order_id()
+    ts = now_ns()
+    order = placed_order(req, spec, order_id, ts, (ticks, lots, quote))
+    cmd = PlaceOrder(
+        new_command_id(),
+        ts,
+        order_id,
+        writer.user_id,
+        req.symbol,
+        req.side,
+        req.type,
+        req.time_in_force,
+        ticks,
+        lots,
+        quote,
+        req.post_only,
+        req.stp_mode,
+        req.client_order_id,
+    )
+    placeholder = json.dumps(order, separators=(",", ":")).encode()
+    check_sizes_still(req.symbol, entry)
+    sent = writer.send(shard, cmd, placeholder=(order_id, placeholder))
+    if sent.events is None:
+        return order, False
+    reason = rejection(sent.events, order_id)
+    if reason is not None:
+        order["status"], order["reject_reason"] = "rejected", reason
+        raise OrderRejected(reason, order)
+    apply_reply(order, spec, sent.events)
+    return order, True
+
+
+def order_cancel(
+    writer: OrderWriter,
+    symbol: str,
+    *,
+    order_id: int | None,
+    client_order_id: str | None,
+) -> dict[str, Any] | None:
+    """Cancel one of the caller's open orders; the cancelled order, or None if not answered.
+
+    The engine looks the order up among the writer's orders only, so another user's id is
+    ``order_not_found`` like an id that never existed.
+    """
+    market_of(symbol)
+    user_id = writer.user_id
+    cmd = CancelOrder(new_command_id(), now_ns(), user_id, symbol, order_id, client_order_id)
+    # By id: that order's placed copy comes back with the reply. By client id the id is not
+    # known yet, and the reply falls back to the order's row.
+    read = order_id if order_id is not None else False
+    sent = writer.send(shard_of(symbol), cmd, read_placed=read)
+    if sent.events is None:
+        return None
+    reason = rejection(sent.events, -1)
+    if reason == RejectReason.ORDER_NOT_FOUND:
+        raise NotFound("No such open order.", code="order_not_found")
+    if reason is not None:
+        raise ValidationFailed(f"The cancel was refused: {reason}.", code=reason)
+    cancelled = [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
+    return selectors.orders_cancelled(user_id, cancelled, sent.placed or {})[0]
+
+
+def order_cancel_all(writer: OrderWriter, symbol: str | None) -> tuple[list[dict[str, Any]], bool]:
+    """Cancel the caller's open orders (one market, or every shard); (cancelled, all answered)."""
+    if symbol is not None:
+        market_of(symbol)
+        targets: list[tuple[str, str | None]] = [(shard_of(symbol), symbol)]
+    else:
+        targets = [(shard, None) for shard in shard_map().shards]
+    cancelled: list[OrderCancelled] = []
+    placeholders: dict[int, bytes] = {}
+    answered = True
+    for shard, only in targets:
+        cmd = CancelAll(new_command_id(), now_ns(), writer.user_id, only)
+        sent = writer.send(shard, cmd, read_placed=True)
+        if sent.events is None:
+            answered = False
+            continue
+        cancelled += [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
+        placeholders.update(sent.placed or {})
+    return selectors.orders_cancelled(writer.user_id, cancelled, placeholders), answered
