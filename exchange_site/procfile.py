@@ -35,8 +35,8 @@ from honcho.process import Process as HonchoProcess
 
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
 PR_SET_PDEATHSIG = 1
-# honcho's return codes after its own SIGINT and SIGTERM handlers, and ours for SIGHUP.
-STOP_SIGNAL_CODES = {130: "SIGINT", 143: "SIGTERM", 129: "SIGHUP"}
+# honcho's return codes after its own SIGINT (130) and SIGTERM (143) handlers, ours after SIGHUP.
+STOP_SIGNAL_CODES = frozenset({130, 143, 129})
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ READY_TIMEOUT_S = 30.0  # for the embedded Redis and the web server
 
 
 class Stopped(Exception):
-    """A stop signal during the set-up, before honcho runs the processes."""
+    """A stop signal outside honcho's run of the processes (during the set-up)."""
 
 
 def setup_steps(python: str, *, seed: bool, quiet: bool = False) -> list[tuple[str, list[str]]]:
@@ -60,7 +60,7 @@ def stop_signals_raise() -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP raise ``Stopped`` inside the block."""
 
     def raise_stopped(signum: int, frame: object) -> None:
-        raise Stopped(f"{signal.Signals(signum).name} during the set-up: stopping")
+        raise Stopped(f"{signal.Signals(signum).name} received: stopping")
 
     signums = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     saved = {s: signal.signal(s, raise_stopped) for s in signums}
@@ -124,13 +124,14 @@ class Command(BaseCommand):
                 else:
                     log("using REDIS_URL from the environment")
                 self.set_up(env, quiet=quiet)
-            runner = pf.Runner(
-                pf.processes(shard_map().shards),
-                env=env,
-                cwd=settings.BASE_DIR,
-                stop_timeout=STOP_TIMEOUT_S,
-            )
-            code = runner.run(lambda run: self.announce(run, host, port, ws_port, quiet=quiet))
+                runner = pf.Runner(
+                    pf.processes(shard_map().shards),
+                    env=env,
+                    cwd=settings.BASE_DIR,
+                    stop_timeout=STOP_TIMEOUT_S,
+                )
+                # honcho's own handlers while it runs the processes
+                code = runner.run(lambda r: self.announce(r, host, port, ws_port, quiet=quiet))
         except Stopped as exc:
             log(str(exc))
             code = 0
