@@ -239,11 +239,17 @@ def test_stop_kills_a_child_when_it_ignores_sigterm(tmp_path):
         f"pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
     )
     spec = pf.ProcessSpec("stubborn", f'exec {PY} -c "{stubborn}"')
-    started = time.monotonic()
-    code, out = run_with(tmp_path, [spec], stop_once(ready.exists), stop_timeout=0.5)
+    stopped_at: list[float] = []
+
+    def stop(runner: pf.Runner) -> None:
+        wait_until(lambda: runner.started() and ready.exists(), timeout=10, what="stubborn up")
+        stopped_at.append(time.monotonic())
+        runner.stop()
+
+    code, out = run_with(tmp_path, [spec], stop, stop_timeout=0.5)
     assert code == 0
     assert "stubborn stopped (rc=-9)" in out  # SIGKILL
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - stopped_at[0] < 5
 
 
 def test_supervise_reports_failure_when_a_service_exits_by_itself(tmp_path):
