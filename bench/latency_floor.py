@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-import e2e_orders
 import redis
+from e2e.client import Signed, setup_traders
+from e2e.loops import SYMBOL, order_body
 
 
 def percentiles(samples_ms: list[float]) -> str:
@@ -90,20 +91,20 @@ def main() -> None:
     client = redis.Redis.from_url(args.redis_url)
     timed("redis PING", client.ping, args.count, pause)
 
-    key = e2e_orders.setup_traders(args.base_url, 1, f"{int(time.time())}f")[0]
-    signed = e2e_orders.Signed(args.base_url, key)
+    key = setup_traders(args.base_url, 1, f"{int(time.time())}f")[0]
+    signed = Signed(args.base_url, key)
     rng = random.Random(1)
     timed("GET /api/v1/account", lambda: signed.call("GET", "/api/v1/account"), args.count, pause)
     timed(
         "POST /api/v1/order",
-        lambda: signed.call("POST", "/api/v1/order", e2e_orders.order_body(rng)),
+        lambda: signed.call("POST", "/api/v1/order", order_body(rng)),
         args.count,
         pause,
     )
-    cancel_all = "/api/v1/orders?" + urlencode({"symbol": e2e_orders.SYMBOL})
+    cancel_all = "/api/v1/orders?" + urlencode({"symbol": SYMBOL})
     signed.call("DELETE", cancel_all)
     # Five resting orders (far below the mid, so nothing trades) are cancelled each time.
-    resting = {**e2e_orders.order_body(rng), "side": "buy", "price": "50.00", "quantity": "0.10"}
+    resting = {**order_body(rng), "side": "buy", "price": "50.00", "quantity": "0.10"}
     timed(
         "DELETE /api/v1/orders (5)",
         lambda: signed.call("DELETE", cancel_all),

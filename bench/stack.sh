@@ -24,7 +24,7 @@ createdb -h 127.0.0.1 -U postgres "$DB"
 mkdir -p var
 mapfile -t baseline < <(.venv/bin/python -c "
 import sys
-from exchange_site.supervisor import web_server
+from exchange_site.web_server import web_server
 print('\n'.join(web_server(sys.argv[1], host='127.0.0.1', port=int(sys.argv[2]),
                            workers=int(sys.argv[3]), server='gunicorn')))
 " .venv/bin/python "$BASELINE_PORT" "${WEB_WORKERS:-2}")

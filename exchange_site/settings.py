@@ -160,24 +160,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# --- Redis, channel layer, Celery -------------------------------------------------------------
+# --- Redis, Celery ----------------------------------------------------------------------------
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0"
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            # redis-py 8 defaults (5 s socket timeout, 100 connections) kill idle WebSocket
-            # consumers and refuse bursts: see shared/stack-notes.md.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 10000}],
-            # The layer is at-most-once and drops messages past `capacity` per channel. Market
-            # data is coalesced and sequence-numbered, so a client this far behind re-snapshots
-            # rather than the server buffering without bound.
-            "capacity": 1000,
-        },
-    }
-}
+# No CHANNEL_LAYERS: nothing sends through a channel layer. Market data and private user
+# streams fan out through Redis pub/sub and each ASGI process's hub (marketdata/hub.py), and
+# notifications about funds are e-mails sent after commit (accounts/notifications.py); why:
+# docs/architecture.md, "Market-data fan-out".
 
 CELERY_BROKER_URL = REDIS_URL
 # JSON only, never pickle: a message cannot run code in a worker (exchange_site/celery.py).
@@ -195,7 +185,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-# The run command's "celery-payouts" worker takes these alone (exchange_site/supervisor.py).
+# The Procfile's "celery-payouts" worker takes these alone.
 CELERY_TASK_ROUTES = {"accounts.tasks.pay_withdrawal": {"queue": "payouts"}}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Deposits confirmed but not yet credited: re-send their (idempotent) Deposit command, so a

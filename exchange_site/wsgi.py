@@ -1,4 +1,4 @@
-"""WSGI entry point of the REST server (granian, or gunicorn: ``supervisor.web_server``)."""
+"""WSGI entry point of the REST server (granian, or gunicorn: ``exchange_site.web_server``)."""
 
 import os
 

@@ -28,7 +28,8 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import User
-from exchange_site.supervisor import services, web_server
+from exchange_site import procfile
+from exchange_site.web_server import web_server
 from pipeline.transport import connect
 from tests import factories
 from tests.support.pipeline import clear_id_caches, flush_exchange_keys
@@ -202,7 +203,7 @@ class Stack:
 
 def _stack_env(shards_spec: str) -> dict[str, str]:
     db = connection.settings_dict
-    env = dict(os.environ)
+    env = procfile.child_env(os.environ)  # the Procfile's python: this one
     env.update(
         {
             "DATABASE_URL": (
@@ -251,7 +252,7 @@ def start_stack(
         tmp_path_factory.mktemp("stack-logs"),
         shards,
     )
-    # The REST server the run command starts (exchange_site.supervisor.web_server), with fewer
+    # The REST server the run command starts (exchange_site.web_server), with fewer
     # threads: the tests send a few requests at a time.
     web = stack.start(
         "web",
@@ -262,15 +263,12 @@ def start_stack(
     for shard in shards:
         stack.start(f"matcher-{shard}", manage("run_matcher", "--shard", shard))
     stack.start("persister", manage("run_persister"))
-    # exchange_site.supervisor.services() is what ./scripts/run starts: the same argv.
-    wanted = {"publisher", "ws"} if websocket else set()
+    # The Procfile's lines are what ./scripts/run starts: the same commands.
+    wanted = ["publisher", "ws"] if websocket else []
     if celery:
-        wanted |= {"celery-worker", "celery-payouts", "celery-beat"}
-    for proc in services(
-        sys.executable, host="127.0.0.1", port=port, ws_port=ws_port, shards=shards
-    ):
-        if proc.name in wanted:
-            stack.start(proc.name, list(proc.argv))
+        wanted += ["celery-worker", "celery-payouts", "celery-beat"]
+    for name in wanted:
+        stack.start(name, list(procfile.command(name)))
     if websocket:
         stack.ws_url = f"ws://127.0.0.1:{ws_port}/ws"
     wait_http_ok(f"{stack.base_url}/api/v1/markets", web)

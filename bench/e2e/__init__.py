@@ -1,0 +1,1 @@
+"""The parts of bench/e2e_orders.py: the signed client, the load loops, the measurements."""
