@@ -22,7 +22,9 @@ third of its file).
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +41,37 @@ class Script:
     keys: tuple[str, ...]
     args: tuple[str, ...]
     text: str  # what EVAL sends: the file without its comment lines
+    names: tuple[str, ...] = ()  # keys then arguments: the order EVAL takes them in
+    _pick: Callable[[dict[str, Any]], tuple[Any, ...]] = dataclasses.field(
+        default=tuple, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        names = (*self.keys, *self.args)
+        object.__setattr__(self, "names", names)
+        # The values in ``names``' order, in C: this runs on every order.
+        object.__setattr__(self, "_pick", _picker(names))
 
     def eval(self, **named: Any) -> tuple[Any, ...]:
         """``("EVAL", text, numkeys, *keys, *args)`` from keyword arguments, one per name of
         the header (keys and arguments share one namespace)."""
-        expected = (*self.keys, *self.args)
-        if named.keys() != set(expected):
+        expected = self.names
+        try:
+            values = self._pick(named)
+        except KeyError:
+            values = ()
+        if len(values) != len(named):
             missing = sorted(set(expected) - named.keys())
             unknown = sorted(named.keys() - set(expected))
             raise TypeError(f"script {self.name}: missing {missing}, unknown {unknown}")
-        return ("EVAL", self.text, len(self.keys), *(named[name] for name in expected))
+        return ("EVAL", self.text, len(self.keys), *values)
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    # itemgetter of one name gives the value, not a tuple (and of none, an error)
+    return lambda named: tuple(named[name] for name in names)
 
 
 def parse(name: str, text: str) -> Script:

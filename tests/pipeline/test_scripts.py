@@ -45,3 +45,8 @@ def test_every_script_file_loads_and_the_submit_names_its_eight_keys() -> None:
         "commands", "writes", "pending", "rate_counter", "reply", "placed", "key_off", "user_off",
     )  # fmt: skip
     assert len(SUBMIT.args) == 8
+
+
+def test_a_script_of_one_name_is_called_with_it() -> None:
+    script = parse("one", "-- KEYS: counter\n-- ARGV:\nlocal counter = KEYS[1]\nreturn 1\n")
+    assert script.eval(counter="c") == ("EVAL", "local counter = KEYS[1]\nreturn 1\n", 1, "c")
