@@ -29,7 +29,7 @@ from django.db import connection
 
 from accounts.models import User
 from exchange_site.supervisor import services, web_server
-from pipeline.wire import connect
+from pipeline.transport import connect
 from tests import factories
 from tests.support.pipeline import clear_id_caches, flush_exchange_keys
 from tests.support.processes import Proc, free_port, manage, wait_http_ok
