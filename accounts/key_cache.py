@@ -32,7 +32,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
@@ -41,22 +40,16 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import ApiKey, User
 from pipeline import wire
 from pipeline.client import shard_map
-from pipeline.transport import ShardKeys, shard_keys
-from pipeline.wire import Wire
+from pipeline.keys import ShardKeys, shard_keys
+from pipeline.keys import key_off_marker as _key_marker
+from pipeline.keys import user_off_marker as _user_marker
+from pipeline.wire import RedisError, ResponseError, Wire
 
 log = logging.getLogger(__name__)
 
 _MAX_ENTRIES = 50_000  # a bound, not an LRU: past it the cache starts again from empty
 _lock = threading.Lock()
 _rows: dict[str, tuple[float, tuple[Any, ...]]] = {}  # key id -> (loaded at, row)
-
-
-def _key_marker(key_id: str) -> str:
-    return f"auth:off:k:{key_id}"
-
-
-def _user_marker(user_id: int) -> str:
-    return f"auth:off:u:{user_id}"
 
 
 def _wire() -> Wire:
@@ -118,7 +111,7 @@ def markers_switched_off(key_id: str, user_id: int) -> bool:
     try:
         [found] = _wire().call(("MGET", _key_marker(key_id), _user_marker(user_id)))
         return not isinstance(found, list) or any(found)
-    except redis.RedisError:
+    except RedisError:
         log.warning("API key markers unavailable; reading keys from the database")
         return True
 
@@ -181,8 +174,8 @@ def _mark(name: str, on_shards: Callable[[ShardKeys], str]) -> None:
         try:
             for reply in target.call(*commands):
                 if isinstance(reply, Exception):
-                    raise redis.ResponseError(str(reply))
-        except redis.RedisError:
+                    raise ResponseError(str(reply))
+        except RedisError:
             # Without the marker another process may accept the key until its entry expires
             # (API_KEY_CACHE_TTL_S). Say so loudly; the change itself goes ahead.
             log.exception(

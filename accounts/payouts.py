@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
 
-import redis
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from pipeline.keys import PAYOUT_DEV_OUTCOMES, payout_dev_record
+from pipeline.wire import Redis, RedisError, connect
 
 PayoutState = Literal["paid", "failed", "pending"]
 
@@ -95,7 +97,7 @@ class DevPayoutBackend:
     """
 
     name = "dev"
-    OUTCOMES_KEY = "payout-dev:outcomes"
+    OUTCOMES_KEY = PAYOUT_DEV_OUTCOMES
     RECORD_TTL_S = 30 * 24 * 3600
 
     def __init__(self) -> None:
@@ -103,7 +105,7 @@ class DevPayoutBackend:
 
     @classmethod
     def record_key(cls, reference: str) -> str:
-        return f"payout-dev:tx:{reference}"
+        return payout_dev_record(reference)
 
     def send(self, request: PayoutRequest) -> PayoutResult:
         try:
@@ -111,7 +113,7 @@ class DevPayoutBackend:
             if known is not None and known.state != "pending":
                 return known
             outcome = self._outcome(request.address)
-        except redis.RedisError as exc:
+        except RedisError as exc:
             raise PayoutUnavailable(str(exc)) from exc
         if outcome == "hang":
             self._store(request.reference, "pending")
@@ -188,9 +190,9 @@ def backend() -> PayoutBackend:
 
 
 @cache
-def _redis_for(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+def _redis_for(url: str) -> Redis:
+    return connect(url, timeout_s=5)
 
 
-def _redis() -> redis.Redis:
+def _redis() -> Redis:
     return _redis_for(settings.REDIS_URL)

@@ -46,10 +46,10 @@ from accounts.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-from accounts.selectors import await_persisted
 from common.amounts import plain
 from matching.commands import ReportTotals
 from matching.events import TotalsReported
+from pipeline.barrier import await_persisted
 from pipeline.client import matcher, new_command_id, now_ns, shard_map
 
 log = logging.getLogger(__name__)

@@ -23,13 +23,13 @@ from typing import Any
 
 from accounts.ledger import asset_ref
 from accounts.models import ShardBalance
-from accounts.selectors import await_recorded
 from matching.arith import amount_to_atoms
 from matching.commands import Deposit, ReleaseWithdrawal, SettleWithdrawal, Withdraw
 from matching.events import TransferRejected
+from pipeline.barrier import await_recorded
 from pipeline.client import matcher, new_command_id, now_ns, shard_map
+from pipeline.keys import MOVES as MOVES_KEY  # transfer id -> JSON of the move, until settled
 
-MOVES_KEY = "ex:moves"  # hash: transfer id -> JSON of the move, until it has settled
 RESUME_AFTER_S = 30.0
 
 

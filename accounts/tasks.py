@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from accounts import notifications, reconciliation, services, shard_funds, withdrawals
 from accounts.payouts import PayoutUnavailable
+from pipeline.wire import OUTAGES as REDIS_OUTAGES
 
 # Outages worth another try; anything else is a bug or a refusal, logged by Celery.
-OUTAGES = (redis.ConnectionError, redis.TimeoutError, OperationalError, InterfaceError)
+OUTAGES = (*REDIS_OUTAGES, OperationalError, InterfaceError)
 RETRY: dict[str, Any] = {
     "autoretry_for": OUTAGES,
     "retry_backoff": 1,

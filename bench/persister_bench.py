@@ -50,15 +50,12 @@ from matching.commands import AddMarket, CancelAll, Command, Deposit, PlaceOrder
 from matching.engine import MatchingEngine  # noqa: E402
 from matching.events import Event  # noqa: E402
 from matching.types import OrderType, Side, StpMode, TimeInForce  # noqa: E402
+from pipeline.event_reader import EventReader  # noqa: E402
+from pipeline.keys import shard_keys  # noqa: E402
+from pipeline.packing import pack_events  # noqa: E402
 from pipeline.persister import Persister  # noqa: E402
-from pipeline.transport import (  # noqa: E402
-    EventBatch,
-    EventReader,
-    connect,
-    pack_events,
-    parse_event_entry,
-    shard_keys,
-)
+from pipeline.streams import EventBatch, parse_event_entry  # noqa: E402
+from pipeline.wire import connect  # noqa: E402
 from trading.models import EventCheckpoint, Order  # noqa: E402
 from trading.specs import market_specs  # noqa: E402
 

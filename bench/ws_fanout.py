@@ -227,7 +227,8 @@ class Load:
         from django.conf import settings
 
         from pipeline.client import shard_map
-        from pipeline.transport import CommandLog, connect
+        from pipeline.transport import CommandLog
+        from pipeline.wire import connect
         from trading.ids import next_order_id
 
         self.log = CommandLog(connect(settings.REDIS_URL))

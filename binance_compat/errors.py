@@ -16,12 +16,11 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from common.errors import DomainError, log_unhandled
+from pipeline.wire import OUTAGES as REDIS_OUTAGES
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ def new_order_rejected(msg: str) -> BinanceError:
 
 _FILTER_OF_FIELD = {"price": "PRICE_FILTER", "quantity": "LOT_SIZE", "quote_quantity": "NOTIONAL"}
 _BINANCE_NAME = {"price": "price", "quantity": "quantity", "quote_quantity": "quoteOrderQty"}
-_OUTAGES = (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)
+_OUTAGES = (*REDIS_OUTAGES, OperationalError, InterfaceError)
 
 
 def from_domain(exc: DomainError) -> BinanceError:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -24,11 +23,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipeline.client import matcher
+from pipeline.wire import Redis, connect
 
 
 @cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+def _redis() -> Redis:
+    return connect(settings.REDIS_URL, timeout_s=2)
 
 
 def _failed(exc: Exception) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from rest_framework.throttling import BaseThrottle
 from common.errors import RateLimited
 from pipeline import wire
 from pipeline.client import RateLimit
+from pipeline.keys import throttle_counter
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
     from rest_framework.views import APIView
@@ -68,7 +69,7 @@ class WindowThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         try:
-            count = _incr(f"throttle:{self.scope}:{who}:{window}", period)
+            count = _incr(throttle_counter(self.scope, who, window), period)
         except Exception:  # fail open, see the module docstring
             log.warning("throttle %s unavailable", self.scope, exc_info=True)
             return True

@@ -30,13 +30,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis.asyncio as aioredis
 from channels.sessions import InstanceSessionWrapper
-from redis.asyncio.client import PubSub
 
 # The direct path needs uvicorn's sans-I/O protocol (uvicorn[standard] is pinned); any other
 # server gets the ASGI path.
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from pipeline.pubsub import Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -288,19 +288,17 @@ class Hub:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.subs: dict[str, set[Outbox]] = {}
-        self._client: aioredis.Redis | None = None
-        self._pubsub: PubSub | None = None
+        self._pubsub: Subscriber | None = None
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._confirm: dict[str, asyncio.Future[None]] = {}
 
-    async def _ensure(self) -> PubSub:
+    async def _ensure(self) -> Subscriber:
         if self._pubsub is None:
-            self._client = aioredis.Redis.from_url(self.redis_url, socket_timeout=None)
-            self._pubsub = self._client.pubsub()
-            # A channel must exist before listen(): subscribe to a placeholder first.
-            await self._pubsub.subscribe(f"md-hub-{id(self)}")
-            self._reader = asyncio.get_running_loop().create_task(self._listen(self._pubsub))
+            pubsub = Subscriber(self.redis_url)
+            await pubsub.connect()
+            self._pubsub = pubsub
+            self._reader = asyncio.get_running_loop().create_task(self._listen(pubsub))
         return self._pubsub
 
     async def subscribe(self, channel: str, box: Outbox) -> None:
@@ -329,21 +327,17 @@ class Hub:
                 if self._pubsub is not None:
                     await self._pubsub.unsubscribe(channel)
 
-    async def _listen(self, pubsub: PubSub) -> None:
+    async def _listen(self, pubsub: Subscriber) -> None:
         try:
-            while True:
-                msg = await pubsub.get_message(timeout=None)
-                if msg is None:
-                    continue
-                kind = msg["type"]
-                channel = msg["channel"].decode()
-                if kind == "message":
+            async for kind, raw_channel, data in pubsub.messages():
+                channel = raw_channel.decode()
+                if kind == b"message":
                     members = self.subs.get(channel)
                     if members:
-                        message = Message(msg["data"].decode())
+                        message = Message(data.decode())
                         for box in tuple(members):
                             box.push(message)
-                elif kind == "subscribe":
+                elif kind == b"subscribe":
                     fut = self._confirm.pop(channel, None)
                     if fut is not None and not fut.done():
                         fut.set_result(None)
@@ -352,6 +346,7 @@ class Hub:
         except Exception:
             log.exception("market-data pub/sub connection lost: closing local clients")
             self._lose_all()
+            await pubsub.aclose()
 
     def _lose_all(self) -> None:
         """Messages were lost: close every client so it reconnects and re-snapshots."""

@@ -27,14 +27,15 @@ from marketdata import seed
 from marketdata.publish import Frame, OrderInfo, PublisherState
 from matching.arith import amount_to_atoms, price_to_ticks, quantity_to_lots
 from matching.events import Event
-from pipeline.transport import (
+from pipeline.keys import shard_keys
+from pipeline.streams import (
     PUBLISHER_GROUP,
+    group_entries,
     pairs,
     parse_event_entry,
-    raise_if_error,
-    shard_keys,
+    read_group_command,
 )
-from pipeline.wire import AsyncWire
+from pipeline.wire import AsyncWire, raise_if_error
 from trading.models import Order
 from trading.specs import cached_market
 
@@ -116,20 +117,15 @@ class Publisher:
         wire = self.wires[shard]
         pending = True
         while not should_stop():
-            read: tuple[Any, ...] = (
-                "XREADGROUP", "GROUP", PUBLISHER_GROUP, self.consumer, "COUNT", self.read_count,
-            )  # fmt: skip
-            if not pending:
-                read += ("BLOCK", self.block_ms)
-            read += ("STREAMS", stream, "0" if pending else ">")
+            read = read_group_command(
+                stream, PUBLISHER_GROUP, self.consumer, self.read_count, self.block_ms, pending
+            )
             (resp,) = await wire.call(read, timeout_s=self.block_ms / 1000 + 5)
-            raise_if_error(resp)
-            # [[stream, [[id, [field, value, ...]], ...]]]
-            entries = resp[0][1] if resp else []
+            entries = group_entries(resp)
             if not entries:
                 pending = False
                 continue
-            batches = [parse_event_entry(eid, pairs(fields)) for eid, fields in entries]
+            batches = [parse_event_entry(eid, fields) for eid, fields in entries]
             events = [ev for b in batches for ev in b.events]
             await self._prepare(events)
             self.state.listening = await self._listening(wire, events)

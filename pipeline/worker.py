@@ -31,13 +31,10 @@ from matching.commands import AddMarket, Command, UpdateMarket
 from matching.engine import MatchingEngine
 from matching.events import BalanceChanged, BookChanged, Event, TradeExecuted
 from matching.types import MarketSpec
-from pipeline.transport import (
-    CommandLog,
-    MatcherTransport,
-    pack_events,
-    stream_id_key,
-    unpack_command,
-)
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.packing import pack_events, unpack_command
+from pipeline.streams import stream_id_key
+from pipeline.transport import CommandLog
 
 log = logging.getLogger(__name__)
 

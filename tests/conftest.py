@@ -123,7 +123,7 @@ def generous_throttles(settings: Any, redis_server: str) -> None:
 def api_env(generous_throttles: None) -> None:
     """Endpoint tests without a pipeline: no exchange keys left in Redis by earlier tests (a
     stale read-your-writes marker would make reads wait for a persister that is not there)."""
-    from pipeline.transport import connect
+    from pipeline.wire import connect
     from tests.support.pipeline import flush_exchange_keys
 
     flush_exchange_keys(connect(django_settings.REDIS_URL))

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from accounts.selectors import await_recorded
 from common.errors import NotFound
 from matching.events import OrderCancelled
+from pipeline.barrier import await_recorded
 from pipeline.client import matcher
 from trading.models import Market, Order, OrderStatus, Trade
 from trading.orders import PLACED_COLUMNS, cancelled_order, placed_from_row, row_order

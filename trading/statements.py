@@ -27,11 +27,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import LedgerEntry, Statement, StatementStatus, User
-from accounts.selectors import await_persisted
 from accounts.serializers import fixed
 from common.amounts import plain
 from common.clock import datetime_to_ms
 from common.errors import Conflict, NotFound, ValidationFailed
+from pipeline.barrier import await_persisted
 from trading.models import Trade
 from trading.orders import row_trade
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from pipeline.transport import connect, shard_keys
+from pipeline.keys import shard_keys
+from pipeline.wire import connect
 from tests.integration.conftest import Stack
 from tests.support.waiting import wait_until
 

@@ -22,7 +22,8 @@ from django.db.models import Count, Max, Sum
 from accounts.models import Balance, Deposit, DepositStatus, Withdrawal, WithdrawalStatus
 from accounts.selectors import fee_account_id
 from matching.arith import atoms_to_amount, lots_to_quantity
-from pipeline.transport import MatcherTransport, connect
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.wire import connect
 from pipeline.worker import Matcher
 from tests.integration.conftest import Stack, Trader
 from tests.support.waiting import wait_until

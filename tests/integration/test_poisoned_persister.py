@@ -17,7 +17,8 @@ from django.conf import settings
 from accounts.models import Balance, LedgerEntry
 from matching.commands import Deposit
 from pipeline.client import new_command_id, now_ns
-from pipeline.transport import CommandLog, connect
+from pipeline.transport import CommandLog
+from pipeline.wire import connect
 from tests.integration.conftest import Stack
 from tests.support.processes import ROOT, manage
 from tests.support.waiting import wait_until

@@ -14,7 +14,8 @@ from django.db.models import Sum
 from accounts.models import Balance, Deposit, DepositStatus, Withdrawal
 from accounts.selectors import fee_account_id
 from matching.arith import atoms_to_amount
-from pipeline.transport import MatcherTransport, connect
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.wire import connect
 from pipeline.worker import Matcher
 from tests.integration.conftest import Stack, Trader, start_stack, stop_stack
 from tests.support.waiting import wait_until

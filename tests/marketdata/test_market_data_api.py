@@ -12,7 +12,9 @@ from marketdata.aggregation import open_time
 from matching.engine import Depth
 from matching.events import TradeExecuted
 from matching.types import Side
-from pipeline.transport import connect, pack_depth, shard_keys
+from pipeline.keys import shard_keys
+from pipeline.packing import pack_depth
+from pipeline.wire import connect
 from tests import factories
 
 pytestmark = pytest.mark.usefixtures("api_env")

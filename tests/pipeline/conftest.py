@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from pipeline.transport import MatcherTransport, connect
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.wire import connect
 from tests.support.pipeline import flush_exchange_keys
 
 

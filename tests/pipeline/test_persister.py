@@ -16,14 +16,12 @@ from accounts.selectors import fee_account_id
 from matching.commands import Deposit, PlaceOrder
 from matching.types import OrderType, Side, StpMode, TimeInForce
 from pipeline.client import MatcherClient
+from pipeline.event_reader import EventReader
+from pipeline.keys import shard_keys
+from pipeline.matcher_transport import MatcherTransport
 from pipeline.persister import Persister
-from pipeline.transport import (
-    PERSISTER_GROUP,
-    CommandLog,
-    EventReader,
-    MatcherTransport,
-    shard_keys,
-)
+from pipeline.streams import PERSISTER_GROUP
+from pipeline.transport import CommandLog
 from pipeline.worker import Matcher
 from tests import factories
 from tests.support.pipeline import clear_id_caches

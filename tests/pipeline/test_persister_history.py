@@ -7,8 +7,9 @@ import pytest
 import redis
 
 from accounts.models import User
+from pipeline.event_reader import EventReader
 from pipeline.persister import Persister, PersisterError
-from pipeline.transport import PERSISTER_GROUP, EventReader
+from pipeline.streams import PERSISTER_GROUP
 from tests.pipeline.test_persister import _run_matcher
 from tests.support.pipeline import clear_id_caches
 from trading.models import EventCheckpoint, Market

@@ -18,8 +18,11 @@ from accounts.models import Asset, Balance, LedgerEntry, User
 from accounts.selectors import fee_account_id
 from accounts.services import asset_upsert
 from matching.commands import Deposit
+from pipeline.event_reader import EventReader
+from pipeline.matcher_transport import MatcherTransport
 from pipeline.persister import Persister, ResumeRefused, halt_of, resume
-from pipeline.transport import PERSISTER_GROUP, CommandLog, EventReader, MatcherTransport
+from pipeline.streams import PERSISTER_GROUP
+from pipeline.transport import CommandLog
 from pipeline.worker import Matcher
 from tests.support.pipeline import clear_id_caches
 from tests.support.waiting import wait_until

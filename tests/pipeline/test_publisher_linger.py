@@ -12,7 +12,9 @@ from django.conf import settings
 
 from marketdata.publish import PublisherState
 from marketdata.publisher import Publisher
-from pipeline.transport import PUBLISHER_GROUP, EventReader, MatcherTransport
+from pipeline.event_reader import EventReader
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.streams import PUBLISHER_GROUP
 from tests.support.waiting import wait_until
 
 LINGER_MS = 300

@@ -1,9 +1,10 @@
 """The Redis side of the project on the oldest server it supports (run on both servers by this
 folder's conftest): the version gate, counters that expire, and lag where Redis counts none.
 
-The submit script, replies, streams, groups, snapshots, trims and the persister's nudge run on
-both servers in the other modules of this folder; orders, cancels, key markers and throttles
-through the API in the tests/trading modules marked ``ON_BOTH_REDIS_SERVERS``.
+Every Lua script (pipeline/lua/) compiles here on both servers. The submit script, replies,
+streams, groups, snapshots, trims, pub/sub and the persister's nudge run on both servers in the
+other modules of this folder; orders, cancels, key markers and throttles through the API in the
+tests/trading modules marked ``ON_BOTH_REDIS_SERVERS``.
 """
 
 from __future__ import annotations
@@ -17,16 +18,22 @@ from accounts import key_cache
 from exchange_site import throttling
 from matching.commands import CancelAll
 from pipeline.client import KeyCheck
-from pipeline.transport import (
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.scripts import SCRIPTS
+from pipeline.transport import CommandLog, RateLimit
+from pipeline.wire import (
     MIN_REDIS_VERSION,
-    CommandLog,
-    MatcherTransport,
-    RateLimit,
     RedisTooOld,
+    Wire,
     require_supported_server,
     server_version,
 )
-from pipeline.wire import Wire
+
+# Each Lua script (pipeline/lua/) and where it runs on both servers beside compiling here.
+SCRIPT_RUNS = {
+    "submit": "test_transport.py, and below: rate limit, key check; the ON_BOTH_REDIS_SERVERS "
+    "order, cancel and throttle API tests",
+}
 
 
 def test_both_servers_are_supported(rds: redis.Redis) -> None:
@@ -98,3 +105,12 @@ def test_a_switched_off_key_stops_its_next_command_on_the_shard(rds: redis.Redis
         "s0", CancelAll("c1", 1, 10, None), wait_s=0.5, key_check=KeyCheck("k-test", 10)
     )
     assert done.switched_off and not done.entry_id
+
+
+def test_every_lua_script_is_run_on_both_servers() -> None:
+    assert set(SCRIPTS) == set(SCRIPT_RUNS)  # a new script names where it runs
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_every_lua_script_compiles_on_the_server(rds: redis.Redis, name: str) -> None:
+    assert rds.script_load(SCRIPTS[name].text)

@@ -10,7 +10,10 @@ from matching.commands import Deposit, PlaceOrder
 from matching.engine import MatchingEngine
 from matching.events import Event
 from matching.types import OrderType, Side, StpMode, TimeInForce
-from pipeline.transport import CommandLog, MatcherTransport, parse_event_entry, unpack_command
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.packing import unpack_command
+from pipeline.streams import parse_event_entry
+from pipeline.transport import CommandLog
 from pipeline.worker import Matcher, RecoveryError
 from tests.support.specs import SOL_USDC
 

@@ -20,14 +20,12 @@ from accounts.ledger import asset_ref
 from accounts.selectors import fee_account_id
 from common.clock import now_ns
 from pipeline.client import shard_map
+from pipeline.event_reader import EventReader
+from pipeline.matcher_transport import MatcherTransport
 from pipeline.persister import Persister
-from pipeline.transport import (
-    PERSISTER_GROUP,
-    CommandLog,
-    EventReader,
-    MatcherTransport,
-    connect,
-)
+from pipeline.streams import PERSISTER_GROUP
+from pipeline.transport import CommandLog
+from pipeline.wire import connect
 from pipeline.worker import Matcher
 from tests.support.waiting import wait_until
 from trading.specs import cached_market, market_specs

@@ -17,7 +17,8 @@ from accounts import key_cache
 from accounts.models import ApiKey
 from accounts.services import api_key_revoke
 from pipeline.client import shard_map
-from pipeline.transport import connect, shard_keys
+from pipeline.keys import shard_keys
+from pipeline.wire import connect
 from tests.api import Api
 from tests.factories import make_user
 from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS

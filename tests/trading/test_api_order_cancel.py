@@ -5,7 +5,8 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pipeline.transport import connect, shard_keys
+from pipeline.keys import shard_keys
+from pipeline.wire import connect
 from tests.api import Api
 from tests.factories import make_user
 from tests.support.embedded_redis import ON_BOTH_REDIS_SERVERS

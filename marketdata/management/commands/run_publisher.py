@@ -13,8 +13,10 @@ from django.core.management.base import BaseCommand
 from marketdata import groups, seed
 from marketdata.publisher import Publisher
 from pipeline.client import shard_map
+from pipeline.event_reader import EventReader
 from pipeline.processes import StopFlag, setup_logging
-from pipeline.transport import PUBLISHER_GROUP, EventReader, connect
+from pipeline.streams import PUBLISHER_GROUP
+from pipeline.wire import connect
 
 log = logging.getLogger("marketdata.run_publisher")
 

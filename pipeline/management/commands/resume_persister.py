@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.client import shard_map
 from pipeline.persister import ResumeRefused, halt_of, resume
-from pipeline.transport import connect
+from pipeline.wire import connect
 
 
 class Command(BaseCommand):

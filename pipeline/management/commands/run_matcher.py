@@ -12,8 +12,9 @@ from accounts.selectors import fee_account_id
 from common.clock import now_ns
 from exchange_site.startup_heap import freeze_startup_heap
 from pipeline.client import shard_map
+from pipeline.matcher_transport import MatcherTransport
 from pipeline.processes import StopFlag, setup_logging
-from pipeline.transport import MatcherTransport, connect
+from pipeline.wire import connect
 from pipeline.worker import Matcher
 from trading.models import EventCheckpoint
 from trading.specs import market_specs

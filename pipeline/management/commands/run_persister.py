@@ -12,9 +12,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from pipeline.client import shard_map
+from pipeline.event_reader import EventReader
 from pipeline.persister import Persister, PersisterError
 from pipeline.processes import StopFlag, setup_logging
-from pipeline.transport import PERSISTER_GROUP, EventReader, connect
+from pipeline.streams import PERSISTER_GROUP
+from pipeline.wire import connect
 
 
 class Command(BaseCommand):

@@ -15,8 +15,11 @@ from accounts.selectors import fee_account_id
 from accounts.services import asset_upsert
 from matching.commands import AddMarket, Deposit, PlaceOrder, UpdateMarket
 from matching.types import AssetSpec, OrderType, Side, StpMode, TimeInForce
+from pipeline.event_reader import EventReader
+from pipeline.matcher_transport import MatcherTransport
 from pipeline.persister import Persister
-from pipeline.transport import PERSISTER_GROUP, CommandLog, EventReader, MatcherTransport
+from pipeline.streams import PERSISTER_GROUP
+from pipeline.transport import CommandLog
 from pipeline.worker import Matcher
 from tests.support.pipeline import clear_id_caches
 from tests.support.specs import SOL_USDC

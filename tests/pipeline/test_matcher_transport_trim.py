@@ -6,7 +6,8 @@ from typing import Any
 
 import redis
 
-from pipeline.transport import PERSISTER_GROUP, PUBLISHER_GROUP, MatcherTransport
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.streams import PERSISTER_GROUP, PUBLISHER_GROUP
 
 EVENTS = "ex:{t0}:events"
 

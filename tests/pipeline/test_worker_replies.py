@@ -12,7 +12,9 @@ from accounts.selectors import fee_account_id
 from matching.commands import Command, Deposit, PlaceOrder
 from matching.events import BalanceChanged, BookChanged, Event
 from matching.types import OrderType, Side, StpMode, TimeInForce
-from pipeline.transport import MatcherTransport, pack_command, shard_keys, unpack_events
+from pipeline.keys import shard_keys
+from pipeline.matcher_transport import MatcherTransport
+from pipeline.packing import pack_command, unpack_events
 from pipeline.worker import Matcher
 from tests.support.pipeline import clear_id_caches
 from trading.models import Market

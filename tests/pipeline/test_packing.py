@@ -5,7 +5,7 @@ from __future__ import annotations
 from matching.commands import Deposit
 from matching.events import BalanceChanged
 from matching.types import BalanceReason
-from pipeline.transport import pack_command, pack_events, unpack_command, unpack_events
+from pipeline.packing import pack_command, pack_events, unpack_command, unpack_events
 
 
 def test_a_deposit_larger_than_64_bits_survives_the_wire_when_the_asset_has_18_decimals() -> None:

@@ -8,7 +8,8 @@ import pytest
 import redis
 
 from matching.commands import CancelAll, CancelOrder
-from pipeline.transport import CommandLog, RateLimit, pack_events
+from pipeline.packing import pack_events
+from pipeline.transport import CommandLog, RateLimit
 from pipeline.wire import Wire
 
 

@@ -19,8 +19,9 @@ from accounts.services import asset_upsert
 from marketdata.models import Kline
 from matching.commands import CancelOrder, Deposit, PlaceOrder, Withdraw
 from matching.engine import MatchingEngine
+from pipeline.event_reader import EventReader
 from pipeline.persister import Persister
-from pipeline.transport import PERSISTER_GROUP, EventBatch, EventReader
+from pipeline.streams import PERSISTER_GROUP, EventBatch
 from tests.matching.builders import ALICE, BOB, CAROL, add_market, deposit
 from tests.matching.test_bounds import (
     BIG,
