@@ -11,9 +11,8 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-import redis
-
 from exchange_site.procfile import die_with_parent
+from pipeline import wire
 
 
 def executable() -> str:
@@ -75,10 +74,10 @@ def stop(server: subprocess.Popen[bytes], timeout: float) -> None:
 
 def ready(host: str, port: int) -> bool:
     """True once the server answers PING (it may accept connections while loading the AOF)."""
-    client = redis.Redis(host=host, port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+    client = wire.connect(f"redis://{host}:{port}/0", timeout_s=0.5)
     try:
         return bool(client.ping())
-    except redis.RedisError:
+    except wire.RedisError:
         return False
     finally:
         client.close()

@@ -29,7 +29,7 @@ from rest_framework.throttling import BaseThrottle
 from common.errors import RateLimited
 from pipeline import wire
 from pipeline.client import RateLimit
-from pipeline.keys import throttle_counter
+from pipeline.keys import orders_throttle_counter, throttle_counter
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
     from rest_framework.views import APIView
@@ -170,5 +170,5 @@ def orders_window(request: Request) -> OrdersWindow | None:
         return None
     limit, period = parse_rate(str(rate))
     window = int(time.time() // period)
-    key = f"ex:throttle:orders:u{user.pk}:{window}"
+    key = orders_throttle_counter(f"u{user.pk}", window)
     return OrdersWindow(RateLimit(key, limit, period + 1), (window + 1) * period)

@@ -33,6 +33,7 @@ from pipeline import wire
 from pipeline.transport import CommandLog, connect, stream_id_key
 from pipeline.transport import KeyCheck as KeyCheck  # accounts.authentication builds them
 from pipeline.transport import RateLimit as RateLimit  # exchange_site.throttling builds them
+from pipeline.transport import SubmitGuards as SubmitGuards  # trading.services.writer builds them
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,35 +128,6 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
-class SubmitGuards:
-    """What the submit of one command checks and records with it, in the command's own round
-    trip (one Redis script: the checks refuse before anything is appended).
-
-    Checks, in this order:
-    - ``key_check``: the caller's API key or user has a switched-off marker on the shard (it was
-      revoked or deactivated since this process cached it): nothing is appended, ``Sent``
-      says ``switched_off`` (accounts/key_cache.py).
-    - ``rate_limit``: count the request in its fixed window; past the limit nothing is
-      appended, ``Sent`` says ``throttled`` (exchange_site/throttling.py).
-
-    Records, with the append:
-    - ``writer``: the command is this user's newest write on the shard: the read-your-writes
-      barrier waits for the persister to pass it (``MatcherClient.read_barrier``).
-    - ``placeholder``: (order id, JSON of the order as placed): readers show the order
-      "pending" until the persister writes it, and a cancel's reply shows it as placed.
-
-    And reads, after the reply: ``read_placed``, the writer's orders as placed on the shard
-    (``True``: all, an order id: that one), for a cancel's reply.
-    """
-
-    writer: int | None = None
-    placeholder: tuple[int, bytes] | None = None
-    read_placed: bool | int = False
-    rate_limit: RateLimit | None = None
-    key_check: KeyCheck | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Sent:
     shard: str
     entry_id: str
@@ -188,16 +160,7 @@ class MatcherClient:
             guards = SubmitGuards(writer=user)
         elif user is not None:
             raise ValueError("send: the writer is given twice (user and guards.writer)")
-        done = self.log.submit(
-            shard,
-            cmd,
-            wait_s=self.reply_timeout_s if wait else 0,
-            user=guards.writer,
-            pending_order=guards.placeholder,
-            read_placed=guards.read_placed,
-            rate_limit=guards.rate_limit,
-            key_check=guards.key_check,
-        )
+        done = self.log.submit(shard, cmd, guards, wait_s=self.reply_timeout_s if wait else 0)
         return Sent(
             shard, done.entry_id, done.events, done.placed, done.throttled, done.switched_off
         )

@@ -9,6 +9,7 @@ step. Keys: ``pipeline.keys``; replies and streams: ``pipeline.matcher_transport
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -68,6 +69,38 @@ class KeyCheck(NamedTuple):
     user_id: int
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SubmitGuards:
+    """What the submit of one command checks and records with it, in the command's own round
+    trip (one Redis script: the checks refuse before anything is appended).
+
+    Checks, in this order:
+    - ``key_check``: the caller's API key or user has a switched-off marker on the shard (it was
+      revoked or deactivated since this process cached it): nothing is appended, ``Sent``
+      says ``switched_off`` (accounts/key_cache.py).
+    - ``rate_limit``: count the request in its fixed window; past the limit nothing is
+      appended, ``Sent`` says ``throttled`` (exchange_site/throttling.py).
+
+    Records, with the append:
+    - ``writer``: the command is this user's newest write on the shard: the read-your-writes
+      barrier waits for the persister to pass it (``MatcherClient.read_barrier``).
+    - ``placeholder``: (order id, JSON of the order as placed): readers show the order
+      "pending" until the persister writes it, and a cancel's reply shows it as placed.
+
+    And reads, after the reply: ``read_placed``, the writer's orders as placed on the shard
+    (``True``: all, an order id: that one), for a cancel's reply.
+    """
+
+    writer: int | None = None
+    placeholder: tuple[int, bytes] | None = None
+    read_placed: bool | int = False
+    rate_limit: RateLimit | None = None
+    key_check: KeyCheck | None = None
+
+
+NO_GUARDS = SubmitGuards()
+
+
 class Submitted(NamedTuple):
     entry_id: str  # the command is durable once submit returns
     events: list[Event] | None  # None: not answered within the wait
@@ -92,24 +125,17 @@ class CommandLog:
         return self._client
 
     def submit(
-        self,
-        shard: str,
-        cmd: Command,
-        *,
-        wait_s: float,
-        user: int | None = None,
-        pending_order: tuple[int, bytes] | None = None,
-        read_placed: bool | int = False,
-        rate_limit: RateLimit | None = None,
-        key_check: KeyCheck | None = None,
+        self, shard: str, cmd: Command, guards: SubmitGuards = NO_GUARDS, *, wait_s: float
     ) -> Submitted:
-        """Append ``cmd``; with ``wait_s > 0`` also wait for its reply in the same round trip.
-
-        ``read_placed``: after the reply, in that round trip too, read the user's open orders on
-        this shard as placed (a cancel's reply shows them; see trading.selectors): ``True`` all
-        of them (a cancel-all), an order id that one only. With ``key_check``, append nothing
-        if the key or its user has a switched-off marker on this shard (``switched_off``). With
-        ``rate_limit``, count the request and, past its limit, append nothing (``throttled``)."""
+        """Append ``cmd`` with its ``guards`` (what the one round trip checks, records and reads
+        besides the append: ``SubmitGuards``); with ``wait_s > 0`` also wait for its reply in
+        the same round trip. A guard's refusal appends nothing: ``Submitted.throttled`` (the
+        rate limit) or ``switched_off`` (the key check)."""
+        user = guards.writer
+        pending_order = guards.placeholder
+        read_placed = guards.read_placed
+        rate_limit = guards.rate_limit
+        key_check = guards.key_check
         keys = shard_keys(shard)
         order_id, order_json = pending_order if pending_order else ("", b"")
         reply_key = keys.reply(cmd.command_id)

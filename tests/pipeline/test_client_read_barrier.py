@@ -29,7 +29,7 @@ from pipeline.keys import shard_keys
 from pipeline.matcher_transport import MatcherTransport
 from pipeline.persister import Persister
 from pipeline.streams import PERSISTER_GROUP
-from pipeline.transport import CommandLog
+from pipeline.transport import CommandLog, SubmitGuards
 from pipeline.worker import Matcher
 from tests.support.pipeline import clear_id_caches
 from trading.models import Market
@@ -42,7 +42,7 @@ SHARDS = ["t0"]
 
 def _deposit(log: CommandLog, n: int, user: User, asset: str = "USDC") -> None:
     cmd = Deposit(f"rb{n}", n, f"{n:08d}-0000-0000-0000-000000000000", user.pk, asset, 10**12)
-    log.submit("t0", cmd, wait_s=0, user=user.pk)
+    log.submit("t0", cmd, SubmitGuards(writer=user.pk), wait_s=0)
 
 
 def _order(log: CommandLog, n: int, user: User, side: Side) -> None:
@@ -50,7 +50,7 @@ def _order(log: CommandLog, n: int, user: User, side: Side) -> None:
         f"o{n}", n, 800 + n, user.pk, "SOL_USDC", side, OrderType.LIMIT, TimeInForce.GTC,
         1000, 100, None, False, StpMode.EXPIRE_TAKER, None,
     )  # fmt: skip
-    log.submit("t0", cmd, wait_s=0, user=user.pk)
+    log.submit("t0", cmd, SubmitGuards(writer=user.pk), wait_s=0)
 
 
 @pytest.fixture

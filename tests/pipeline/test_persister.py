@@ -21,7 +21,7 @@ from pipeline.keys import shard_keys
 from pipeline.matcher_transport import MatcherTransport
 from pipeline.persister import Persister
 from pipeline.streams import PERSISTER_GROUP
-from pipeline.transport import CommandLog
+from pipeline.transport import CommandLog, SubmitGuards
 from pipeline.worker import Matcher
 from tests import factories
 from tests.support.pipeline import clear_id_caches
@@ -200,8 +200,8 @@ def test_a_read_your_writes_wait_is_not_held_up_by_the_linger(
     log.submit(
         "t0",
         Deposit("d9", 2, "99999999-9999-9999-9999-999999999999", alice.pk, "USDC", 10**6),
+        SubmitGuards(writer=alice.pk),
         wait_s=0,
-        user=alice.pk,
     )
     matcher = Matcher(MatcherTransport(rds, "t0", "matcher"), fee_account_id())
     matcher.recover()
@@ -239,7 +239,7 @@ def _place(log: CommandLog, n: int, account: int, side: Side, lots: int) -> None
         f"q{n}", 20 + n, 600 + n, account, "SOL_USDC", side, OrderType.LIMIT,
         TimeInForce.GTC, 15000, lots, None, False, StpMode.EXPIRE_TAKER, None,
     )  # fmt: skip
-    log.submit("t0", cmd, wait_s=0, user=account, pending_order=(600 + n, b"{}"))
+    log.submit("t0", cmd, SubmitGuards(writer=account, placeholder=(600 + n, b"{}")), wait_s=0)
 
 
 def test_placed_copies_go_when_their_orders_end_and_placeholders_when_written(

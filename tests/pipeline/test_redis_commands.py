@@ -20,7 +20,7 @@ from matching.commands import CancelAll
 from pipeline.client import KeyCheck
 from pipeline.matcher_transport import MatcherTransport
 from pipeline.scripts import SCRIPTS
-from pipeline.transport import CommandLog, RateLimit
+from pipeline.transport import CommandLog, RateLimit, SubmitGuards
 from pipeline.wire import (
     MIN_REDIS_VERSION,
     RedisTooOld,
@@ -77,7 +77,7 @@ def test_a_rate_limited_submit_leaves_its_counter_expiring(rds: redis.Redis, lea
     log = CommandLog(rds, Wire.like(rds) if lean else None)
     limit = RateLimit("ex:{t0}:throttle:test", 10, 61)
     for n in range(3):
-        log.submit("t0", CancelAll(f"c{n}", 1, 10, None), wait_s=0, rate_limit=limit)
+        log.submit("t0", CancelAll(f"c{n}", 1, 10, None), SubmitGuards(rate_limit=limit), wait_s=0)
     assert rds.get(limit.key) == b"3"
     assert 0 < rds.ttl(limit.key) <= 61
 
@@ -102,7 +102,10 @@ def test_a_switched_off_key_stops_its_next_command_on_the_shard(rds: redis.Redis
     key_cache.mark_key_off("k-test")
     log = CommandLog(rds)
     done = log.submit(
-        "s0", CancelAll("c1", 1, 10, None), wait_s=0.5, key_check=KeyCheck("k-test", 10)
+        "s0",
+        CancelAll("c1", 1, 10, None),
+        SubmitGuards(key_check=KeyCheck("k-test", 10)),
+        wait_s=0.5,
     )
     assert done.switched_off and not done.entry_id
 

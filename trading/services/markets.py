@@ -24,13 +24,13 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from accounts.models import Asset
-from accounts.selectors import await_recorded
 from common.amounts import plain
 from common.errors import Unavailable, ValidationFailed
 from matching.commands import AddMarket, Command, SetMarketStatus, UpdateMarket
 from matching.errors import RejectReason
 from matching.types import MarketSpec
 from matching.types import MarketStatus as EngineMarketStatus
+from pipeline.barrier import await_recorded
 from pipeline.client import matcher, new_command_id, now_ns
 from trading.models import OPEN_STATUSES, EventCheckpoint, Market, MarketStatus, Order, Trade
 from trading.orders import rejection
