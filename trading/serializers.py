@@ -238,7 +238,8 @@ class OrderUpdateOutputSerializer(serializers.Serializer):
 
     e = serializers.ChoiceField(choices=["order"])
     E = serializers.IntegerField(help_text="Event time, unix ms.")
-    update = serializers.ChoiceField(
+    # (the metaclass takes declared fields off the class, so Serializer.update stays a method)
+    update = serializers.ChoiceField(  # type: ignore[assignment]
         choices=["new", "trade", "filled", "cancelled", "expired", "rejected", "amended"]
     )
     order_id = serializers.IntegerField()

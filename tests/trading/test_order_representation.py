@@ -10,7 +10,7 @@ null only where the declaration allows it).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from rest_framework import serializers
@@ -20,6 +20,7 @@ from marketdata.frames import PublisherState
 from marketdata.market_state import MarketState
 from matching.errors import EndReason, RejectReason
 from matching.events import (
+    Event,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
@@ -51,7 +52,7 @@ def conforms(value: dict[str, Any], declared: serializers.Serializer) -> None:
             assert field.allow_null, (type(declared).__name__, name)
         elif isinstance(field, serializers.ListSerializer):
             for element in item:
-                conforms(element, field.child)
+                conforms(element, cast(serializers.Serializer, field.child))
         elif isinstance(field, serializers.Serializer):
             conforms(item, field)
         else:
@@ -175,7 +176,7 @@ def _fok_rejected(seq: int, order_id: int) -> OrderRejected:
 def test_stream_updates_are_the_declared_update_for_every_kind_of_change():
     # given every kind of order event, for orders this publisher saw placed and orders it did not
     stp = EndReason.SELF_TRADE_PREVENTION
-    events = [
+    events: list[Event] = [
         _accepted(1, 10, 1, Side.SELL),
         _accepted(2, 11, 2, Side.BUY, quantity=2, client_order_id=None),
         _trade(3, 10, 11, 2),
