@@ -9,14 +9,15 @@
 * an update of it on the private ``orders`` stream (``order_update_json``, built by
   ``marketdata.frames``).
 
-All three begin with what the order was placed with (``placed_json``). Money is a decimal
-string (REST writes it plain, the stream at the market's precision: the caller formats), times
-are ms. The output serializers of ``trading.serializers`` declare these shapes for the schema;
-tests/trading/test_order_representation.py holds the declarations to what is built here, for
-every status. The builders are plain functions because they are on the order path and in the
-publisher's fan-out (a DRF serializer's ``.data`` costs several times more: same test file).
-The sources: the request and the matcher's reply (``placed_order``, ``apply_reply``), the
-matcher's cancel event (``cancelled_order``), rows (``row_order``).
+The order and its update begin with what it was placed with (``placed_json``). Money is a
+decimal string (REST writes it plain, the stream at the market's precision: the caller
+formats), times are ms. The output serializers of ``trading.serializers`` declare these shapes
+for the schema; tests/trading/test_order_representation.py holds the declarations to what is
+built here, for every status. The builders are plain functions because they are on the order
+path and in the publisher's fan-out, where a DRF serializer's ``.data`` would cost about 250 us
+an order against 1 us (docs/architecture.md). The sources: the request and the matcher's reply
+(``placed_order``, ``apply_reply``, ``apply_rejection``), the matcher's cancel event
+(``cancelled_order``), rows (``row_order``).
 """
 
 from __future__ import annotations
@@ -219,6 +220,12 @@ def rejection(events: Sequence[Event], order_id: int) -> str | None:
         if type(ev) is CommandRejected:
             return str(ev.reason)
     return None
+
+
+def apply_rejection(order: dict[str, Any], reason: str) -> None:
+    """The order as the matcher refused it (``rejection``): status rejected, and why."""
+    order["status"] = str(OrderStatus.REJECTED)
+    order["reject_reason"] = reason
 
 
 def apply_reply(order: dict[str, Any], spec: MarketSpec, events: Sequence[Event]) -> None:

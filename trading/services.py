@@ -54,7 +54,7 @@ from pipeline.client import Sent, matcher, new_command_id, now_ns, shard_map
 from trading import selectors
 from trading.ids import next_order_id
 from trading.models import OPEN_STATUSES, EventCheckpoint, Market, MarketStatus, Order, Trade
-from trading.orders import OrderRequest, apply_reply, placed_order, rejection
+from trading.orders import OrderRequest, apply_rejection, apply_reply, placed_order, rejection
 from trading.specs import (
     MarketEntry,
     cached_market,
@@ -637,7 +637,7 @@ def order_place(
         return order, False
     reason = rejection(sent.events, order_id)
     if reason is not None:
-        order["status"], order["reject_reason"] = "rejected", reason
+        apply_rejection(order, reason)
         raise OrderRejected(reason, order)
     apply_reply(order, spec, sent.events)
     return order, True
