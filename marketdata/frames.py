@@ -121,6 +121,10 @@ def kline_data(fmt: Fmt, symbol: str, interval: str, c: Candle, now_ms: int) -> 
 
 
 class PublisherState:
+    """The publisher's whole state: its markets, the assets' decimals, each shard's persister
+    checkpoint when it was seeded (``marketdata.seed``) and what the orders it saw were placed
+    with. ``on_events`` turns one read into frames, ``on_tick`` sends candle closes and tickers."""
+
     def __init__(
         self,
         prefix: str,
