@@ -1,4 +1,4 @@
-"""The publisher's messages (marketdata/publish.py) in Binance's stream format. Pure, no I/O.
+"""The publisher's messages (marketdata/frames.py) in Binance's stream format. Pure, no I/O.
 
 Each function takes the ``data`` of one native message and returns Binance's event, or None
 when it has no Binance counterpart. A market's Binance name is its symbol without the

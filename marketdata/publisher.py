@@ -2,7 +2,7 @@
 
 One reader task per shard consumes ``ex:{s}:events`` with the ``publisher`` consumer group
 (entries delivered before a crash and never acked first, then new ones), turns each read into
-frames (``marketdata.publish``) and PUBLISHes them in one pipelined round trip that ends with
+frames (``marketdata.frames``) and PUBLISHes them in one pipelined round trip that ends with
 the XACK. Private frames are built only for channels someone listens to (PUBSUB NUMSUB, one
 round trip per read). A timer task emits candle closes and tickers. Nothing here waits on
 Postgres except the rare lookup of an order, market or asset this process has not seen yet.
@@ -24,7 +24,7 @@ from asgiref.sync import sync_to_async
 
 from accounts.models import Asset
 from marketdata import seed
-from marketdata.publish import Frame, OrderInfo, PublisherState
+from marketdata.frames import Frame, OrderInfo, PublisherState
 from matching.arith import amount_to_atoms, price_to_ticks, quantity_to_lots
 from matching.events import Event
 from pipeline.keys import shard_keys

@@ -19,9 +19,10 @@ from accounts.selectors import fee_account_id
 from common.clock import ms_to_datetime
 from marketdata.aggregation import INTERVALS, open_time, window_start
 from marketdata.formatting import Fmt
+from marketdata.frames import PublisherState
+from marketdata.market_state import MarketState
 from marketdata.models import Kline, KlineInterval
 from marketdata.projections import candle_of
-from marketdata.publish import MarketState, PublisherState
 from matching.arith import price_to_ticks
 from pipeline.client import matcher
 from pipeline.keys import shard_keys

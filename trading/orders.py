@@ -1,9 +1,23 @@
-"""An order as the API shows it, built from the request and the matcher's reply, or from rows.
+"""The one order representation: every shape in which the API shows an order is built here.
 
-One shape everywhere (POST reply, GET, open orders, history, the "pending" placeholder):
-``order_id, client_order_id, symbol, side, type, time_in_force, price, quantity,
-quote_quantity, post_only, stp_mode, filled_quantity, filled_quote, status, reject_reason,
-expire_reason, fills, created_at, updated_at``. Money is a plain decimal string, times are ms.
+* the order (``order_json``): ``order_id, client_order_id, symbol, side, type, time_in_force,
+  price, quantity, quote_quantity, post_only, stp_mode, filled_quantity, filled_quote, status,
+  reject_reason, expire_reason, fills, created_at, updated_at``, as the POST reply, GET, open
+  orders, history and the "pending" placeholder show it; a cancel's reply is the same without
+  ``fills``;
+* a fill of it (``fill_json``), in ``fills`` and in the ``orders`` stream's ``fill``;
+* an update of it on the private ``orders`` stream (``order_update_json``, built by
+  ``marketdata.frames``).
+
+The order and its update begin with what it was placed with (``placed_json``). Money is a
+decimal string (REST writes it plain, the stream at the market's precision: the caller
+formats), times are ms. The output serializers of ``trading.serializers`` declare these shapes
+for the schema; tests/trading/test_order_representation.py holds the declarations to what is
+built here, for every status. The builders are plain functions because they are on the order
+path and in the publisher's fan-out, where a DRF serializer's ``.data`` would cost about 250 us
+an order against 1 us (docs/architecture.md). The sources: the request and the matcher's reply
+(``placed_order``, ``apply_reply``, ``apply_rejection``), the matcher's cancel event
+(``cancelled_order``), rows (``row_order``).
 """
 
 from __future__ import annotations
@@ -51,6 +65,113 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else plain(value)
 
 
+# --- the shapes -----------------------------------------------------------------------------------
+
+
+def placed_json(
+    *,
+    order_id: int,
+    client_order_id: str | None,
+    symbol: str,
+    side: str | None,
+    type: str | None,
+    time_in_force: str | None,
+    price: str | None,
+    quantity: str | None,
+    quote_quantity: str | None,
+    post_only: bool | None,
+    stp_mode: str | None,
+) -> dict[str, Any]:
+    """What the order was placed with: the first fields of every shape."""
+    return {
+        "order_id": order_id,
+        "client_order_id": client_order_id,
+        "symbol": symbol,
+        "side": side,
+        "type": type,
+        "time_in_force": time_in_force,
+        "price": price,
+        "quantity": quantity,
+        "quote_quantity": quote_quantity,
+        "post_only": post_only,
+        "stp_mode": stp_mode,
+    }
+
+
+def order_json(
+    placed: dict[str, Any],
+    *,
+    filled_quantity: str,
+    filled_quote: str,
+    status: str,
+    reject_reason: str | None,
+    expire_reason: str | None,
+    fills: list[dict[str, Any]] | None,
+    created_at: int | None,
+    updated_at: int,
+) -> dict[str, Any]:
+    """The order, from ``placed_json``; ``fills`` None leaves them out (a cancel's reply)."""
+    order = {
+        **placed,
+        "filled_quantity": filled_quantity,
+        "filled_quote": filled_quote,
+        "status": status,
+        "reject_reason": reject_reason,
+        "expire_reason": expire_reason,
+    }
+    if fills is not None:
+        order["fills"] = fills
+    order["created_at"] = created_at
+    order["updated_at"] = updated_at
+    return order
+
+
+def fill_json(
+    *, trade_id: int, price: str, quantity: str, fee: str, fee_asset: str, liquidity: str
+) -> dict[str, Any]:
+    """One trade of the order, from its side (``liquidity``: maker or taker)."""
+    return {
+        "trade_id": trade_id,
+        "price": price,
+        "quantity": quantity,
+        "fee": fee,
+        "fee_asset": fee_asset,
+        "liquidity": liquidity,
+    }
+
+
+def order_update_json(
+    placed: dict[str, Any],
+    *,
+    update: str,
+    time: int,
+    created_at: int | None,
+    status: str | None,
+    reason: str | None,
+    filled_quantity: str | None,
+    filled_quote: str | None,
+    fill: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One change of the order, as the private ``orders`` stream sends it (docs/api.md):
+    ``update`` says what happened, ``reason`` why it ended or was refused, ``fill`` is the
+    trade of a ``trade`` update; the stream does not repeat ``fills``."""
+    return {
+        "e": "order",
+        "E": time,
+        "update": update,
+        **placed,
+        "created_at": created_at,
+        "status": status,
+        "reason": reason,
+        "filled_quantity": filled_quantity,
+        "filled_quote": filled_quote,
+        "fill": fill,
+    }
+
+
+# --- from the request and the matcher's reply -----------------------------------------------------
+
+
 def placed_order(
     req: OrderRequest,
     spec: MarketSpec,
@@ -61,31 +182,34 @@ def placed_order(
     """The order as sent (status pending); ``units`` are its (ticks, lots, quote atoms)."""
     ticks, lots, quote_atoms = units
     ms = ts_ns // NS_PER_MS
-    return {
-        "order_id": order_id,
-        "client_order_id": req.client_order_id,
-        "symbol": req.symbol,
-        "side": str(req.side),
-        "type": str(req.type),
-        "time_in_force": str(req.time_in_force),
-        "price": None if ticks is None else plain(ticks_to_price(spec, ticks)),
-        "quantity": None if lots is None else plain(lots_to_quantity(spec, lots)),
-        "quote_quantity": (
+    placed = placed_json(
+        order_id=order_id,
+        client_order_id=req.client_order_id,
+        symbol=req.symbol,
+        side=str(req.side),
+        type=str(req.type),
+        time_in_force=str(req.time_in_force),
+        price=None if ticks is None else plain(ticks_to_price(spec, ticks)),
+        quantity=None if lots is None else plain(lots_to_quantity(spec, lots)),
+        quote_quantity=(
             None
             if quote_atoms is None
             else plain(atoms_to_amount(spec.quote.decimals, quote_atoms))
         ),
-        "post_only": req.post_only,
-        "stp_mode": str(req.stp_mode),
-        "filled_quantity": "0",
-        "filled_quote": "0",
-        "status": str(OrderStatus.PENDING),
-        "reject_reason": None,
-        "expire_reason": None,
-        "fills": [],
-        "created_at": ms,
-        "updated_at": ms,
-    }
+        post_only=req.post_only,
+        stp_mode=str(req.stp_mode),
+    )
+    return order_json(
+        placed,
+        filled_quantity="0",
+        filled_quote="0",
+        status=str(OrderStatus.PENDING),
+        reject_reason=None,
+        expire_reason=None,
+        fills=[],
+        created_at=ms,
+        updated_at=ms,
+    )
 
 
 def rejection(events: Sequence[Event], order_id: int) -> str | None:
@@ -96,6 +220,12 @@ def rejection(events: Sequence[Event], order_id: int) -> str | None:
         if type(ev) is CommandRejected:
             return str(ev.reason)
     return None
+
+
+def apply_rejection(order: dict[str, Any], reason: str) -> None:
+    """The order as the matcher refused it (``rejection``): status rejected, and why."""
+    order["status"] = str(OrderStatus.REJECTED)
+    order["reject_reason"] = reason
 
 
 def apply_reply(order: dict[str, Any], spec: MarketSpec, events: Sequence[Event]) -> None:
@@ -140,14 +270,14 @@ def _filled(spec: MarketSpec, lots: int, quote_atoms: int) -> dict[str, str]:
 
 def _taker_fill(spec: MarketSpec, ev: TradeExecuted) -> dict[str, Any]:
     decimals = spec.base.decimals if ev.taker_fee_asset == spec.base.code else spec.quote.decimals
-    return {
-        "trade_id": ev.trade_id,
-        "price": plain(ticks_to_price(spec, ev.price)),
-        "quantity": plain(lots_to_quantity(spec, ev.quantity)),
-        "fee": plain(atoms_to_amount(decimals, ev.taker_fee)),
-        "fee_asset": ev.taker_fee_asset,
-        "liquidity": "taker",
-    }
+    return fill_json(
+        trade_id=ev.trade_id,
+        price=plain(ticks_to_price(spec, ev.price)),
+        quantity=plain(lots_to_quantity(spec, ev.quantity)),
+        fee=plain(atoms_to_amount(decimals, ev.taker_fee)),
+        fee_asset=ev.taker_fee_asset,
+        liquidity="taker",
+    )
 
 
 def cancelled_order(
@@ -157,25 +287,31 @@ def cancelled_order(
     ``selectors.orders_cancelled``): what it was placed with from ``placed`` (a placeholder, or
     ``placed_from_row``; None if neither was found), how it ended from its event."""
     p = placed or {}
-    return {
-        "order_id": ev.order_id,
-        "client_order_id": p.get("client_order_id"),
-        "symbol": ev.symbol,
-        "side": p.get("side"),
-        "type": p.get("type"),
-        "time_in_force": p.get("time_in_force"),
-        "price": p.get("price"),
-        "quantity": p.get("quantity"),
-        "quote_quantity": p.get("quote_quantity"),
-        "post_only": p.get("post_only"),
-        "stp_mode": p.get("stp_mode"),
-        **_filled(spec, ev.filled_quantity, ev.filled_quote),
-        "status": str(OrderStatus.CANCELLED),
-        "reject_reason": None,
-        "expire_reason": str(ev.reason),
-        "created_at": p.get("created_at"),
-        "updated_at": ev.ts // NS_PER_MS,
-    }
+    filled = _filled(spec, ev.filled_quantity, ev.filled_quote)
+    as_placed = placed_json(
+        order_id=ev.order_id,
+        client_order_id=p.get("client_order_id"),
+        symbol=ev.symbol,
+        side=p.get("side"),
+        type=p.get("type"),
+        time_in_force=p.get("time_in_force"),
+        price=p.get("price"),
+        quantity=p.get("quantity"),
+        quote_quantity=p.get("quote_quantity"),
+        post_only=p.get("post_only"),
+        stp_mode=p.get("stp_mode"),
+    )
+    return order_json(
+        as_placed,
+        filled_quantity=filled["filled_quantity"],
+        filled_quote=filled["filled_quote"],
+        status=str(OrderStatus.CANCELLED),
+        reject_reason=None,
+        expire_reason=str(ev.reason),
+        fills=None,
+        created_at=p.get("created_at"),
+        updated_at=ev.ts // NS_PER_MS,
+    )
 
 
 PLACED_COLUMNS = (
@@ -217,39 +353,42 @@ def placed_from_row(values: Sequence[Any]) -> dict[str, Any]:
 
 def row_order(order: Order, symbol: str, fills: Iterable[Trade] = ()) -> dict[str, Any]:
     """An Order row (with its market's symbol) and the Trade rows it took part in."""
-    return {
-        "order_id": order.id,
-        "client_order_id": order.client_order_id,
-        "symbol": symbol,
-        "side": order.side,
-        "type": order.type,
-        "time_in_force": order.time_in_force,
-        "price": _money(order.price),
-        "quantity": _money(order.quantity),
-        "quote_quantity": _money(order.quote_quantity),
-        "post_only": order.post_only,
-        "stp_mode": order.stp_mode,
-        "filled_quantity": plain(order.filled_quantity),
-        "filled_quote": plain(order.filled_quote),
-        "status": order.status,
-        "reject_reason": order.reject_reason or None,
-        "expire_reason": order.expire_reason or None,
-        "fills": [row_fill(trade, order.id) for trade in fills],
-        "created_at": datetime_to_ms(order.created_at),
-        "updated_at": datetime_to_ms(order.updated_at),
-    }
+    placed = placed_json(
+        order_id=order.id,
+        client_order_id=order.client_order_id,
+        symbol=symbol,
+        side=order.side,
+        type=order.type,
+        time_in_force=order.time_in_force,
+        price=_money(order.price),
+        quantity=_money(order.quantity),
+        quote_quantity=_money(order.quote_quantity),
+        post_only=order.post_only,
+        stp_mode=order.stp_mode,
+    )
+    return order_json(
+        placed,
+        filled_quantity=plain(order.filled_quantity),
+        filled_quote=plain(order.filled_quote),
+        status=order.status,
+        reject_reason=order.reject_reason or None,
+        expire_reason=order.expire_reason or None,
+        fills=[row_fill(trade, order.id) for trade in fills],
+        created_at=datetime_to_ms(order.created_at),
+        updated_at=datetime_to_ms(order.updated_at),
+    )
 
 
 def row_fill(trade: Trade, order_id: int) -> dict[str, Any]:
     maker = trade.maker_order_id == order_id
-    return {
-        "trade_id": trade.trade_id,
-        "price": plain(trade.price),
-        "quantity": plain(trade.quantity),
-        "fee": plain(trade.maker_fee if maker else trade.taker_fee),
-        "fee_asset": (trade.maker_fee_asset if maker else trade.taker_fee_asset).code,
-        "liquidity": "maker" if maker else "taker",
-    }
+    return fill_json(
+        trade_id=trade.trade_id,
+        price=plain(trade.price),
+        quantity=plain(trade.quantity),
+        fee=plain(trade.maker_fee if maker else trade.taker_fee),
+        fee_asset=(trade.maker_fee_asset if maker else trade.taker_fee_asset).code,
+        liquidity="maker" if maker else "taker",
+    )
 
 
 def row_trade(trade: Trade, user_id: int) -> dict[str, Any]:

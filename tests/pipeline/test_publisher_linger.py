@@ -10,7 +10,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from marketdata.publish import PublisherState
+from marketdata.frames import PublisherState
 from marketdata.publisher import Publisher
 from pipeline.event_reader import EventReader
 from pipeline.matcher_transport import MatcherTransport

@@ -22,7 +22,7 @@ from matching.types import MarketSpec, Side
 from pipeline.client import new_command_id, now_ns, shard_map
 from trading import selectors
 from trading.ids import next_order_id
-from trading.orders import OrderRequest, apply_reply, placed_order, rejection
+from trading.orders import OrderRequest, apply_rejection, apply_reply, placed_order, rejection
 from trading.services.validation import (
     Amounts,
     check_sizes_still,
@@ -137,7 +137,7 @@ def order_place(writer: OrderWriter, req: OrderRequest) -> tuple[dict[str, Any],
         return order, False
     reason = rejection(sent.events, order_id)
     if reason is not None:
-        order["status"], order["reject_reason"] = "rejected", reason
+        apply_rejection(order, reason)
         raise OrderRejected(reason, order)
     apply_reply(order, spec, sent.events)
     return order, True

@@ -11,29 +11,25 @@ No I/O here (``marketdata.publisher`` owns Redis and the loop), so every rule is
   ``x: true`` when its interval ends.
 * ticker: at most every ``ticker_every_ms`` per market, only while something in it changed.
 * orders / balances: every order event and every BalanceChanged, to the owner's channel only.
+  An order's message is the order representation of ``trading.orders`` (``order_update_json``,
+  its fill ``fill_json``), its numbers written at the market's precision.
 
 Each frame is serialized once, here; the ASGI processes relay the same text to every client.
 Candles and tickers only count trades with ``seq`` above the persister checkpoint the state was
-seeded from, so a restart never counts a trade twice (see ``marketdata.seed``).
+seeded from, so a restart never counts a trade twice (see ``marketdata.seed``). One market's
+book, candles and ticker buckets are a ``marketdata.market_state.MarketState``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from marketdata import groups, serializers
-from marketdata.aggregation import (
-    INTERVALS,
-    Candle,
-    close_time,
-    open_time,
-    ticker,
-    window_start,
-)
+from marketdata.aggregation import INTERVALS, Candle, close_time, ticker, window_start
 from marketdata.formatting import Fmt, amount
+from marketdata.market_state import DepthDiff, MarketState, coalesce_depth
 from matching.events import (
     BalanceChanged,
     BookChanged,
@@ -49,6 +45,7 @@ from matching.events import (
     TradeExecuted,
 )
 from matching.types import MarketSpec
+from trading.orders import fill_json, order_update_json, placed_json
 
 NS_PER_MS = 1_000_000
 KEEP_CLOSED_MS = 60_000  # a trade stamped a little before a boundary may arrive after it
@@ -72,34 +69,6 @@ class OrderInfo(NamedTuple):
     post_only: bool = False
     stp_mode: str | None = None
     created_at: int | None = None  # ms
-
-
-@dataclass(slots=True)
-class DepthDiff:
-    symbol: str
-    first_id: int
-    last_id: int
-    time_ms: int
-    bids: dict[int, int] = field(default_factory=dict)
-    asks: dict[int, int] = field(default_factory=dict)
-
-
-def coalesce_depth(events: Iterable[Event]) -> dict[str, DepthDiff]:
-    """Per market, one diff covering every BookChanged in ``events`` (they are in engine order)."""
-    out: dict[str, DepthDiff] = {}
-    for ev in events:
-        if type(ev) is not BookChanged:
-            continue
-        diff = out.get(ev.symbol)
-        if diff is None:
-            diff = out[ev.symbol] = DepthDiff(ev.symbol, ev.update_id, ev.update_id, 0)
-        diff.last_id = ev.update_id
-        diff.time_ms = ev.ts // NS_PER_MS
-        for price, lots in ev.bids:
-            diff.bids[price] = lots
-        for price, lots in ev.asks:
-            diff.asks[price] = lots
-    return out
 
 
 def depth_data(fmt: Fmt, diff: DepthDiff) -> dict[str, Any]:
@@ -151,71 +120,11 @@ def kline_data(fmt: Fmt, symbol: str, interval: str, c: Candle, now_ms: int) -> 
     }
 
 
-@dataclass(slots=True)
-class MarketState:
-    """One market's live state: a book for best bid/ask, recent candles, ticker buckets."""
-
-    symbol: str
-    fmt: Fmt
-    last_update_id: int = 0
-    bids: dict[int, int] = field(default_factory=dict)
-    asks: dict[int, int] = field(default_factory=dict)
-    needs_book: bool = False  # a gap in update ids: reseed from the matcher's depth snapshot
-    klines: dict[str, dict[int, Candle]] = field(default_factory=dict)
-    closed: set[tuple[str, int]] = field(default_factory=set)
-    minutes: dict[int, Candle] = field(default_factory=dict)
-    last_before: int | None = None  # last trade price before the oldest minute bucket held
-    ticker_dirty: bool = True
-    ticker_sent_ms: int = 0
-    best: tuple[int | None, int | None] = (None, None)
-
-    def seed_book(
-        self, last_update_id: int, bids: Sequence[tuple[int, int]], asks: Sequence[tuple[int, int]]
-    ) -> None:
-        self.last_update_id = last_update_id
-        self.bids = dict(bids)
-        self.asks = dict(asks)
-        self.needs_book = False
-        self.ticker_dirty = True
-
-    def apply_book(self, ev: BookChanged) -> None:
-        if ev.update_id <= self.last_update_id:
-            return  # already in the seed
-        if ev.update_id != self.last_update_id + 1:
-            self.needs_book = True
-        self.last_update_id = ev.update_id
-        for side, levels in ((self.bids, ev.bids), (self.asks, ev.asks)):
-            for price, lots in levels:
-                if lots:
-                    side[price] = lots
-                else:
-                    side.pop(price, None)
-
-    def best_prices(self) -> tuple[int | None, int | None]:
-        return (max(self.bids) if self.bids else None, min(self.asks) if self.asks else None)
-
-    def add_trade(self, time_ms: int, price: int, lots: int, atoms: int) -> list[tuple[str, int]]:
-        touched = []
-        for interval in INTERVALS:
-            start = open_time(interval, time_ms)
-            candles = self.klines.setdefault(interval, {})
-            candle = candles.get(start)
-            if candle is None:
-                candles[start] = Candle.first(start, price, lots, atoms)
-            else:
-                candle.add(price, lots, atoms)
-            touched.append((interval, start))
-        minute = open_time("1m", time_ms)
-        bucket = self.minutes.get(minute)
-        if bucket is None:
-            self.minutes[minute] = Candle.first(minute, price, lots, atoms)
-        else:
-            bucket.add(price, lots, atoms)
-        self.ticker_dirty = True
-        return touched
-
-
 class PublisherState:
+    """The publisher's whole state: its markets, the assets' decimals, each shard's persister
+    checkpoint when it was seeded (``marketdata.seed``) and what the orders it saw were placed
+    with. ``on_events`` turns one read into frames, ``on_tick`` sends candle closes and tickers."""
+
     def __init__(
         self,
         prefix: str,
@@ -411,18 +320,17 @@ class PublisherState:
                 continue
             info = self.orders.get(order_id)
             status = "filled" if info and info.quantity == lots else "partially_filled"
-            fill = {
-                "trade_id": ev.trade_id,
-                "price": state.fmt.ticks(ev.price),
-                "quantity": state.fmt.lots(ev.quantity),
-                "fee": amount(self.asset_decimals.get(fee_asset, 0), fee),
-                "fee_asset": fee_asset,
-                "liquidity": liquidity,
-            }
-            data = self._order(
-                "trade", ev.ts, order_id, ev.symbol, status, lots, quote, info, side=side
+            fill = fill_json(
+                trade_id=ev.trade_id,
+                price=state.fmt.ticks(ev.price),
+                quantity=state.fmt.lots(ev.quantity),
+                fee=amount(self.asset_decimals.get(fee_asset, 0), fee),
+                fee_asset=fee_asset,
+                liquidity=liquidity,
             )
-            data["fill"] = fill
+            data = self._order(
+                "trade", ev.ts, order_id, ev.symbol, status, lots, quote, info, side=side, fill=fill
+            )
             frames.append((channel, dumps("orders", data)))
         return frames
 
@@ -432,49 +340,51 @@ class PublisherState:
         ts: int,
         order_id: int,
         symbol: str,
-        status: str,
-        lots: int,
-        quote: int,
+        status: str | None,
+        lots: int | None,
+        quote: int | None,
         info: OrderInfo | None,
         *,
         side: str | None = None,
         reason: str | None = None,
+        fill: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """The message of one change of an order; what it was placed with is null where the
+        placement was not seen (``info`` None), its amounts where the market is unknown."""
         state = self.markets.get(symbol)
         fmt = state.fmt if state is not None else None
-
-        def price(ticks: int | None) -> str | None:
-            return None if ticks is None or fmt is None else fmt.ticks(ticks)
-
-        def qty(value: int | None) -> str | None:
-            return None if value is None or fmt is None else fmt.lots(value)
-
-        return {
-            "e": "order",
-            "E": ts // NS_PER_MS,
-            "update": update,
-            "order_id": order_id,
-            "client_order_id": info.client_order_id if info else None,
-            "symbol": symbol,
-            "side": info.side if info else side,
-            "type": info.type if info else None,
-            "time_in_force": info.time_in_force if info else None,
-            "price": price(info.price) if info else None,
-            "quantity": qty(info.quantity) if info else None,
-            "quote_quantity": (
-                fmt.quote_atoms(info.quote_quantity)
-                if info and fmt and info.quote_quantity is not None
-                else None
-            ),
-            "post_only": info.post_only if info else None,
-            "stp_mode": info.stp_mode if info else None,
-            "created_at": info.created_at if info else None,
-            "status": status,
-            "reason": reason,
-            "filled_quantity": qty(lots),
-            "filled_quote": fmt.quote_atoms(quote) if fmt else None,
-            "fill": None,
-        }
+        if info is None or fmt is None:
+            price = quantity = quote_quantity = None
+        else:
+            price = None if info.price is None else fmt.ticks(info.price)
+            quantity = None if info.quantity is None else fmt.lots(info.quantity)
+            quote_quantity = (
+                None if info.quote_quantity is None else fmt.quote_atoms(info.quote_quantity)
+            )
+        placed = placed_json(
+            order_id=order_id,
+            client_order_id=info.client_order_id if info else None,
+            symbol=symbol,
+            side=info.side if info else side,
+            type=info.type if info else None,
+            time_in_force=info.time_in_force if info else None,
+            price=price,
+            quantity=quantity,
+            quote_quantity=quote_quantity,
+            post_only=info.post_only if info else None,
+            stp_mode=info.stp_mode if info else None,
+        )
+        return order_update_json(
+            placed,
+            update=update,
+            time=ts // NS_PER_MS,
+            created_at=info.created_at if info else None,
+            status=status,
+            reason=reason,
+            filled_quantity=None if lots is None or fmt is None else fmt.lots(lots),
+            filled_quote=None if quote is None or fmt is None else fmt.quote_atoms(quote),
+            fill=fill,
+        )
 
     def _on_order(self, ev: Event) -> list[Frame]:
         # The order-info map is kept for every account; frames only for those listened to.
@@ -501,10 +411,8 @@ class PublisherState:
             if (channel := self._channel(ev.account, "orders")) is None:
                 return []
             amended = self.orders.get(ev.order_id)
-            data = self._order("amended", ev.ts, ev.order_id, ev.symbol, "new", 0, 0, amended)
             # The engine does not repeat fills on an amend: leave them unknown rather than 0.
-            data["status"] = None
-            data["filled_quantity"] = data["filled_quote"] = None
+            data = self._order("amended", ev.ts, ev.order_id, ev.symbol, None, None, None, amended)
             if amended is None:
                 data["price"], data["quantity"] = (
                     self._order_price(ev.symbol, ev.price),

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from marketdata.aggregation import open_time
 from marketdata.formatting import Fmt
-from marketdata.publish import MarketState, PublisherState, coalesce_depth, depth_data
+from marketdata.frames import PublisherState, depth_data
+from marketdata.market_state import MarketState, coalesce_depth
 from matching.errors import EndReason
 from matching.events import (
     BalanceChanged,
