@@ -330,7 +330,7 @@ def _decode(data: Any, schemas: dict[str, _Schema]) -> Any:
                 except KeyError:  # an enum value that is no member: the precise error below
                     pass
                 else:
-                    if len(fields) == schema.arity:  # every field checked: the record is they
+                    if len(fields) == schema.arity:  # all there and checked: a record as is
                         return tuple.__new__(schema.cls, fields)
                     return schema.cls(*fields)  # logged before its newer fields: defaults
     return _decode_each(data, schemas)
