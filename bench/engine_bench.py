@@ -9,10 +9,14 @@
    events are all on (the engine has no switch to turn them off). The stream is built outside
    the timed region, against a scratch engine so that cancels target orders that are live.
 2. Throughput: one pass over the stream on a fresh engine, ``time.perf_counter_ns`` around the
-   whole loop. Latency: a second pass on another fresh engine with ``perf_counter_ns`` around
-   each ``apply``; p50 / p99 per command kind.
+   whole loop (and ``time.process_time_ns``: the CPU time, steadier than the wall clock on a
+   shared machine; compare builds by it in the same minutes). Latency: a second pass on
+   another fresh engine with ``perf_counter_ns`` around each ``apply``; p50 / p99 per command
+   kind.
 3. ``--floor``: the cost of building the stream's events alone (see ``event_floor``).
-4. Memory per resting order: tracemalloc's traced bytes before and after placing N
+4. The machine probe (``bench/machine.py``) before the throughput pass and after the latency
+   pass: how fast the machine was meanwhile.
+5. Memory per resting order: tracemalloc's traced bytes before and after placing N
    non-crossing limit orders (no client order ids; another run with client ids), divided by N.
 """
 
@@ -30,6 +34,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import machine  # bench/ is on the path: this runs as a script
 
 from matching.commands import AddMarket, CancelOrder, Command, Deposit, PlaceOrder
 from matching.engine import MatchingEngine
@@ -216,21 +222,30 @@ def mixed_stream(n: int, seed: int) -> tuple[list[Command], list[Command], list[
     return setup, cmds, kinds
 
 
-def throughput(setup: list[Command], cmds: list[Command]) -> tuple[float, int, int, int]:
+def throughput(setup: list[Command], cmds: list[Command]) -> tuple[float, float, int, int, int]:
+    """(commands/s, CPU us per command, events, orders resting at the end, price levels)."""
     engine = MatchingEngine(FEE_ACCOUNT)
     for c in setup:
         engine.apply(c)
     apply = engine.apply
     events = 0
     gc.collect()
+    cpu0 = time.process_time_ns()
     t0 = time.perf_counter_ns()
     for c in cmds:
         events += len(apply(c))
     elapsed = time.perf_counter_ns() - t0
+    cpu = time.process_time_ns() - cpu0
     engine.validate()
     book = engine.markets_by_symbol[SYM].book
     levels = len(book.bids) + len(book.asks)
-    return len(cmds) / (elapsed / 1e9), events, len(engine.open_orders_by_id), levels
+    return (
+        len(cmds) / (elapsed / 1e9),
+        cpu / len(cmds) / 1000,
+        events,
+        len(engine.open_orders_by_id),
+        levels,
+    )
 
 
 def latencies(setup: list[Command], cmds: list[Command], kinds: list[str]) -> dict[str, list[int]]:
@@ -256,9 +271,10 @@ def event_floor(setup: list[Command], cmds: list[Command]) -> tuple[float, float
     """What building the stream's events alone costs: (ns per command, ns per event).
 
     Every event of the stream is recorded as (class, field values); the timed loop then builds
-    each command's list of events again with ``tuple.__new__`` (as the engine does) and drops
-    it, minus the same loop building plain lists of the recorded field tuples. Any engine that
-    emits these events pays at least this; it does not include computing the field values.
+    each command's list of events again with ``tuple.__new__`` (the cheapest way to make a
+    NamedTuple; the engine builds them by keyword, which costs more) and drops it, minus the
+    same loop building plain lists of the recorded field tuples. Any engine that emits these
+    events pays at least this; it does not include computing the field values.
     """
     engine = MatchingEngine(FEE_ACCOUNT)
     for c in setup:
@@ -350,9 +366,11 @@ def main() -> None:
         f"mix {mix}; setup {len(setup):,} commands (1 market, {ACCOUNTS} accounts x 2 "
         f"deposits, 3,000 warm-up orders)"
     )
-    rate, events, live, levels = throughput(setup, cmds)
+    probe_before = machine.probe_ms()
+    rate, cpu_us, events, live, levels = throughput(setup, cmds)
     print(
-        f"throughput: {rate:,.0f} commands/s ({events / len(cmds):.2f} events/command, "
+        f"throughput: {rate:,.0f} commands/s, CPU {cpu_us:.2f} us/command "
+        f"({events / len(cmds):.2f} events/command, "
         f"{live:,} orders resting on {levels} levels at the end)"
     )
     lat = latencies(setup, cmds, kinds)
@@ -366,6 +384,10 @@ def main() -> None:
                 f"{pct(v, 0.999):7.2f}  {sum(v) / len(v) / 1000:7.2f}  {len(v):7,}"
                 f"  {sum(v) / total:6.1%}"
             )
+    print(
+        f"machine probe: {probe_before:.0f} ms before, {machine.probe_ms():.0f} ms after "
+        "(bench/machine.py; lower is faster)"
+    )
     if args.floor:
         per_cmd, per_event = event_floor(setup, cmds)
         print(

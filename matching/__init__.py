@@ -1,4 +1,9 @@
-"""The matching engine: a pure, deterministic core (no framework, no I/O, no clock, no randomness):
-``types``, ``arith``, ``book``, ``balances``, ``engine``, ``commands``, ``events``, ``codec``,
-``errors``, ``snapshot``. The processes around it live in ``pipeline``.
+"""The matching engine: a pure, deterministic core (no framework, no I/O, no clock, no randomness).
+
+``engine`` (``MatchingEngine.apply``: the entry point, read views, invariants) over ``state``
+(what it holds); one module per concern: ``orders`` (PlaceOrder) and ``fills`` (the fill loop),
+``cancels``, ``amends``, ``transfers``, ``markets``; underneath, ``book`` (the order book),
+``balances``, ``arith`` (all amount arithmetic); the records ``types``, ``commands``, ``events``,
+``errors``; ``codec`` (their wire form) and ``snapshot`` (dump / load / state hash). The
+processes around it live in ``pipeline``.
 """

@@ -177,8 +177,10 @@ def compile_market(spec: MarketSpec) -> MarketUnits:
         raise InvalidMarketSpec("base and quote must differ")
     lot_atoms = _positive_atoms(spec.lot_size, base.decimals, "lot_size")
     tick_atoms = _positive_atoms(spec.tick_size, quote.decimals, "tick_size")
-    ntl = _whole(Fraction(spec.tick_size) * Fraction(spec.lot_size) * 10**quote.decimals)
-    if ntl is None or ntl <= 0:
+    notional_per_tick_lot = _whole(
+        Fraction(spec.tick_size) * Fraction(spec.lot_size) * 10**quote.decimals
+    )
+    if notional_per_tick_lot is None or notional_per_tick_lot <= 0:
         raise InvalidMarketSpec("tick_size x lot_size is not a whole number of quote atoms")
     min_notional = _positive_atoms(spec.min_notional, quote.decimals, "min_notional")
     max_notional = max_amount_atoms(quote.decimals)
@@ -194,7 +196,7 @@ def compile_market(spec: MarketSpec) -> MarketUnits:
         quote.decimals,
         lot_atoms,
         tick_atoms,
-        ntl,
+        notional_per_tick_lot,
         min_notional,
         _rate_ppm(spec.maker_fee_rate, "maker_fee_rate"),
         _rate_ppm(spec.taker_fee_rate, "taker_fee_rate"),
@@ -315,6 +317,11 @@ def order_hold(units: MarketUnits, is_buy: bool, ticks: int, lots: int) -> int:
     if is_buy:
         return ticks * lots * units.notional_atoms_per_tick_lot
     return lots * units.lot_atoms
+
+
+def lots_affordable(units: MarketUnits, ticks: int, quote_atoms: int) -> int:
+    """How many whole lots ``quote_atoms`` pay for at ``ticks`` (a market buy's next fill)."""
+    return quote_atoms // (ticks * units.notional_atoms_per_tick_lot)
 
 
 def trade_amounts(

@@ -2,7 +2,7 @@
 
 * ``available`` can be spent or held; ``locked`` backs open orders and pending withdrawals.
 * Neither ever goes negative: every caller checks before it moves funds (the engine's order
-  path mutates :class:`Bal` directly for speed, after the same checks).
+  and fill paths move :class:`Bal` fields directly, after the same checks).
 * Transfers (deposit, withdrawal hold / settle / release) are keyed by ``transfer_id`` and are
   idempotent: a transfer id is recorded once applied, and the engine turns a repeat into a
   no-op.
@@ -66,6 +66,12 @@ class Balances:
         if bal is None:
             bal = assets[asset] = Bal()
         return bal
+
+    def available(self, account: int, asset: str) -> int:
+        """Available atoms of ``(account, asset)``, 0 if it has no balance (none is created)."""
+        assets = self.accounts.get(account)
+        bal = None if assets is None else assets.get(asset)
+        return 0 if bal is None else bal.available
 
     def peek(self, account: int, asset: str) -> tuple[int, int]:
         bal = self.accounts.get(account, {}).get(asset)

@@ -24,14 +24,16 @@ first. An order keeps its place when its quantity is reduced and goes to the bac
 (new) level when its price changes or its quantity grows. The book is never left crossed:
 ``best_bid < best_ask`` after every command (the engine matches before it rests).
 
-The matching loop itself lives in ``matching.engine`` (it settles balances and emits events as
-it walks); this module owns the structure and its ``validate()``.
+The fill loop lives in ``matching.fills`` (it settles balances and emits events as it walks);
+this module owns the structure, the operations on it (append, remove, reduce, fill) and its
+``validate()``. Every operation keeps each level's ``total`` equal to the sum of what its orders
+have left.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from matching.arith import MAX_PRICE_TICKS
 from matching.errors import EngineInvariantError
@@ -98,10 +100,10 @@ class Level:
         self.total = 0
 
     def orders(self) -> Iterator[Order]:
-        o = self.head
-        while o is not None:
-            yield o
-            o = o.next
+        order = self.head
+        while order is not None:
+            yield order
+            order = order.next
 
 
 class Book:
@@ -137,6 +139,29 @@ class Book:
         level.tail = order
         level.total += order.quantity - order.filled
         return level
+
+    def remove(self, order: Order, is_buy: bool) -> Level:
+        """Take a resting order out of the book; return its level (``total`` 0: it is gone)."""
+        level = (self.bids if is_buy else self.asks)[order.price]
+        level.total -= order.quantity - order.filled
+        self.unlink(order, level)
+        return level
+
+    def reduce(self, order: Order, is_buy: bool, quantity: int) -> None:
+        """Lower a resting order's (total) quantity in place: it keeps its time priority."""
+        level = (self.bids if is_buy else self.asks)[order.price]
+        level.total -= order.quantity - quantity
+        order.quantity = quantity
+
+    def fill(self, level: Level, order: Order, lots: int) -> bool:
+        """``lots`` of ``order``, resting in ``level``, were traded. True when that completes
+        the order, which then leaves the book."""
+        order.filled += lots
+        level.total -= lots
+        if order.filled < order.quantity:
+            return False
+        self.unlink(order, level)
+        return True
 
     def add_level(self, price: int, is_buy: bool) -> Level:
         """A new, empty level at ``price`` (which has none yet); updates the best price."""
@@ -193,11 +218,26 @@ class Book:
         """Top ``limit`` levels per side as ``(price, total lots)``, best first."""
         bids = self.bids
         asks = self.asks
-        bp = self.bid_prices
-        ap = self.ask_prices
-        b = [(p, bids[p].total) for p in reversed(bp[max(0, len(bp) - limit) :])]
-        a = [(-p, asks[-p].total) for p in reversed(ap[max(0, len(ap) - limit) :])]
-        return b, a
+        bid_prices = self.bid_prices
+        ask_prices = self.ask_prices  # negated
+        top_bids = [
+            (price, bids[price].total)
+            for price in reversed(bid_prices[max(0, len(bid_prices) - limit) :])
+        ]
+        top_asks = [
+            (-price, asks[-price].total)
+            for price in reversed(ask_prices[max(0, len(ask_prices) - limit) :])
+        ]
+        return top_bids, top_asks
+
+    def totals_at(self, prices: Iterable[int], is_buy: bool) -> tuple[tuple[int, int], ...]:
+        """``(price, total lots)`` at each of ``prices`` on one side, best first (0: no level),
+        as ``BookChanged`` carries the levels a command changed."""
+        levels = self.bids if is_buy else self.asks
+        return tuple(
+            (price, level.total if (level := levels.get(price)) is not None else 0)
+            for price in sorted(prices, reverse=is_buy)
+        )
 
     def levels(self, is_buy: bool) -> Iterator[Level]:
         """Levels of one side, best first."""
@@ -228,15 +268,15 @@ class Book:
                     raise EngineInvariantError(f"{self.symbol}: bad level {price}")
                 total = 0
                 prev: Order | None = None
-                o: Order | None = level.head
-                while o is not None:
-                    if o.prev is not prev or o.price != price or o.side is not side:
+                order: Order | None = level.head
+                while order is not None:
+                    if order.prev is not prev or order.price != price or order.side is not side:
                         raise EngineInvariantError(f"{self.symbol}: broken FIFO at {price}")
-                    if not 0 <= o.filled < o.quantity:
-                        raise EngineInvariantError(f"order {o.order_id}: bad fill state")
-                    total += o.quantity - o.filled
+                    if not 0 <= order.filled < order.quantity:
+                        raise EngineInvariantError(f"order {order.order_id}: bad fill state")
+                    total += order.quantity - order.filled
                     count += 1
-                    prev, o = o, o.next
+                    prev, order = order, order.next
                 if prev is not level.tail:
                     raise EngineInvariantError(f"{self.symbol}: level tail at {price}")
                 if total != level.total:

@@ -19,7 +19,8 @@ from matching.arith import compile_market
 from matching.balances import Transfer
 from matching.book import Order
 from matching.codec import decode_spec, encode_spec
-from matching.engine import Market, MatchingEngine
+from matching.engine import MatchingEngine
+from matching.state import Market
 from matching.types import Side, StpMode
 
 VERSION = 1
@@ -27,20 +28,24 @@ VERSION = 1
 
 def dump(engine: MatchingEngine) -> dict[str, Any]:
     markets = []
-    for m in engine.markets_by_symbol.values():
-        book = m.book
+    for market in engine.markets_by_symbol.values():
+        book = market.book
         markets.append(
             {
-                "spec": encode_spec(m.spec),
-                "trade_id": m.trade_id,
-                "update_id": m.update_id,
-                "bids": [[lv.price, [o.order_id for o in lv.orders()]] for lv in book.levels(True)],
+                "spec": encode_spec(market.spec),
+                "trade_id": market.trade_id,
+                "update_id": market.update_id,
+                "bids": [
+                    [level.price, [order.order_id for order in level.orders()]]
+                    for level in book.levels(True)
+                ],
                 "asks": [
-                    [lv.price, [o.order_id for o in lv.orders()]] for lv in book.levels(False)
+                    [level.price, [order.order_id for order in level.orders()]]
+                    for level in book.levels(False)
                 ],
             }
         )
-    bb = engine.balances_book
+    balances = engine.balances_book
     return {
         "version": VERSION,
         "fee_account": engine.fee_account,
@@ -48,29 +53,30 @@ def dump(engine: MatchingEngine) -> dict[str, Any]:
         "markets": markets,
         "orders": [
             [
-                o.order_id,
-                o.account,
-                o.symbol,
-                o.side.value,
-                o.price,
-                o.quantity,
-                o.filled,
-                o.filled_quote,
-                o.client_order_id,
-                o.stp_mode.value,
+                order.order_id,
+                order.account,
+                order.symbol,
+                order.side.value,
+                order.price,
+                order.quantity,
+                order.filled,
+                order.filled_quote,
+                order.client_order_id,
+                order.stp_mode.value,
             ]
-            for o in engine.open_orders_by_id.values()
+            for order in engine.open_orders_by_id.values()
         ],
         "balances": sorted(
             [account, asset, bal.available, bal.locked]
-            for account, asset, bal in bb.items()
+            for account, asset, bal in balances.items()
             if bal.available or bal.locked
         ),
         "transfers": sorted(
-            [tid, t.state, t.account, t.asset, t.amount, t.fee] for tid, t in bb.transfers.items()
+            [transfer_id, t.state, t.account, t.asset, t.amount, t.fee]
+            for transfer_id, t in balances.transfers.items()
         ),
-        "deposited": dict(sorted(bb.deposited.items())),
-        "withdrawn": dict(sorted(bb.withdrawn.items())),
+        "deposited": dict(sorted(balances.deposited.items())),
+        "withdrawn": dict(sorted(balances.withdrawn.items())),
         "order_ids": sorted(engine.used_order_ids),
         "client_order_ids": sorted(
             [account, sorted(ids)] for account, ids in engine.used_client_ids.items() if ids
@@ -85,30 +91,52 @@ def load(data: dict[str, Any]) -> MatchingEngine:
     engine = MatchingEngine(data["fee_account"])
     engine.seq = data["seq"]
     orders: dict[int, Order] = {}
-    for oid, account, symbol, side, price, qty, filled, fq, cid, stp in data["orders"]:
-        o = Order(oid, account, symbol, Side(side), price, qty, filled, fq, cid, StpMode(stp))
-        orders[oid] = o
-        engine._remember(o)
-    for md in data["markets"]:
-        spec = decode_spec(md["spec"])
-        m = Market(spec, compile_market(spec))
-        m.trade_id = md["trade_id"]
-        m.update_id = md["update_id"]
-        engine.markets_by_symbol[spec.symbol] = m
+    for (
+        order_id,
+        account,
+        symbol,
+        side,
+        price,
+        quantity,
+        filled,
+        filled_quote,
+        client_order_id,
+        stp_mode,
+    ) in data["orders"]:
+        order = Order(
+            order_id,
+            account,
+            symbol,
+            Side(side),
+            price,
+            quantity,
+            filled,
+            filled_quote,
+            client_order_id,
+            StpMode(stp_mode),
+        )
+        orders[order_id] = order
+        engine.remember_order(order)
+    for market_data in data["markets"]:
+        spec = decode_spec(market_data["spec"])
+        market = Market(spec, compile_market(spec))
+        market.trade_id = market_data["trade_id"]
+        market.update_id = market_data["update_id"]
+        engine.markets_by_symbol[spec.symbol] = market
         for key, is_buy in (("bids", True), ("asks", False)):
-            for _price, ids in md[key]:
-                for oid in ids:
-                    m.book.append(orders[oid], is_buy)
-    bb = engine.balances_book
+            for _price, order_ids in market_data[key]:
+                for order_id in order_ids:
+                    market.book.append(orders[order_id], is_buy)
+    balances = engine.balances_book
     for account, asset, available, locked in data["balances"]:
-        bal = bb.get(account, asset)
+        bal = balances.get(account, asset)
         bal.available = available
         bal.locked = locked
-    for tid, state, account, asset, amount, *fee in data["transfers"]:
+    for transfer_id, state, account, asset, amount, *fee in data["transfers"]:
         # No fee: a snapshot written before withdrawals had one.
-        bb.transfers[tid] = Transfer(state, account, asset, amount, *fee)
-    bb.deposited.update(data["deposited"])
-    bb.withdrawn.update(data["withdrawn"])
+        balances.transfers[transfer_id] = Transfer(state, account, asset, amount, *fee)
+    balances.deposited.update(data["deposited"])
+    balances.withdrawn.update(data["withdrawn"])
     engine.used_order_ids.update(data["order_ids"])
     for account, ids in data["client_order_ids"]:
         engine.used_client_ids[account] = set(ids)

@@ -19,6 +19,7 @@ from matching.arith import (
     compile_market,
     fee_atoms,
     fixed,
+    lots_affordable,
     lots_to_quantity,
     notional_atoms,
     price_to_ticks,
@@ -281,3 +282,15 @@ def test_fixed_is_the_exact_decimal_with_its_places_when_written_as_text(units, 
     assert Decimal(text) == exact
     assert Decimal(text).as_tuple().exponent == exact.as_tuple().exponent  # every place written
     assert "E" not in text and "e" not in text
+
+
+def test_lots_affordable_counts_whole_lots_when_quote_is_short_of_the_next_one() -> None:
+    # given BTC-USD, where one lot at one tick is one quote atom
+    units = compile_market(SPEC)
+    price = 100  # ticks: a lot costs 100 quote atoms
+
+    # then whole lots only, and none when not even one is covered
+    assert lots_affordable(units, price, 1_000) == 10
+    assert lots_affordable(units, price, 1_099) == 10
+    assert lots_affordable(units, price, 99) == 0
+    assert lots_affordable(units, price, 10 * price) * notional_atoms(units, price, 1) == 1_000

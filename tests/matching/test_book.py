@@ -95,3 +95,64 @@ def test_price_index_stays_sorted_when_levels_come_and_go_anywhere(side: Side) -
     assert (book.best_bid, book.best_ask) == (NO_BID, NO_ASK)
     assert book.bid_prices == [] and book.ask_prices == []
     assert book.validate() == 0
+
+
+def test_remove_takes_an_order_out_and_reports_its_level_total_when_resting() -> None:
+    # given two sells at 101 and one at 102
+    book = Book("S")
+    first, second, other = (
+        _order(1, Side.SELL, 101, 2),
+        _order(2, Side.SELL, 101, 3),
+        _order(3, Side.SELL, 102, 1),
+    )
+    for o in (first, second, other):
+        book.append(o, False)
+
+    # when the first one is removed, then the level keeps the other's lots
+    assert book.remove(first, False).total == 3
+    assert [o.order_id for o in book.asks[101].orders()] == [2]
+
+    # when the level's last order is removed, then the level is gone and the best price moves
+    assert book.remove(second, False).total == 0
+    assert 101 not in book.asks and book.best_ask == 102
+    assert book.validate() == 1
+
+
+def test_reduce_keeps_time_priority_and_lowers_the_level_total_when_quantity_shrinks() -> None:
+    book = Book("S")
+    first, second = _order(1, Side.BUY, 100, 5), _order(2, Side.BUY, 100, 4)
+    book.append(first, True)
+    book.append(second, True)
+
+    book.reduce(first, True, 2)
+
+    assert first.quantity == 2 and book.bids[100].total == 6
+    assert [o.order_id for o in book.bids[100].orders()] == [1, 2]
+    assert book.validate() == 2
+
+
+def test_fill_removes_the_order_only_when_it_is_complete() -> None:
+    book = Book("S")
+    maker = _order(1, Side.SELL, 101, 5)
+    level = book.append(maker, False)
+
+    assert book.fill(level, maker, 2) is False
+    assert (maker.filled, level.total, book.best_ask) == (2, 3, 101)
+    assert book.validate() == 1
+
+    assert book.fill(level, maker, 3) is True
+    assert (maker.filled, level.total, book.best_ask) == (5, 0, NO_ASK)
+    assert book.validate() == 0
+
+
+def test_totals_at_lists_levels_best_first_with_zero_for_gone_ones_when_asked() -> None:
+    book = Book("S")
+    for oid, side, price, qty in (
+        (1, Side.BUY, 99, 2),
+        (2, Side.BUY, 100, 1),
+        (3, Side.SELL, 103, 4),
+    ):
+        book.append(_order(oid, side, price, qty), side is Side.BUY)
+
+    assert book.totals_at([99, 98, 100], True) == ((100, 1), (99, 2), (98, 0))
+    assert book.totals_at([104, 103], False) == ((103, 4), (104, 0))

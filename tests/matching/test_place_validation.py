@@ -147,3 +147,18 @@ def test_rejection_echoes_the_order_when_persisted() -> None:
     rejected = only(run(engine, cmd), OrderRejected)[0]
     echoed = (rejected.type, rejected.quote_quantity, rejected.client_order_id, rejected.stp_mode)
     assert echoed == (OrderType.MARKET, 5_000, "big", StpMode.EXPIRE_TAKER)
+
+
+def test_an_order_refused_for_funds_creates_no_balance_when_the_account_has_none_of_the_asset() -> (
+    None
+):
+    # given Alice, who has USD and no BTC at all
+    engine = _engine()
+    before = engine.balances(ALICE)
+
+    # when she sells BTC she does not have
+    events = run(engine, limit(2, ALICE, SELL, 100, 1))
+
+    # then the order is refused and no (empty) BTC balance appears: views and totals unchanged
+    assert only(events, OrderRejected)[0].reason is R.INSUFFICIENT_FUNDS
+    assert engine.balances(ALICE) == before and BTC not in before
