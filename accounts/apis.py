@@ -47,10 +47,10 @@ from accounts.serializers import (
     withdrawal_brief,
     withdrawal_out,
 )
+from accounts.throttling import SignupThrottle
 from common.clock import MAX_MS, ms_to_datetime
 from common.errors import ValidationFailed
 from common.pagination import NewestFirst
-from exchange_site.throttling import SignupThrottle
 
 # (every operation's common refusals, with the error body: exchange_site/schema.py)
 ERRORS: dict[int, OpenApiResponse] = {}

@@ -38,9 +38,9 @@ from accounts.serializers import (
     fixed,
     withdrawal_out,
 )
+from accounts.throttling import SignupThrottle
 from common.amounts import plain
 from common.errors import Conflict, DomainError, ValidationFailed
-from exchange_site.throttling import SignupThrottle
 
 HISTORY_ROWS = 20  # deposits and withdrawals shown at first; the page loads more on demand
 

@@ -266,10 +266,10 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.negotiation.SingleRendererFirst",
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
-    # Fixed-window counters in Redis, one round trip per check (exchange_site/throttling.py).
+    # Fixed-window counters in Redis, one round trip per check (accounts/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": [
-        "exchange_site.throttling.AnonThrottle",
-        "exchange_site.throttling.UserThrottle",
+        "accounts.throttling.AnonThrottle",
+        "accounts.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("THROTTLE_ANON", "120/min"),

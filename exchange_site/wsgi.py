@@ -8,7 +8,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import reset_queries
 from django.urls import get_resolver
 
-from exchange_site.startup_heap import freeze_startup_heap
+from common.startup_heap import freeze_startup_heap
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 # The server's threads are long-lived, so each keeps its database connection instead of opening

@@ -32,7 +32,7 @@ from matching.events import Event
 from pipeline import wire
 from pipeline.transport import CommandLog, connect, stream_id_key
 from pipeline.transport import KeyCheck as KeyCheck  # accounts.authentication builds them
-from pipeline.transport import RateLimit as RateLimit  # exchange_site.throttling builds them
+from pipeline.transport import RateLimit as RateLimit  # accounts.throttling builds them
 from pipeline.transport import SubmitGuards as SubmitGuards  # trading.services.writer builds them
 
 

@@ -28,7 +28,7 @@ Not per shard:
   (``accounts.key_cache``).
 - ``throttle:<scope>:<who>:<window>`` (cache Redis, under Django's cache key prefix) and
   ``ex:throttle:orders:<who>:<window>`` (command log Redis): request counters
-  (``exchange_site.throttling``).
+  (``accounts.throttling``).
 - ``ex:moves``: moves of funds between shards in flight (``accounts.shard_funds``).
 - ``payout-dev:outcomes``, ``payout-dev:tx:<reference>``: the development payout backend's
   state (``accounts.payouts.DevPayoutBackend``).
@@ -125,7 +125,7 @@ def throttle_counter(scope: str, who: str, window: int) -> str:
 
 def orders_throttle_counter(who: str, window: int) -> str:
     """The "orders" scope's counter, in the command log's Redis: the submit script counts it
-    in the command's own round trip (exchange_site.throttling)."""
+    in the command's own round trip (accounts.throttling)."""
     return f"ex:throttle:orders:{who}:{window}"
 
 

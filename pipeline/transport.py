@@ -54,7 +54,7 @@ def _placeholders(reply: Any) -> dict[int, bytes]:
 class RateLimit(NamedTuple):
     """A fixed-window request counter the command's own round trip increments (``rate_counter``
     of the submit script): past ``limit`` the command is not appended
-    (exchange_site/throttling.py)."""
+    (accounts/throttling.py)."""
 
     key: str
     limit: int
@@ -79,7 +79,7 @@ class SubmitGuards:
       revoked or deactivated since this process cached it): nothing is appended, ``Sent``
       says ``switched_off`` (accounts/key_cache.py).
     - ``rate_limit``: count the request in its fixed window; past the limit nothing is
-      appended, ``Sent`` says ``throttled`` (exchange_site/throttling.py).
+      appended, ``Sent`` says ``throttled`` (accounts/throttling.py).
 
     Records, with the append:
     - ``writer``: the command is this user's newest write on the shard: the read-your-writes

@@ -21,10 +21,10 @@ from accounts.apis import WRITES_NOT_PERSISTED
 from accounts.authentication import deferred_key_check
 from accounts.models import Statement, StatementStatus
 from accounts.permissions import caller
+from accounts.throttling import orders_window
 from common.clock import MAX_MS, datetime_to_ms, ms_to_datetime
 from common.errors import Conflict, ValidationFailed
 from common.pagination import NewestFirst
-from exchange_site.throttling import orders_window
 from trading import selectors, services, statements
 from trading.orders import row_trade
 from trading.serializers import (

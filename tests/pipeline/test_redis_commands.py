@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 import redis
 
-from accounts import key_cache
-from exchange_site import throttling
+from accounts import key_cache, throttling
 from matching.commands import CancelAll
 from pipeline.client import KeyCheck
 from pipeline.matcher_transport import MatcherTransport

@@ -24,13 +24,13 @@ from pipeline.client import Sent, SubmitGuards, matcher
 
 if TYPE_CHECKING:
     from accounts.authentication import DeferredKeyCheck
-    from exchange_site.throttling import OrdersWindow
+    from accounts.throttling import OrdersWindow
 
 
 class OrderWriter:
     """Who sends an order write, and the guards its request has not settled yet.
 
-    ``count``: the request's "orders" throttle window (exchange_site.throttling.orders_window);
+    ``count``: the request's "orders" throttle window (accounts.throttling.orders_window);
     ``key_check``: its API key's revocation check, deferred by authentication to the command
     (accounts.authentication.DeferredKeyCheck). Either is None when it does not apply (a
     session, a key checked already, no rate set, a caller that is no request)."""

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import fee_account_id
 from common.clock import now_ns
-from exchange_site.startup_heap import freeze_startup_heap
+from common.startup_heap import freeze_startup_heap
 from pipeline.client import shard_map
 from pipeline.matcher_transport import MatcherTransport
 from pipeline.processes import StopFlag, setup_logging
