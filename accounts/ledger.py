@@ -6,6 +6,12 @@ PostgreSQL (numeric arithmetic is exact there; on SQLite, whose arithmetic is no
 values are computed in Python with Decimals). With several matcher shards each shard's
 persister adds its own deltas to the same row under its row lock, so the row is the user's total
 over all shards.
+
+Guards, whatever the checkpoint says: with one shard, a move at or below its balance row's
+``last_event_seq`` is skipped, ledger entry and all (with several, the ledger's unique key
+refuses a replay). A deposit moves only as ``DEPOSIT_ENGINE_MOVES`` allows, a withdrawal's
+settle or release is recorded only for the statuses ``WITHDRAWAL_ENGINE_STEPS`` lists;
+anything else raises ``IllegalTransition`` (accounts/transitions.py) and the persister halts.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ Two guards hold per order row, whatever the checkpoint says (``_update_orders``)
 
 - an event at or below the row's ``last_event_seq`` was applied already: the row is left as it
   is (a replayed event is a no-op);
-- every status an event gives an order must be allowed by ``trading/transitions.py`` from the
-  status it has (in the batch's fold, and in the stored row, checked in the UPDATE itself): an
-  event that is not raises ``IllegalTransition`` and the shard's persistence halts on it.
+- every status a later event gives an order must be allowed by ``trading/transitions.py``
+  from the status it has (in the batch's fold, and in the stored row, checked in the UPDATE
+  itself): an event that is not raises ``IllegalTransition`` and the shard's persistence halts
+  on it.
 
 Rows events create (orders, trades) are keyed by the events' ids: a replayed creation is
 refused by the primary or unique key, never written twice.
@@ -204,7 +205,8 @@ def apply_events(events: Sequence[Event]) -> None:
 
 
 def _on_accepted(batch: _Batch, ev: OrderAccepted) -> None:
-    # Born new from the API's pending placeholder (always allowed: trading/transitions.py).
+    # The row is born with the engine's first answer, new (or rejected, below): the table's
+    # moves out of the API's pending placeholder. Every later status goes through ``move``.
     batch.new[ev.order_id] = _new_order(ev, OrderStatus.NEW, "")
 
 
@@ -343,6 +345,7 @@ def _update_orders(batch: _Batch) -> None:
         columns = [bulk.array_text(column) for column in zip(*rows, strict=True)]
         columns.append(bulk.array_text(batch.entry[i][1] for i in ids))
         columns.append(bulk.array_text(batch.entry[i][0] for i in ids))
+        columns.append(columns[0])  # the ids again, for the index (_guarded_update_sql)
         with connection.cursor() as cursor:
             cursor.execute(_guarded_update_sql(names), columns)
             changed = cursor.rowcount
@@ -385,7 +388,12 @@ def _applies(batch: _Batch, order_id: int, stored: dict[int, tuple[str, int]]) -
 
 @functools.cache
 def _guarded_update_sql(names: tuple[str, ...]) -> str:
-    """``UPDATE ... FROM unnest(<one array per column>)`` for these columns, guarded."""
+    """``UPDATE ... FROM unnest(<one array per column>)`` for these columns, guarded.
+
+    ``t.id = ANY(<the ids>)`` repeats the join's condition so the planner finds the rows by
+    the primary key: given only the join, it takes unnest for 100 rows and, on a table of a few
+    thousand orders, hashes them against a sequential scan of the whole table (2.6 ms against
+    0.5 ms for 40 rows of 10,000, EXPLAIN ANALYZE)."""
     fields = [Order._meta.get_field(name) for name in ("id", *names)]
     if not all(isinstance(field, models.Field) for field in fields):
         raise TypeError(f"not all columns: {names}")
@@ -396,6 +404,6 @@ def _guarded_update_sql(names: tuple[str, ...]) -> str:
     return (
         f'UPDATE "{Order._meta.db_table}" AS t SET {sets} '  # noqa: S608
         f"FROM unnest({arrays}) AS v({', '.join(columns)}, entry_status, first_seq) "
-        "WHERE t.id = v.id AND t.last_event_seq < v.first_seq AND "
+        "WHERE t.id = v.id AND t.last_event_seq < v.first_seq AND t.id = ANY(%s::bigint[]) AND "
         + order_may_become_sql("t.status", "v.entry_status")
     )
