@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from accounts.models import User
+from matching.events import Event
 from pipeline.persister import Persister, halt_of
 from pipeline.transport import PERSISTER_GROUP, EventBatch, EventReader
 from tests.support.order_events import ORDER, accepted, amended, cancelled, filled
@@ -25,7 +26,7 @@ def test_a_fill_of_a_cancelled_order_halts_the_shard_on_its_event(
     # given four entries: an order accepted, cancelled, then (impossibly) filled, then amended
     clear_id_caches()
     EventCheckpoint.objects.create(stream=SHARD)
-    events = [
+    events: list[Event] = [
         accepted(1, alice.pk),
         cancelled(2, alice.pk),
         filled(3, alice.pk),
