@@ -20,9 +20,10 @@ completed  settle: amount leaves the venue, the fee goes to the fee account (eng
 
 Every move is a compare-and-set on the status, checked against ``WITHDRAWAL_TRANSITIONS``
 (accounts/transitions.py), so of two concurrent actors one wins. The database row is the
-decision; the engine command that carries it out (settle, release) is sent after the commit,
-and ``sweep`` sends again whatever a crash lost (the engine applies a transfer id once, and the
-persister records ``held_at`` / ``settled_at`` / ``released_at`` from its events). The payout
+decision; the engine command that carries it out (settle, release: ``WITHDRAWAL_ENGINE_STEPS``
+says for which statuses) is sent after the commit, and ``sweep`` sends again whatever a crash
+lost (the engine applies a transfer id once, and the persister records ``held_at`` /
+``settled_at`` / ``released_at`` from its events, checking the same table). The payout
 task may run twice (acks late, a worker killed, a sweep re-queueing it): only the run that moves
 the row from ``approved`` to ``processing`` calls the backend, which is idempotent by the
 withdrawal's transfer id anyway (accounts/payouts.py).
@@ -51,7 +52,12 @@ from accounts.models import Asset, AuditAction, User, Withdrawal, WithdrawalStat
 from accounts.notifications import notify
 from accounts.payouts import PayoutRequest, PayoutResult, PayoutUnavailable, backend
 from accounts.services import validate_amount
-from accounts.transitions import WITHDRAWAL_TRANSITIONS, check_transition
+from accounts.transitions import (
+    WITHDRAWAL_ENGINE_STEPS,
+    WITHDRAWAL_TRANSITIONS,
+    check_step,
+    check_transition,
+)
 from common.amounts import plain
 from common.errors import Conflict, NotFound, ValidationFailed
 from matching import commands
@@ -64,7 +70,8 @@ log = logging.getLogger(__name__)
 W = WithdrawalStatus
 # Statuses whose amount counts against the rolling 24 h limit: everything not given back.
 _COUNTED = (W.PENDING, W.APPROVED, W.PROCESSING, W.COMPLETED, W.TIMED_OUT)
-_RELEASED_BY = (W.FAILED, W.REJECTED, W.CANCELLED)
+_RELEASED_BY = tuple(WITHDRAWAL_ENGINE_STEPS["release"])
+_SETTLED_BY = tuple(WITHDRAWAL_ENGINE_STEPS["settle"])
 
 
 # --- Moving a row ---------------------------------------------------------------------------------
@@ -411,11 +418,13 @@ def check_stale(withdrawal: Withdrawal) -> str:
 
 
 def send_settle(withdrawal: Withdrawal) -> None:
+    check_step(WITHDRAWAL_ENGINE_STEPS, "settle", withdrawal.status, what="withdrawal")
     cmd = commands.SettleWithdrawal(new_command_id(), now_ns(), str(withdrawal.transfer_id))
     matcher().send(shard_map().funding, cmd, user=withdrawal.user_id, wait=False)
 
 
 def send_release(withdrawal: Withdrawal) -> None:
+    check_step(WITHDRAWAL_ENGINE_STEPS, "release", withdrawal.status, what="withdrawal")
     cmd = commands.ReleaseWithdrawal(new_command_id(), now_ns(), str(withdrawal.transfer_id))
     matcher().send(shard_map().funding, cmd, user=withdrawal.user_id, wait=False)
 
@@ -476,7 +485,7 @@ def sweep(*, grace: timedelta | None = None) -> dict[str, int]:
             continue
         if result.state != "pending" and apply_result(w, result) != "pending":
             done["resolved"] += 1
-    for w in rows.filter(status=W.COMPLETED, settled_at__isnull=True, updated_at__lt=before):
+    for w in rows.filter(status__in=_SETTLED_BY, settled_at__isnull=True, updated_at__lt=before):
         send_settle(w)
         done["settles"] += 1
     for w in rows.filter(

@@ -2,7 +2,9 @@
 
 ``apply_events`` runs next to ``trading.projections.apply_events`` in ``Persister.apply``, so a
 batch's candles commit together with its Trade rows and the checkpoint: klines always agree with
-the trades in Postgres, and a redelivered batch (skipped by the checkpoint) never counts twice.
+the trades in Postgres, and a redelivered batch (skipped by the checkpoint) never counts twice;
+nor does a trade replayed past the checkpoint: its Trade row's unique key refuses it in the same
+transaction.
 
 Cost: the batch is folded in memory first (``aggregation.fold_trades``, on integers), then
 PostgreSQL merges it into the stored candles in one INSERT ... ON CONFLICT DO UPDATE, however

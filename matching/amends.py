@@ -16,9 +16,10 @@ available. Events: ``OrderAmended`` (``kept_priority``), the hold change if any,
 from __future__ import annotations
 
 from matching.arith import notional_atoms, order_hold
+from matching.balances import balance_moved
 from matching.commands import AmendOrder
 from matching.errors import RejectReason
-from matching.events import BalanceChanged, Event, OrderAmended
+from matching.events import Event, OrderAmended
 from matching.state import EngineState
 from matching.types import BalanceReason, Side
 
@@ -92,19 +93,17 @@ def amend_order(engine: EngineState, command: AmendOrder) -> list[Event]:
         bal.locked += delta
         seq += 1
         events.append(
-            BalanceChanged.__new__(
-                BalanceChanged,
-                seq=seq,
-                command_id=command.command_id,
-                ts=command.ts,
-                account=order.account,
-                asset=asset,
-                available=bal.available,
-                locked=bal.locked,
-                delta_available=-delta,
-                delta_locked=delta,
+            balance_moved(
+                seq,
+                command.command_id,
+                command.ts,
+                f"a:{order.order_id}:{seq}",
+                order.account,
+                asset,
+                bal,
+                available_by=-delta,
+                locked_by=delta,
                 reason=BalanceReason.HOLD if delta > 0 else BalanceReason.RELEASE,
-                cause=f"a:{order.order_id}:{seq}",
             )
         )
     engine.seq = seq

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from matching.errors import EngineInvariantError
+from matching.events import BalanceChanged
+from matching.types import BalanceReason
 
 PENDING = "pending"
 SETTLED = "settled"
@@ -123,3 +125,35 @@ class Balances:
         bal.available += held
         transfer.state = RELEASED
         return bal
+
+
+def balance_moved(
+    seq: int,
+    command_id: str,
+    ts: int,
+    cause: str,
+    account: int,
+    asset: str,
+    balance: Bal,
+    *,
+    available_by: int,
+    locked_by: int,
+    reason: BalanceReason,
+) -> BalanceChanged:
+    """The event of one movement of ``account``'s ``asset`` balance, made after the movement:
+    it carries the movement (``available_by``, ``locked_by``) and the values it left. Every
+    ``BalanceChanged`` of the engine is built here."""
+    return BalanceChanged.__new__(
+        BalanceChanged,
+        seq=seq,
+        command_id=command_id,
+        ts=ts,
+        account=account,
+        asset=asset,
+        available=balance.available,
+        locked=balance.locked,
+        delta_available=available_by,
+        delta_locked=locked_by,
+        reason=reason,
+        cause=cause,
+    )

@@ -33,10 +33,10 @@ from __future__ import annotations
 from typing import Final
 
 from matching.arith import MAX_QUANTITY_LOTS, lots_affordable, notional_atoms, trade_amounts
-from matching.balances import Bal
+from matching.balances import Bal, balance_moved
 from matching.book import Order
 from matching.errors import EndReason
-from matching.events import BalanceChanged, Event, OrderExpired, OrderFilled, TradeExecuted
+from matching.events import Event, OrderExpired, OrderFilled, TradeExecuted
 from matching.state import EngineState, Levels, Market
 from matching.types import BalanceReason, StpMode
 
@@ -189,19 +189,17 @@ def fill_taker(
                 paid_available, paid_locked = 0, -taker_paid
             seq += 1
             events.append(
-                BalanceChanged.__new__(
-                    BalanceChanged,
-                    seq=seq,
-                    command_id=command_id,
-                    ts=ts,
-                    account=account,
-                    asset=taker_pays_asset,
-                    available=taker_pays.available,
-                    locked=taker_pays.locked,
-                    delta_available=paid_available,
-                    delta_locked=paid_locked,
+                balance_moved(
+                    seq,
+                    command_id,
+                    ts,
+                    cause,
+                    account,
+                    taker_pays_asset,
+                    taker_pays,
+                    available_by=paid_available,
+                    locked_by=paid_locked,
                     reason=TRADE,
-                    cause=cause,
                 )
             )
             if is_buy and mode == BY_LOTS and price < limit:  # held at the limit, paid less
@@ -210,57 +208,51 @@ def fill_taker(
                 taker_pays.available += improvement
                 seq += 1
                 events.append(
-                    BalanceChanged.__new__(
-                        BalanceChanged,
-                        seq=seq,
-                        command_id=command_id,
-                        ts=ts,
-                        account=account,
-                        asset=taker_pays_asset,
-                        available=taker_pays.available,
-                        locked=taker_pays.locked,
-                        delta_available=improvement,
-                        delta_locked=-improvement,
+                    balance_moved(
+                        seq,
+                        command_id,
+                        ts,
+                        cause,
+                        account,
+                        taker_pays_asset,
+                        taker_pays,
+                        available_by=improvement,
+                        locked_by=-improvement,
                         reason=RELEASE,
-                        cause=cause,
                     )
                 )
             taker_got = maker_paid - taker_fee
             taker_gets.available += taker_got
             seq += 1
             events.append(
-                BalanceChanged.__new__(
-                    BalanceChanged,
-                    seq=seq,
-                    command_id=command_id,
-                    ts=ts,
-                    account=account,
-                    asset=taker_gets_asset,
-                    available=taker_gets.available,
-                    locked=taker_gets.locked,
-                    delta_available=taker_got,
-                    delta_locked=0,
+                balance_moved(
+                    seq,
+                    command_id,
+                    ts,
+                    cause,
+                    account,
+                    taker_gets_asset,
+                    taker_gets,
+                    available_by=taker_got,
+                    locked_by=0,
                     reason=TRADE,
-                    cause=cause,
                 )
             )
             maker_pays = balances.get(maker.account, taker_gets_asset)
             maker_pays.locked -= maker_paid
             seq += 1
             events.append(
-                BalanceChanged.__new__(
-                    BalanceChanged,
-                    seq=seq,
-                    command_id=command_id,
-                    ts=ts,
-                    account=maker.account,
-                    asset=taker_gets_asset,
-                    available=maker_pays.available,
-                    locked=maker_pays.locked,
-                    delta_available=0,
-                    delta_locked=-maker_paid,
+                balance_moved(
+                    seq,
+                    command_id,
+                    ts,
+                    cause,
+                    maker.account,
+                    taker_gets_asset,
+                    maker_pays,
+                    available_by=0,
+                    locked_by=-maker_paid,
                     reason=TRADE,
-                    cause=cause,
                 )
             )
             maker_got = taker_paid - maker_fee
@@ -268,19 +260,17 @@ def fill_taker(
             maker_gets.available += maker_got
             seq += 1
             events.append(
-                BalanceChanged.__new__(
-                    BalanceChanged,
-                    seq=seq,
-                    command_id=command_id,
-                    ts=ts,
-                    account=maker.account,
-                    asset=taker_pays_asset,
-                    available=maker_gets.available,
-                    locked=maker_gets.locked,
-                    delta_available=maker_got,
-                    delta_locked=0,
+                balance_moved(
+                    seq,
+                    command_id,
+                    ts,
+                    cause,
+                    maker.account,
+                    taker_pays_asset,
+                    maker_gets,
+                    available_by=maker_got,
+                    locked_by=0,
                     reason=TRADE,
-                    cause=cause,
                 )
             )
             for fee, asset, fee_balance in (
@@ -291,19 +281,17 @@ def fill_taker(
                     fee_balance.available += fee
                     seq += 1
                     events.append(
-                        BalanceChanged.__new__(
-                            BalanceChanged,
-                            seq=seq,
-                            command_id=command_id,
-                            ts=ts,
-                            account=fee_account,
-                            asset=asset,
-                            available=fee_balance.available,
-                            locked=fee_balance.locked,
-                            delta_available=fee,
-                            delta_locked=0,
+                        balance_moved(
+                            seq,
+                            command_id,
+                            ts,
+                            cause,
+                            fee_account,
+                            asset,
+                            fee_balance,
+                            available_by=fee,
+                            locked_by=0,
                             reason=FEE,
-                            cause=cause,
                         )
                     )
             if maker_done:

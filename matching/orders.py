@@ -43,11 +43,11 @@ from matching.arith import (
     notional_atoms,
     order_hold,
 )
+from matching.balances import balance_moved
 from matching.book import Book, Order
 from matching.commands import PlaceOrder
 from matching.errors import EndReason, RejectReason
 from matching.events import (
-    BalanceChanged,
     Event,
     OrderAccepted,
     OrderExpired,
@@ -173,19 +173,17 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
         pays.locked += hold
         seq += 1
         events.append(
-            BalanceChanged.__new__(
-                BalanceChanged,
-                seq=seq,
-                command_id=command_id,
-                ts=ts,
-                account=account,
-                asset=pay_asset,
-                available=pays.available,
-                locked=pays.locked,
-                delta_available=-hold,
-                delta_locked=hold,
+            balance_moved(
+                seq,
+                command_id,
+                ts,
+                f"o:{order_id}",
+                account,
+                pay_asset,
+                pays,
+                available_by=-hold,
+                locked_by=hold,
                 reason=HOLD,
-                cause=f"o:{order_id}",
             )
         )
     engine.seq = seq
@@ -253,19 +251,17 @@ def _finish(
         pays.available += left
         seq += 1
         events.append(
-            BalanceChanged.__new__(
-                BalanceChanged,
-                seq=seq,
-                command_id=command_id,
-                ts=ts,
-                account=order.account,
-                asset=asset,
-                available=pays.available,
-                locked=pays.locked,
-                delta_available=left,
-                delta_locked=-left,
+            balance_moved(
+                seq,
+                command_id,
+                ts,
+                f"o:{order.order_id}",
+                order.account,
+                asset,
+                pays,
+                available_by=left,
+                locked_by=-left,
                 reason=RELEASE,
-                cause=f"o:{order.order_id}",
             )
         )
     engine.seq = seq

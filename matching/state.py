@@ -19,11 +19,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 from matching.arith import MarketUnits, order_hold
-from matching.balances import Bal, Balances
+from matching.balances import Bal, Balances, balance_moved
 from matching.book import Book, Order
 from matching.errors import EndReason, RejectReason
 from matching.events import (
-    BalanceChanged,
     BookChanged,
     CommandRejected,
     Event,
@@ -164,19 +163,17 @@ class EngineState:
             )
         )
         events.append(
-            BalanceChanged.__new__(
-                BalanceChanged,
-                seq=seq + 2,
-                command_id=command_id,
-                ts=ts,
-                account=order.account,
-                asset=asset,
-                available=bal.available,
-                locked=bal.locked,
-                delta_available=hold,
-                delta_locked=-hold,
+            balance_moved(
+                seq + 2,
+                command_id,
+                ts,
+                f"o:{order.order_id}",
+                order.account,
+                asset,
+                bal,
+                available_by=hold,
+                locked_by=-hold,
                 reason=RELEASE,
-                cause=f"o:{order.order_id}",
             )
         )
         self.seq = seq + 2

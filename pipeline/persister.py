@@ -7,7 +7,10 @@ commit does it tell Redis how far it got (``ex:{s}:persisted``, which read-your-
 drop the "pending" placeholders of the orders it wrote, and ack the entries.
 
 The projections themselves live with their models: ``accounts.ledger`` (balances, ledger,
-transfers) and ``trading.projections`` (orders, trades, market status).
+transfers) and ``trading.projections`` (orders, trades, market status). Below the checkpoint
+they guard each row themselves: an order or balance skips an event at or below its
+``last_event_seq``, and a status move its transition table forbids raises
+``accounts.transitions.IllegalTransition``, which halts the shard like any poisoned event.
 
 **A poisoned event** (docs/reliability.md). A batch that fails with anything but an outage
 (the database or Redis unreachable: retried with a backoff, for as long as it lasts) is tried

@@ -3,14 +3,30 @@
 ``apply_events`` runs inside the persister's transaction with its checkpoint. It folds a batch
 into its final per-order state in memory first, so an order born and filled within one batch is
 one INSERT, and an existing order one UPDATE, however many events touched it.
+
+Two guards hold per order row, whatever the checkpoint says (``_update_orders``):
+
+- an event at or below the row's ``last_event_seq`` was applied already: the row is left as it
+  is (a replayed event is a no-op);
+- every status a later event gives an order must be allowed by ``trading/transitions.py``
+  from the status it has (in the batch's fold, and in the stored row, checked in the UPDATE
+  itself): an event that is not raises ``IllegalTransition`` and the shard's persistence halts
+  on it.
+
+Rows events create (orders, trades) are keyed by the events' ids: a replayed creation is
+refused by the primary or unique key, never written twice.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.db import connection, models
+
 from accounts.models import Asset
+from accounts.transitions import IllegalTransition, refuse_transition
 from common import bulk
 from matching.arith import fixed
 from matching.errors import RejectReason
@@ -30,6 +46,7 @@ from matching.events import (
 from matching.types import MarketSpec
 from trading.models import Market, Order, OrderStatus, Trade
 from trading.specs import cached_market, cached_scales
+from trading.transitions import order_may_become, order_may_become_sql
 
 _ORDER_COLUMNS = (
     "id",
@@ -80,14 +97,28 @@ class _Batch:
     def __init__(self) -> None:
         self.new: dict[int, dict[str, Any]] = {}
         self.changes: dict[int, dict[str, Any]] = {}
+        # Per changed order: the seq of its first event in the batch and the first status the
+        # batch gives it (None: none yet), which its stored row must allow.
+        self.entry: dict[int, list[Any]] = {}
         self.trades: list[tuple[Any, ...]] = []
 
-    def set(self, order_id: int, **fields: Any) -> None:
+    def move(self, order_id: int, seq: int, status: str | None, **fields: Any) -> None:
+        """Fold event ``seq``'s ``fields`` (and ``status``, None: unchanged) into the order."""
         order = self.new.get(order_id)
-        if order is not None:
-            order.update(fields)
-        else:
-            self.changes.setdefault(order_id, {}).update(fields)
+        if order is None:
+            order = self.changes.get(order_id)
+            if order is None:
+                order = self.changes[order_id] = {}
+                self.entry[order_id] = [seq, status]
+            elif self.entry[order_id][1] is None:
+                self.entry[order_id][1] = status
+        current = order.get("status")
+        if current is not None and not order_may_become(current, status):
+            refuse_transition("order", order_id, current, status or "changed", seq)
+        order.update(fields)
+        order["last_event_seq"] = seq
+        if status is not None:
+            order["status"] = status
 
 
 # Values are written as text (common/bulk.py): money by integer arithmetic, exactly.
@@ -174,6 +205,8 @@ def apply_events(events: Sequence[Event]) -> None:
 
 
 def _on_accepted(batch: _Batch, ev: OrderAccepted) -> None:
+    # The row is born with the engine's first answer, new (or rejected, below): the table's
+    # moves out of the API's pending placeholder. Every later status goes through ``move``.
     batch.new[ev.order_id] = _new_order(ev, OrderStatus.NEW, "")
 
 
@@ -223,11 +256,11 @@ def _on_trade(batch: _Batch, ev: TradeExecuted) -> None:
         (ev.maker_order_id, ev.maker_filled, ev.maker_filled_quote),
         (ev.taker_order_id, ev.taker_filled, ev.taker_filled_quote),
     ):
-        batch.set(
+        batch.move(
             order_id,
-            status=OrderStatus.PARTIALLY_FILLED,
+            ev.seq,
+            OrderStatus.PARTIALLY_FILLED,
             updated_at=when,
-            last_event_seq=ev.seq,
             **_fills(spec, lots, quote),
         )
 
@@ -241,24 +274,25 @@ _END_STATUS = {
 
 def _on_end(batch: _Batch, ev: OrderFilled | OrderCancelled | OrderExpired) -> None:
     _, spec, _, _ = cached_market(ev.symbol)
-    batch.set(
+    batch.move(
         ev.order_id,
-        status=_END_STATUS[type(ev)],
+        ev.seq,
+        _END_STATUS[type(ev)],
         expire_reason="" if type(ev) is OrderFilled else str(ev.reason),  # type: ignore[union-attr]
         updated_at=bulk.time_text(ev.ts),
-        last_event_seq=ev.seq,
         **_fills(spec, ev.filled_quantity, ev.filled_quote),
     )
 
 
 def _on_amend(batch: _Batch, ev: OrderAmended) -> None:
     _, spec, _, _ = cached_market(ev.symbol)
-    batch.set(
+    batch.move(
         ev.order_id,
+        ev.seq,
+        None,
         price=cached_scales(spec.symbol).price(ev.price),
         quantity=cached_scales(spec.symbol).quantity(ev.quantity),
         updated_at=bulk.time_text(ev.ts),
-        last_event_seq=ev.seq,
     )
 
 
@@ -285,9 +319,91 @@ def _flush(batch: _Batch) -> None:
             [tuple(row[name] for name in _ORDER_COLUMNS) for row in batch.new.values()],
         )
     bulk.insert_rows(Trade, _TRADE_COLUMNS, batch.trades)
-    by_fields: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    if batch.changes:
+        _update_orders(batch)
+
+
+def _update_orders(batch: _Batch) -> None:
+    """Write the changed orders, each only if its stored row has none of the batch's events
+    yet and its status allows the batch's first one (trading/transitions.py).
+
+    On PostgreSQL both conditions are in the UPDATE (one statement per set of changed
+    columns, as before the guards); only when it changes fewer rows than it was given are the
+    rows read to tell a replay or a missing row (left alone, as before) from an illegal move
+    (raised). Elsewhere (SQLite) the rows are read first (SQLite serialises writers)."""
+    by_fields: dict[tuple[str, ...], list[int]] = {}
     for order_id, fields in batch.changes.items():
-        names = tuple(sorted(fields))
-        by_fields.setdefault(names, []).append((order_id, *(fields[n] for n in names)))
-    for names, rows in by_fields.items():
-        bulk.update_rows(Order, "id", names, rows)
+        by_fields.setdefault(tuple(sorted(fields)), []).append(order_id)
+    if connection.vendor != "postgresql":
+        stored = _stored(list(batch.changes))
+        for names, ids in by_fields.items():
+            rows = [_values(batch, i, names) for i in ids if _applies(batch, i, stored)]
+            bulk.update_rows(Order, "id", names, rows)
+        return
+    for names, ids in by_fields.items():
+        rows = [_values(batch, i, names) for i in ids]
+        columns = [bulk.array_text(column) for column in zip(*rows, strict=True)]
+        columns.append(bulk.array_text(batch.entry[i][1] for i in ids))
+        columns.append(bulk.array_text(batch.entry[i][0] for i in ids))
+        columns.append(columns[0])  # the ids again, for the index (_guarded_update_sql)
+        with connection.cursor() as cursor:
+            cursor.execute(_guarded_update_sql(names), columns)
+            changed = cursor.rowcount
+        if changed < len(ids):
+            stored = _stored(ids)
+            for order_id in ids:
+                _applies(batch, order_id, stored)  # raises for an illegal move
+
+
+def _values(batch: _Batch, order_id: int, names: tuple[str, ...]) -> tuple[Any, ...]:
+    fields = batch.changes[order_id]
+    return (order_id, *(fields[name] for name in names))
+
+
+def _stored(ids: list[int]) -> dict[int, tuple[str, int]]:
+    rows = Order.objects.filter(id__in=ids).values_list("id", "status", "last_event_seq")
+    return {order_id: (status, seq) for order_id, status, seq in rows}
+
+
+def _applies(batch: _Batch, order_id: int, stored: dict[int, tuple[str, int]]) -> bool:
+    """Whether the batch's change applies to the stored order: False for a missing row or one
+    that has the batch's events already; IllegalTransition if it must not."""
+    row = stored.get(order_id)
+    if row is None:
+        return False
+    status, seq = row
+    first_seq, entry = batch.entry[order_id]
+    last_seq = batch.changes[order_id]["last_event_seq"]
+    if seq >= last_seq:
+        return False  # applied already (or by this very statement)
+    if seq >= first_seq:
+        raise IllegalTransition(
+            f"order {order_id} has event seq {seq} applied, within this batch's events"
+            f" {first_seq}..{last_seq} for it: the database and the event log disagree"
+        )
+    if not order_may_become(status, entry):
+        refuse_transition("order", order_id, status, entry or "changed", first_seq)
+    return True
+
+
+@functools.cache
+def _guarded_update_sql(names: tuple[str, ...]) -> str:
+    """``UPDATE ... FROM unnest(<one array per column>)`` for these columns, guarded.
+
+    ``t.id = ANY(<the ids>)`` repeats the join's condition so the planner finds the rows by
+    the primary key: given only the join, it takes unnest for 100 rows and, on a table of a few
+    thousand orders, hashes them against a sequential scan of the whole table (2.6 ms against
+    0.5 ms for 40 rows of 10,000, EXPLAIN ANALYZE)."""
+    fields = [Order._meta.get_field(name) for name in ("id", *names)]
+    if not all(isinstance(field, models.Field) for field in fields):
+        raise TypeError(f"not all columns: {names}")
+    columns = [f'"{field.column}"' for field in fields]  # type: ignore[union-attr]
+    types = [field.db_type(connection) for field in fields]  # type: ignore[union-attr]
+    arrays = ", ".join(f"%s::{db_type}[]" for db_type in (*types, "varchar(16)", "bigint"))
+    sets = ", ".join(f"{col} = v.{col}" for col in columns[1:])
+    return (
+        f'UPDATE "{Order._meta.db_table}" AS t SET {sets} '  # noqa: S608
+        f"FROM unnest({arrays}) AS v({', '.join(columns)}, entry_status, first_seq) "
+        "WHERE t.id = v.id AND t.last_event_seq < v.first_seq AND t.id = ANY(%s::bigint[]) AND "
+        + order_may_become_sql("t.status", "v.entry_status")
+    )
