@@ -24,7 +24,7 @@ and locked, and what was deposited and withdrawn (reconciliation); it changes no
 from __future__ import annotations
 
 from matching.arith import MAX_AMOUNT_ATOMS, MAX_DECIMALS, max_balance_atoms, max_transfer_atoms
-from matching.balances import DEPOSITED, PENDING, RELEASED, SETTLED
+from matching.balances import DEPOSITED, PENDING, RELEASED, SETTLED, Transfer
 from matching.commands import Deposit, ReleaseWithdrawal, ReportTotals, SettleWithdrawal, Withdraw
 from matching.errors import RejectReason
 from matching.events import (
@@ -37,7 +37,7 @@ from matching.events import (
 from matching.state import EngineState
 from matching.types import BalanceReason
 
-Transfer = Deposit | Withdraw | SettleWithdrawal | ReleaseWithdrawal
+TransferCommand = Deposit | Withdraw | SettleWithdrawal | ReleaseWithdrawal
 
 
 def deposit(engine: EngineState, command: Deposit) -> list[Event]:
@@ -116,13 +116,9 @@ def withdraw(engine: EngineState, command: Withdraw) -> list[Event]:
 
 def settle_withdrawal(engine: EngineState, command: SettleWithdrawal) -> list[Event]:
     balances = engine.balances_book
-    transfer = balances.transfers.get(command.transfer_id)
-    if transfer is None or transfer.state == DEPOSITED:
-        return _rejected(engine, command, RejectReason.UNKNOWN_TRANSFER)
-    if transfer.state == SETTLED:
-        return []
-    if transfer.state != PENDING:
-        return _rejected(engine, command, RejectReason.DUPLICATE_TRANSFER)
+    transfer = _pending_withdrawal(engine, command, SETTLED)
+    if not isinstance(transfer, Transfer):
+        return transfer
     fee = transfer.fee
     amount = transfer.amount
     account = transfer.account
@@ -208,13 +204,9 @@ def settle_withdrawal(engine: EngineState, command: SettleWithdrawal) -> list[Ev
 
 def release_withdrawal(engine: EngineState, command: ReleaseWithdrawal) -> list[Event]:
     balances = engine.balances_book
-    transfer = balances.transfers.get(command.transfer_id)
-    if transfer is None or transfer.state == DEPOSITED:
-        return _rejected(engine, command, RejectReason.UNKNOWN_TRANSFER)
-    if transfer.state == RELEASED:
-        return []
-    if transfer.state != PENDING:
-        return _rejected(engine, command, RejectReason.DUPLICATE_TRANSFER)
+    transfer = _pending_withdrawal(engine, command, RELEASED)
+    if not isinstance(transfer, Transfer):
+        return transfer
     bal = balances.release_withdrawal(transfer)
     held = transfer.amount + transfer.fee
     events = _applied(engine, command, "release", transfer.account, transfer.asset, transfer.amount)
@@ -283,7 +275,7 @@ def _asset_decimals(engine: EngineState, asset: str) -> int | None:
     return None
 
 
-def _rejected(engine: EngineState, command: Transfer, reason: RejectReason) -> list[Event]:
+def _rejected(engine: EngineState, command: TransferCommand, reason: RejectReason) -> list[Event]:
     engine.seq += 1
     return [
         TransferRejected.__new__(
@@ -297,8 +289,24 @@ def _rejected(engine: EngineState, command: Transfer, reason: RejectReason) -> l
     ]
 
 
+def _pending_withdrawal(
+    engine: EngineState, command: SettleWithdrawal | ReleaseWithdrawal, end: str
+) -> Transfer | list[Event]:
+    """The pending withdrawal ``command`` ends with ``end`` (settled or released), or what to
+    answer instead: nothing for a repeat of that same end (idempotent by transfer id), a
+    rejection for an unknown transfer or one that already ended the other way."""
+    transfer = engine.balances_book.transfers.get(command.transfer_id)
+    if transfer is None or transfer.state == DEPOSITED:
+        return _rejected(engine, command, RejectReason.UNKNOWN_TRANSFER)
+    if transfer.state == end:
+        return []
+    if transfer.state != PENDING:
+        return _rejected(engine, command, RejectReason.DUPLICATE_TRANSFER)
+    return transfer
+
+
 def _applied(
-    engine: EngineState, command: Transfer, kind: str, account: int, asset: str, amount: int
+    engine: EngineState, command: TransferCommand, kind: str, account: int, asset: str, amount: int
 ) -> list[Event]:
     """A new event list with the ``TransferApplied``; its balance movements follow."""
     engine.seq += 1
@@ -319,7 +327,7 @@ def _applied(
 
 def _balance_changed(
     engine: EngineState,
-    command: Transfer,
+    command: TransferCommand,
     *,
     account: int,
     asset: str,
