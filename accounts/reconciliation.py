@@ -47,6 +47,7 @@ from accounts.models import (
     WithdrawalStatus,
 )
 from common.amounts import plain
+from common.clock import datetime_to_ms
 from matching.commands import ReportTotals
 from matching.events import TotalsReported
 from pipeline.barrier import await_persisted
@@ -283,7 +284,7 @@ def alert() -> dict[str, object]:
         "ok": last.status != ReconciliationStatus.MISMATCH,
         "status": last.status,
         "run_id": last.pk,
-        "at": int(last.started_at.timestamp() * 1000),
+        "at": datetime_to_ms(last.started_at),
     }
     if last.status != ReconciliationStatus.OK:
         body["message"] = last.message

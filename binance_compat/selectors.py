@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from accounts import selectors as account_selectors
 from accounts.models import Balance, User
-from common.clock import MAX_MS, ms_to_datetime
+from common.clock import MAX_MS, datetime_to_ms, ms_to_datetime
 from marketdata.models import Kline, KlineInterval
 from trading import selectors as trading_selectors
 from trading.models import Market, Order, Trade
@@ -151,7 +151,7 @@ def average_price(market_id: int, quote_decimals: int, now_ms: int) -> tuple[str
         .values_list("executed_at", flat=True)
         .first()
     )
-    last_ms = int(last.timestamp() * 1000) if last is not None else now_ms
+    last_ms = datetime_to_ms(last) if last is not None else now_ms
     if not volume:
         return None, last_ms
     with localcontext() as ctx:

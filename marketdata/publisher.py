@@ -23,6 +23,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from accounts.models import Asset
+from common.clock import datetime_to_ms
 from marketdata import seed
 from marketdata.frames import Frame, OrderInfo, PublisherState
 from matching.arith import amount_to_atoms, price_to_ticks, quantity_to_lots
@@ -63,7 +64,7 @@ def _order_infos(ids: set[int]) -> dict[int, OrderInfo]:
             else amount_to_atoms(spec.quote.decimals, o.quote_quantity),
             o.post_only,
             o.stp_mode,
-            int(o.created_at.timestamp() * 1000),
+            datetime_to_ms(o.created_at),
         )
     return out
 

@@ -40,6 +40,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts import ledger
+from common.clock import datetime_to_ms
 from marketdata import projections as marketdata_projections
 from matching.errors import RejectReason
 from matching.events import (
@@ -97,7 +98,7 @@ class Halt:
             "seq": self.seq,
             "entry_id": self.entry_id,
             "reason": self.reason,
-            "since": int(self.since.timestamp() * 1000),
+            "since": datetime_to_ms(self.since),
         }
 
 
