@@ -15,7 +15,8 @@ ensure_venv() {
 # fails, the pure modules run instead and it says why). Skipped in a project without it.
 ensure_engine() {
     if [ -f scripts/build_engine.py ]; then
-        .venv/bin/python scripts/build_engine.py
+        .venv/bin/python scripts/build_engine.py ||
+            echo "[setup] the engine's build step failed: the pure Python engine runs" >&2
     fi
 }
 

@@ -102,8 +102,9 @@ def build_engine(force: bool) -> int:
     say("compiling the engine with mypyc into build/engine/ (about half a minute; again only after")
     say("  matching/ changes; ENGINE_BUILD=pure runs the pure modules)")
     started = time.monotonic()
+    for stale in build.BUILD_ROOT.glob("tmp-*"):  # an interrupted build's (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
     target = build.BUILD_ROOT / f"tmp-{key}-{os.getpid()}"
-    shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     with LOG.open("w") as log:
         done = subprocess.run(
@@ -138,7 +139,7 @@ def _mypy_version() -> str:
 def _prune(keep: Path) -> None:
     """Builds of other sources, and the last failure: the current build supersedes them."""
     for path in build.BUILD_ROOT.iterdir():
-        if path.is_dir() and path != keep and not path.name.startswith("tmp-"):
+        if path.is_dir() and path != keep:
             shutil.rmtree(path, ignore_errors=True)
     (build.BUILD_ROOT / build.FAILED).unlink(missing_ok=True)
 
