@@ -1,7 +1,7 @@
 """Matching engine benchmark: prints figures; not a test.
 
     .venv/bin/python bench/engine_bench.py [--commands 300000] [--resting 1000000] [--seed 1]
-                                           [--skip-memory] [--floor]
+                                           [--skip-memory] [--floor] [--builds pure,compiled]
 
 1. A seeded, realistic single-market stream (BTC-USDT): ~50 % resting limits, ~20 % crossing
    limits, ~5 % market orders, ~25 % cancels of live orders; a few thousand live orders over a
@@ -16,7 +16,12 @@
 3. ``--floor``: the cost of building the stream's events alone (see ``event_floor``).
 4. The machine probe (``bench/machine.py``) before the throughput pass and after the latency
    pass: how fast the machine was meanwhile.
-5. Memory per resting order: tracemalloc's traced bytes before and after placing N
+5. ``--builds pure,compiled``: the whole benchmark once per engine build, each in a child
+   process with ``ENGINE_BUILD`` set (matching/build.py), on the same seeded stream, then the
+   builds side by side: throughput, CPU per command, p50 / p99, the probes, and the CPU ratio.
+   Without it, the build this process loaded (the compiled one when built) runs, and its
+   header line says which.
+6. Memory per resting order: tracemalloc's traced bytes before and after placing N
    non-crossing limit orders (no client order ids; another run with client ids), divided by N.
 """
 
@@ -24,8 +29,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import random
+import re
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -37,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import machine  # bench/ is on the path: this runs as a script
 
+from matching.build import build_note
 from matching.commands import AddMarket, CancelOrder, Command, Deposit, PlaceOrder
 from matching.engine import MatchingEngine
 from matching.types import (
@@ -344,6 +353,48 @@ def memory_per_order(n: int, with_client_ids: bool) -> tuple[float, int]:
     return (after - before) / resting, resting
 
 
+FIGURES = {
+    "rate": r"throughput: ([\d,]+) commands/s",
+    "cpu": r"CPU ([\d.]+) us/command",
+    "p50": r"^  all +([\d.]+)",
+    "p99": r"^  all +[\d.]+ +([\d.]+)",
+    "probe": r"machine probe: (\d+) ms before, (\d+) ms after",
+}
+
+
+def compare_builds(builds: list[str], argv: list[str]) -> None:
+    """Run this benchmark once per build, each in a child process; print them side by side."""
+    found: dict[str, dict[str, str]] = {}
+    for name in builds:
+        print(f"=== ENGINE_BUILD={name}", flush=True)
+        done = subprocess.run(
+            [sys.executable, __file__, *argv],
+            env={**os.environ, "ENGINE_BUILD": name},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        print(done.stdout, end="", flush=True)
+        found[name] = {}
+        for key, pattern in FIGURES.items():
+            match = re.search(pattern, done.stdout, re.MULTILINE)
+            found[name][key] = " / ".join(match.groups()) if match else "?"
+    print("builds side by side (same stream):")
+    head = ("build", "commands/s", "CPU us/cmd", "p50 us", "p99 us")
+    print(f"  {head[0]:<10} {head[1]:>11} {head[2]:>11} {head[3]:>7} {head[4]:>7}  probe ms")
+    for name, got in found.items():
+        print(
+            f"  {name:<10} {got['rate']:>11} {got['cpu']:>11} {got['p50']:>7} {got['p99']:>7}"
+            f"  {got['probe']}"
+        )
+    if {"pure", "compiled"} <= found.keys():
+        try:
+            ratio = float(found["pure"]["cpu"]) / float(found["compiled"]["cpu"])
+            print(f"compiled vs pure: {ratio:.2f}x less CPU per command")
+        except ValueError:
+            pass
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--commands", type=int, default=300_000)
@@ -353,10 +404,21 @@ def main() -> None:
     ap.add_argument(
         "--floor", action="store_true", help="also time building the events alone (no engine)"
     )
+    ap.add_argument(
+        "--builds",
+        help="comma-separated engine builds to run one after the other: pure,compiled",
+    )
     args = ap.parse_args()
+    if args.builds:
+        argv = sys.argv[1:]  # the children's: these arguments less --builds and its value
+        if "--builds" in argv:
+            del argv[argv.index("--builds") : argv.index("--builds") + 2]
+        argv = [a for a in argv if not a.startswith("--builds=")]
+        compare_builds([b.strip() for b in args.builds.split(",") if b.strip()], argv)
+        return
     print(
         f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.machine()}, seed {args.seed}"
+        f"{platform.machine()}, seed {args.seed}; {build_note()}"
     )
     t0 = time.perf_counter()
     setup, cmds, kinds = mixed_stream(args.commands, args.seed)

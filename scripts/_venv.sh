@@ -1,11 +1,26 @@
 # Shared by scripts/run and scripts/test: make .venv and install a requirements file into it,
-# only when the requirements changed since the last install (a stamp file holds their checksum).
+# only when the requirements changed since the last install (a stamp file holds their checksum),
+# then compile the engine with mypyc when matching/ changed (ensure_engine).
 # Usage: ensure_venv requirements.txt
 #
 # The installer is uv (from PyPI, into .venv) when it can be had: a fresh install takes about a
 # third of pip's time, most of a first run (README, "First run"). INSTALLER=pip uses plain pip,
 # and pip is used whenever uv cannot be installed or fails.
 ensure_venv() {
+    _ensure_requirements "$1" || return 1
+    ensure_engine
+}
+
+# The compiled engine into build/engine/ (scripts/build_engine.py: quiet when current; never
+# fails, the pure modules run instead and it says why). Skipped in a project without it.
+ensure_engine() {
+    if [ -f scripts/build_engine.py ]; then
+        .venv/bin/python scripts/build_engine.py ||
+            echo "[setup] the engine's build step failed: the pure Python engine runs" >&2
+    fi
+}
+
+_ensure_requirements() {
     local requirements="$1"
     local python="${PYTHON:-}"
     if [ -z "$python" ]; then

@@ -28,6 +28,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from exchange_site import embedded_redis
 from exchange_site import procfile as pf
+from matching.build import build_note
 from pipeline.client import shard_map
 from trading import demo
 
@@ -147,6 +148,7 @@ class Command(BaseCommand):
 
     def set_up(self, env: Mapping[str, str], *, quiet: bool) -> None:
         log("using " + ("DATABASE_URL" if os.environ.get("DATABASE_URL") else "SQLite"))
+        log(build_note())  # the matchers import the same build: same checkout, same ENGINE_BUILD
         # Local state (Celery beat's schedule, logs) lives in var/, git-ignored: a fresh
         # clone run against Postgres and Redis has no other reason to create it.
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.selectors import fee_account_id
 from common.clock import now_ns
 from common.startup_heap import freeze_startup_heap
+from matching.build import build_note
 from pipeline.client import shard_map
 from pipeline.matcher_transport import MatcherTransport
 from pipeline.processes import StopFlag, setup_logging
@@ -34,6 +35,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         setup_logging(options["verbosity"])
         shard = self._pick_shard(options["shard"], options["markets"])
+        # Which engine this process imported: compiled, or pure and why (ENGINE_BUILD).
+        log.info("matcher %s: %s", shard, build_note())
         stop = StopFlag()
         # One stable consumer name per shard: after a crash the new process must receive the
         # entries the old one had been delivered but never acked.
