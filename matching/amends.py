@@ -18,8 +18,9 @@ from __future__ import annotations
 from matching.arith import notional_atoms, order_hold
 from matching.balances import balance_moved
 from matching.commands import AmendOrder
+from matching.emit import order_amended
 from matching.errors import RejectReason
-from matching.events import Event, OrderAmended
+from matching.events import Event
 from matching.state import EngineState
 from matching.types import BalanceReason, Side
 
@@ -75,8 +76,7 @@ def amend_order(engine: EngineState, command: AmendOrder) -> list[Event]:
         book.append(order, is_buy)
     seq = engine.seq + 1
     events: list[Event] = [
-        OrderAmended.__new__(
-            OrderAmended,
+        order_amended(
             seq=seq,
             command_id=command.command_id,
             ts=command.ts,

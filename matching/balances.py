@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from matching.emit import balance_changed
 from matching.errors import EngineInvariantError
 from matching.events import BalanceChanged
 from matching.types import BalanceReason
@@ -143,8 +144,7 @@ def balance_moved(
     """The event of one movement of ``account``'s ``asset`` balance, made after the movement:
     it carries the movement (``available_by``, ``locked_by``) and the values it left. Every
     ``BalanceChanged`` of the engine is built here."""
-    return BalanceChanged.__new__(
-        BalanceChanged,
+    return balance_changed(
         seq=seq,
         command_id=command_id,
         ts=ts,

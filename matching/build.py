@@ -32,6 +32,7 @@ from pathlib import Path
 
 COMPILED_MODULES = (
     "arith",
+    "emit",
     "book",
     "balances",
     "state",

@@ -70,8 +70,9 @@ from matching.commands import (
     UpdateMarket,
     Withdraw,
 )
+from matching.emit import command_rejected
 from matching.errors import EngineInvariantError, RejectReason
-from matching.events import CommandRejected, Event
+from matching.events import Event
 from matching.markets import add_market, set_market_status, update_market
 from matching.orders import place_order
 from matching.state import EngineState, Market
@@ -144,8 +145,7 @@ class MatchingEngine(EngineState):
         if handler is None:
             self.seq += 1
             return [
-                CommandRejected.__new__(
-                    CommandRejected,
+                command_rejected(
                     seq=self.seq,
                     command_id=str(getattr(cmd, "command_id", "")),
                     ts=int(getattr(cmd, "ts", 0) or 0),

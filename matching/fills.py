@@ -35,8 +35,9 @@ from typing import Final
 from matching.arith import MAX_QUANTITY_LOTS, lots_affordable, notional_atoms, trade_amounts
 from matching.balances import Bal, balance_moved
 from matching.book import Order
+from matching.emit import order_filled, trade_executed
 from matching.errors import EndReason
-from matching.events import Event, OrderExpired, OrderFilled, TradeExecuted
+from matching.events import Event, OrderExpired
 from matching.state import EngineState, Levels, Market
 from matching.types import BalanceReason, StpMode
 
@@ -156,8 +157,7 @@ def fill_taker(
             cause = f"t:{symbol}:{trade_id}"
             seq += 1
             events.append(
-                TradeExecuted.__new__(
-                    TradeExecuted,
+                trade_executed(
                     seq=seq,
                     command_id=command_id,
                     ts=ts,
@@ -298,8 +298,7 @@ def fill_taker(
                 engine.forget_order(maker)
                 seq += 1
                 events.append(
-                    OrderFilled.__new__(
-                        OrderFilled,
+                    order_filled(
                         seq=seq,
                         command_id=command_id,
                         ts=ts,

@@ -14,8 +14,9 @@ from dataclasses import replace
 
 from matching.arith import InvalidMarketSpec, MarketUnits, compile_market
 from matching.commands import AddMarket, SetMarketStatus, UpdateMarket
+from matching.emit import market_added, market_status_changed, market_updated
 from matching.errors import RejectReason
-from matching.events import Event, MarketAdded, MarketStatusChanged, MarketUpdated
+from matching.events import Event
 from matching.state import EngineState, Market
 from matching.types import MarketSpec, MarketStatus
 
@@ -29,11 +30,7 @@ def add_market(engine: EngineState, command: AddMarket) -> list[Event]:
         return engine.rejected(command, RejectReason.INVALID_MARKET_SPEC)
     engine.markets_by_symbol[spec.symbol] = Market(spec, units)
     engine.seq += 1
-    return [
-        MarketAdded.__new__(
-            MarketAdded, seq=engine.seq, command_id=command.command_id, ts=command.ts, spec=spec
-        )
-    ]
+    return [market_added(seq=engine.seq, command_id=command.command_id, ts=command.ts, spec=spec)]
 
 
 def update_market(engine: EngineState, command: UpdateMarket) -> list[Event]:
@@ -52,11 +49,7 @@ def update_market(engine: EngineState, command: UpdateMarket) -> list[Event]:
     market.units = units
     market.halted = spec.status is MarketStatus.HALTED
     engine.seq += 1
-    return [
-        MarketUpdated.__new__(
-            MarketUpdated, seq=engine.seq, command_id=command.command_id, ts=command.ts, spec=spec
-        )
-    ]
+    return [market_updated(seq=engine.seq, command_id=command.command_id, ts=command.ts, spec=spec)]
 
 
 def set_market_status(engine: EngineState, command: SetMarketStatus) -> list[Event]:
@@ -72,8 +65,7 @@ def set_market_status(engine: EngineState, command: SetMarketStatus) -> list[Eve
     market.halted = status is MarketStatus.HALTED
     engine.seq += 1
     return [
-        MarketStatusChanged.__new__(
-            MarketStatusChanged,
+        market_status_changed(
             seq=engine.seq,
             command_id=command.command_id,
             ts=command.ts,

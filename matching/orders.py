@@ -46,13 +46,12 @@ from matching.arith import (
 from matching.balances import balance_moved
 from matching.book import Book, Order
 from matching.commands import PlaceOrder
+from matching.emit import order_accepted, order_expired, order_filled, order_rejected
 from matching.errors import EndReason, RejectReason
 from matching.events import (
     Event,
-    OrderAccepted,
     OrderExpired,
     OrderFilled,
-    OrderRejected,
 )
 from matching.fills import BUDGET_SPENT, BUY_BASE, BUY_QUOTE, BY_LOTS, fill_taker
 from matching.state import EngineState, Levels, Market
@@ -148,8 +147,7 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
     order = Order(order_id, account, symbol, side, limit, lots, 0, 0, client_order_id, stp_mode)
     seq = engine.seq + 1
     events: list[Event] = [
-        OrderAccepted.__new__(
-            OrderAccepted,
+        order_accepted(
             seq=seq,
             command_id=command_id,
             ts=ts,
@@ -273,8 +271,7 @@ def _finish(
 
 
 def _order_filled(seq: int, command_id: str, ts: int, order: Order) -> OrderFilled:
-    return OrderFilled.__new__(
-        OrderFilled,
+    return order_filled(
         seq=seq,
         command_id=command_id,
         ts=ts,
@@ -289,8 +286,7 @@ def _order_filled(seq: int, command_id: str, ts: int, order: Order) -> OrderFill
 def _order_expired(
     seq: int, command_id: str, ts: int, order: Order, reason: EndReason
 ) -> OrderExpired:
-    return OrderExpired.__new__(
-        OrderExpired,
+    return order_expired(
         seq=seq,
         command_id=command_id,
         ts=ts,
@@ -397,8 +393,7 @@ def _fok_fillable(
 def _order_rejected(engine: EngineState, command: PlaceOrder, reason: RejectReason) -> list[Event]:
     engine.seq += 1
     return [
-        OrderRejected.__new__(
-            OrderRejected,
+        order_rejected(
             seq=engine.seq,
             command_id=command.command_id,
             ts=command.ts,

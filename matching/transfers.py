@@ -26,13 +26,11 @@ from __future__ import annotations
 from matching.arith import MAX_AMOUNT_ATOMS, MAX_DECIMALS, max_balance_atoms, max_transfer_atoms
 from matching.balances import DEPOSITED, PENDING, RELEASED, SETTLED, Transfer
 from matching.commands import Deposit, ReleaseWithdrawal, ReportTotals, SettleWithdrawal, Withdraw
+from matching.emit import balance_changed, totals_reported, transfer_applied, transfer_rejected
 from matching.errors import RejectReason
 from matching.events import (
     BalanceChanged,
     Event,
-    TotalsReported,
-    TransferApplied,
-    TransferRejected,
 )
 from matching.state import EngineState
 from matching.types import BalanceReason
@@ -247,8 +245,7 @@ def report_totals(engine: EngineState, command: ReportTotals) -> list[Event]:
     )
     engine.seq += 1
     return [
-        TotalsReported.__new__(
-            TotalsReported,
+        totals_reported(
             seq=engine.seq,
             command_id=command.command_id,
             ts=command.ts,
@@ -278,8 +275,7 @@ def _asset_decimals(engine: EngineState, asset: str) -> int | None:
 def _rejected(engine: EngineState, command: TransferCommand, reason: RejectReason) -> list[Event]:
     engine.seq += 1
     return [
-        TransferRejected.__new__(
-            TransferRejected,
+        transfer_rejected(
             seq=engine.seq,
             command_id=command.command_id,
             ts=command.ts,
@@ -311,8 +307,7 @@ def _applied(
     """A new event list with the ``TransferApplied``; its balance movements follow."""
     engine.seq += 1
     return [
-        TransferApplied.__new__(
-            TransferApplied,
+        transfer_applied(
             seq=engine.seq,
             command_id=command.command_id,
             ts=command.ts,
@@ -339,8 +334,7 @@ def _balance_changed(
 ) -> BalanceChanged:
     """One movement of the transfer; ``available`` / ``locked``: the balance right after it."""
     engine.seq += 1
-    return BalanceChanged.__new__(
-        BalanceChanged,
+    return balance_changed(
         seq=engine.seq,
         command_id=command.command_id,
         ts=command.ts,
