@@ -284,6 +284,28 @@ def order_expired(
     return event
 
 
+def order_ended(
+    kind: type[OrderCancelled] | type[OrderExpired],
+    *,
+    seq: int,
+    command_id: str,
+    ts: int,
+    order_id: int,
+    account: int,
+    symbol: str,
+    reason: EndReason,
+    filled_quantity: int,
+    filled_quote: int,
+) -> OrderCancelled | OrderExpired:
+    """A resting order's end, cancelled or expired as ``kind`` says: the two records have the
+    same fields (checked beside the builders in tests/matching/test_emit.py)."""
+    event: OrderCancelled | OrderExpired = _new(
+        kind,
+        (seq, command_id, ts, order_id, account, symbol, reason, filled_quantity, filled_quote),
+    )
+    return event
+
+
 def order_amended(
     *,
     seq: int,

@@ -20,7 +20,7 @@ from typing import Any, Final
 from matching.arith import MarketUnits, order_hold
 from matching.balances import Bal, Balances, balance_moved
 from matching.book import Book, Order
-from matching.emit import book_changed, command_rejected
+from matching.emit import book_changed, command_rejected, order_ended
 from matching.errors import EndReason, RejectReason
 from matching.events import (
     BookChanged,
@@ -147,7 +147,7 @@ class EngineState:
         bal.available += hold
         seq = self.seq
         events.append(
-            ending.__new__(
+            order_ended(
                 ending,
                 seq=seq + 1,
                 command_id=command_id,

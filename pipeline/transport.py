@@ -131,28 +131,25 @@ class CommandLog:
         besides the append: ``SubmitGuards``); with ``wait_s > 0`` also wait for its reply in
         the same round trip. A guard's refusal appends nothing: ``Submitted.throttled`` (the
         rate limit) or ``switched_off`` (the key check)."""
-        user = guards.writer
-        pending_order = guards.placeholder
-        read_placed = guards.read_placed
-        rate_limit = guards.rate_limit
-        key_check = guards.key_check
+        user = guards.writer or 0  # a command with no writer records none ("user_field")
+        read_placed, rate_limit, key_check = guards.read_placed, guards.rate_limit, guards.key_check
         keys = shard_keys(shard)
-        order_id, order_json = pending_order if pending_order else ("", b"")
+        order_id, order_json = guards.placeholder or ("", b"")
         reply_key = keys.reply(cmd.command_id)
         # The stream's name stands for a key a submit does not use: it keeps every key in
         # the shard's slot.
         submit = SUBMIT.eval(
             commands=keys.commands,
-            writes=keys.writes(user or 0),
-            pending=keys.pending(user or 0),
+            writes=keys.writes(user),
+            pending=keys.pending(user),
             rate_counter=rate_limit.key if rate_limit else keys.commands,
             reply=reply_key,
-            placed=keys.placed(user or 0),
+            placed=keys.placed(user),
             key_off=keys.key_off(key_check.key_id) if key_check else keys.commands,
             user_off=keys.user_off(key_check.user_id) if key_check else keys.commands,
             payload=pack_command(cmd),
             reply_flag=b"1" if wait_s > 0 else b"0",
-            user_field="" if user is None else "last",
+            user_field="" if guards.writer is None else "last",
             order_id=order_id,
             order_json=order_json,
             rate_limit="" if rate_limit is None else rate_limit.limit,
@@ -163,9 +160,9 @@ class CommandLog:
         commands: tuple[tuple[Any, ...], ...] = (submit, wait) if wait_s > 0 else (submit,)
         read: tuple[Any, ...] | None = None
         if wait_s > 0 and read_placed is True:
-            read = ("HGETALL", keys.placed(user or 0))
+            read = ("HGETALL", keys.placed(user))
         elif wait_s > 0 and read_placed is not False:
-            read = ("HMGET", keys.placed(user or 0), read_placed)
+            read = ("HMGET", keys.placed(user), read_placed)
         if read is not None:
             commands += (read,)
         if self._wire is not None:

@@ -51,3 +51,20 @@ def test_a_builder_takes_the_events_fields_by_keyword_and_places_each_where_it_b
     assert isinstance(kind, ast.Name) and kind.id == cls.__name__
     assert isinstance(fields, ast.Tuple)
     assert [e.id for e in fields.elts if isinstance(e, ast.Name)] == list(cls._fields)
+
+
+def test_the_end_builder_places_the_fields_both_end_records_share():
+    from matching.events import OrderCancelled, OrderExpired
+
+    assert OrderCancelled._fields == OrderExpired._fields
+    fn = _builders()["order_ended"]
+    assert [a.arg for a in fn.args.kwonlyargs] == list(OrderCancelled._fields)
+    (build,) = [
+        node
+        for node in ast.walk(fn)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_new"
+    ]
+    kind, fields = build.args
+    assert isinstance(kind, ast.Name) and kind.id == "kind"
+    assert isinstance(fields, ast.Tuple)
+    assert [e.id for e in fields.elts if isinstance(e, ast.Name)] == list(OrderCancelled._fields)
