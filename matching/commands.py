@@ -102,7 +102,9 @@ class PlaceOrder(NamedTuple):
 
     LIMIT needs ``price`` and ``quantity``. MARKET sell needs ``quantity``; MARKET buy needs
     exactly one of ``quantity`` (base lots) or ``quote_quantity`` (quote atoms).
-    ``time_in_force`` is ignored for MARKET orders (they never rest).
+    ``time_in_force`` is ignored for MARKET orders (they never rest). The conditional types
+(``stop_*``, ``take_profit_*``) need ``stop_price`` (or, for ``stop_*``, ``trailing_delta``);
+their ``price`` is the limit of the ``*_limit`` variants. See docs/order-types.md.
     """
 
     command_id: str
@@ -119,6 +121,59 @@ class PlaceOrder(NamedTuple):
     post_only: bool
     stp_mode: StpMode
     client_order_id: str | None
+    # conditional orders, icebergs, GTD (docs/order-types.md); None: not used. Trailing
+    # defaults so commands logged before they existed still decode.
+    stop_price: int | None = None  # ticks: the trigger of stop_* / take_profit_* orders
+    trailing_delta: int | None = None  # basis points: a trailing stop (stop_* without stop_price)
+    iceberg_quantity: int | None = None  # lots shown in the book (GTC/GTD limits)
+    expire_time: int | None = None  # unix ms, with time_in_force GTD
+
+
+class PlaceOrderList(NamedTuple):
+    """Place an OCO: a limit leg (the take-profit side, must not take) and a stop leg
+    (``stop_limit`` when ``stop_limit_price`` is given, else ``stop_market``), both on ``side``
+    for ``quantity`` lots. A fill or trigger of one leg cancels the other in the same command;
+    the hold is the larger of the two legs' holds, not their sum. ``list_id``,
+    ``limit_order_id`` and ``stop_order_id`` are assigned by the sender, like order ids.
+    """
+
+    command_id: str
+    ts: int
+    list_id: int
+    account: int
+    symbol: str
+    side: Side
+    quantity: int
+    price: int  # the limit leg's
+    stop_price: int  # the stop leg's trigger
+    stop_limit_price: int | None  # None: the stop leg is a stop_market
+    stop_time_in_force: TimeInForce  # the stop-limit leg's once triggered (GTC, IOC, FOK)
+    limit_order_id: int
+    stop_order_id: int
+    client_list_id: str | None
+    limit_client_order_id: str | None
+    stop_client_order_id: str | None
+    stp_mode: StpMode
+
+
+class CancelOrderList(NamedTuple):
+    """Cancel every open leg of one of ``account``'s order lists, by ``list_id`` or else by
+    ``client_list_id``."""
+
+    command_id: str
+    ts: int
+    account: int
+    symbol: str
+    list_id: int | None
+    client_list_id: str | None
+
+
+class Tick(NamedTuple):
+    """The matcher's clock, logged like any command: expires every GTD order whose
+    ``expire_time`` (ms) x 1,000,000 is at or before ``ts`` (ns). Emits nothing otherwise."""
+
+    command_id: str
+    ts: int
 
 
 class CancelOrder(NamedTuple):
@@ -170,6 +225,9 @@ Command = (
     | CancelAll
     | AmendOrder
     | ReportTotals
+    | PlaceOrderList
+    | CancelOrderList
+    | Tick
 )
 
 COMMAND_TYPES: dict[str, type[Command]] = {
@@ -187,5 +245,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         CancelAll,
         AmendOrder,
         ReportTotals,
+        PlaceOrderList,
+        CancelOrderList,
+        Tick,
     )
 }

@@ -109,6 +109,11 @@ def order_accepted(
     post_only: bool,
     stp_mode: StpMode,
     client_order_id: str | None,
+    stop_price: int | None,
+    trailing_delta: int | None,
+    iceberg_quantity: int | None,
+    expire_time: int | None,
+    list_id: int | None,
 ) -> OrderAccepted:
     event: OrderAccepted = _new(
         OrderAccepted,
@@ -128,6 +133,11 @@ def order_accepted(
             post_only,
             stp_mode,
             client_order_id,
+            stop_price,
+            trailing_delta,
+            iceberg_quantity,
+            expire_time,
+            list_id,
         ),
     )
     return event
@@ -151,6 +161,11 @@ def order_rejected(
     quote_quantity: int | None = None,
     post_only: bool = False,
     stp_mode: StpMode | None = None,
+    stop_price: int | None = None,
+    trailing_delta: int | None = None,
+    iceberg_quantity: int | None = None,
+    expire_time: int | None = None,
+    list_id: int | None = None,
 ) -> OrderRejected:
     event: OrderRejected = _new(
         OrderRejected,
@@ -171,6 +186,11 @@ def order_rejected(
             quote_quantity,
             post_only,
             stp_mode,
+            stop_price,
+            trailing_delta,
+            iceberg_quantity,
+            expire_time,
+            list_id,
         ),
     )
     return event

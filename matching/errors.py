@@ -27,6 +27,16 @@ class RejectReason(StrEnum):
     POST_ONLY_WOULD_TAKE = "post_only_would_take"
     FOK_NOT_FILLABLE = "fok_not_fillable"
     ORDER_NOT_FOUND = "order_not_found"
+    # conditional orders, order lists, GTD, amend (docs/order-types.md)
+    INVALID_STOP_PRICE = "invalid_stop_price"
+    WOULD_TRIGGER_IMMEDIATELY = "would_trigger_immediately"
+    NO_REFERENCE_PRICE = "no_reference_price"
+    INVALID_EXPIRE_TIME = "invalid_expire_time"
+    INVALID_ORDER_LIST = "invalid_order_list"
+    DUPLICATE_LIST_ID = "duplicate_list_id"
+    DUPLICATE_CLIENT_LIST_ID = "duplicate_client_list_id"
+    ORDER_LIST_NOT_FOUND = "order_list_not_found"
+    ORDER_NOT_AMENDABLE = "order_not_amendable"
     # transfers
     INVALID_AMOUNT = "invalid_amount"
     UNKNOWN_TRANSFER = "unknown_transfer"
@@ -46,6 +56,8 @@ class EndReason(StrEnum):
     SELF_TRADE_PREVENTION = "self_trade_prevention"
     INSUFFICIENT_FUNDS = "insufficient_funds"
     MARKET_REMOVED = "market_removed"
+    GTD_EXPIRED = "gtd_expired"
+    ORDER_LIST = "order_list"  # the other leg of its OCO filled, triggered or was cancelled
 
 
 class EngineInvariantError(AssertionError):

@@ -70,6 +70,11 @@ class OrderAccepted(NamedTuple):
     post_only: bool
     stp_mode: StpMode
     client_order_id: str | None
+    stop_price: int | None
+    trailing_delta: int | None
+    iceberg_quantity: int | None
+    expire_time: int | None
+    list_id: int | None  # the OCO it is a leg of
 
 
 class OrderRejected(NamedTuple):
@@ -95,6 +100,67 @@ class OrderRejected(NamedTuple):
     quote_quantity: int | None = None
     post_only: bool = False
     stp_mode: StpMode | None = None
+    stop_price: int | None = None
+    trailing_delta: int | None = None
+    iceberg_quantity: int | None = None
+    expire_time: int | None = None
+    list_id: int | None = None
+
+
+class OrderTriggered(NamedTuple):
+    """A conditional order's trigger: the last trade price crossed its stop price. From this
+    event on it is the market or limit order it names (``type``); its trades and outcome follow
+    in the same command. ``stop_price`` is the one that fired (a trailing stop's, as trailed)."""
+
+    seq: int
+    command_id: str
+    ts: int
+    order_id: int
+    account: int
+    symbol: str
+    type: OrderType  # what it became: limit or market
+    trigger_price: int  # the last trade price that crossed
+    stop_price: int
+
+
+class OrderListAccepted(NamedTuple):
+    """An OCO was accepted; each leg's ``OrderAccepted`` (with ``list_id``) and the hold follow."""
+
+    seq: int
+    command_id: str
+    ts: int
+    list_id: int
+    account: int
+    symbol: str
+    client_list_id: str | None
+    limit_order_id: int
+    stop_order_id: int
+
+
+class OrderListRejected(NamedTuple):
+    """An OCO was refused with no side effect; its ids are not consumed."""
+
+    seq: int
+    command_id: str
+    ts: int
+    list_id: int
+    account: int
+    symbol: str
+    client_list_id: str | None
+    limit_order_id: int
+    stop_order_id: int
+    reason: RejectReason
+
+
+class OrderListDone(NamedTuple):
+    """Every leg of the list has ended (status ``all_done``)."""
+
+    seq: int
+    command_id: str
+    ts: int
+    list_id: int
+    account: int
+    symbol: str
 
 
 class TradeExecuted(NamedTuple):
@@ -263,6 +329,10 @@ Event = (
     | TransferApplied
     | TransferRejected
     | TotalsReported
+    | OrderTriggered
+    | OrderListAccepted
+    | OrderListRejected
+    | OrderListDone
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -284,5 +354,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TransferApplied,
         TransferRejected,
         TotalsReported,
+        OrderTriggered,
+        OrderListAccepted,
+        OrderListRejected,
+        OrderListDone,
     )
 }

@@ -92,6 +92,10 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
         post_only,
         stp_mode,
         client_order_id,
+        _stop_price,
+        _trailing_delta,
+        _iceberg_quantity,
+        _expire_time,
     ) = command
     market = engine.markets_by_symbol.get(symbol)
     if market is None:
@@ -163,6 +167,11 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
             post_only=post_only,
             stp_mode=stp_mode,
             client_order_id=client_order_id,
+            stop_price=None,
+            trailing_delta=None,
+            iceberg_quantity=None,
+            expire_time=None,
+            list_id=None,
         )
     ]
     pays = balances.get(account, pay_asset)
@@ -316,6 +325,10 @@ def _refusal(engine: EngineState, market: Market, command: PlaceOrder) -> Reject
         post_only,
         stp,
         client_id,
+        _stop_price,
+        _trailing_delta,
+        _iceberg_quantity,
+        _expire_time,
     ) = command
     if market.halted:
         return RejectReason.MARKET_HALTED

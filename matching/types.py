@@ -19,12 +19,19 @@ class Side(StrEnum):
 class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
+    # conditional: wait outside the book (status ``untriggered``) until the last trade price
+    # crosses ``stop_price``, then behave as a market or limit order (docs/order-types.md)
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+    TAKE_PROFIT_MARKET = "take_profit_market"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
 
 
 class TimeInForce(StrEnum):
     GTC = "GTC"
     IOC = "IOC"
     FOK = "FOK"
+    GTD = "GTD"  # good till ``expire_time`` (unix ms), expired by a ``Tick`` command
 
 
 class StpMode(StrEnum):
@@ -43,11 +50,20 @@ class MarketStatus(StrEnum):
 class OrderStatus(StrEnum):
     # ``pending`` exists only outside the engine: acknowledged by the API, not yet matched.
     PENDING = "pending"
+    UNTRIGGERED = "untriggered"  # a stop / take-profit waiting for its trigger, outside the book
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
+class ListStatus(StrEnum):
+    """An order list's (OCO's) status."""
+
+    EXECUTING = "executing"  # at least one leg is still open
+    ALL_DONE = "all_done"  # every leg ended
     REJECTED = "rejected"
 
 

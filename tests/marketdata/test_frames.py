@@ -196,7 +196,7 @@ def test_ticker_best_prices_follow_the_book_when_levels_change():
 def accepted(order_id, account):
     return OrderAccepted(
         1, "c", TS, order_id, account, "SOL_USDC", Side.BUY, OrderType.LIMIT, TimeInForce.GTC,
-        100, 5, None, False, StpMode.EXPIRE_TAKER, "my-1",
+        100, 5, None, False, StpMode.EXPIRE_TAKER, "my-1", None, None, None, None, None,
     )  # fmt: skip
 
 

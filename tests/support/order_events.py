@@ -15,7 +15,8 @@ T0 = 1_760_000_000_000_000_000
 def accepted(seq: int, account: int) -> OrderAccepted:
     return OrderAccepted(
         seq, f"c{seq}", T0 + seq, ORDER, account, SYMBOL, Side.BUY, OrderType.LIMIT,
-        TimeInForce.GTC, 15000, 100, None, False, StpMode.EXPIRE_TAKER, None,
+        TimeInForce.GTC, 15000, 100, None, False, StpMode.EXPIRE_TAKER, None, None, None, None,
+        None, None,
     )  # fmt: skip
 
 

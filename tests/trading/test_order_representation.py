@@ -153,6 +153,11 @@ def _accepted(seq: int, order_id: int, account: int, side: Side, **kw: Any) -> O
         "post_only": False,
         "stp_mode": StpMode.EXPIRE_TAKER,
         "client_order_id": "c-1",
+        "stop_price": None,
+        "trailing_delta": None,
+        "iceberg_quantity": None,
+        "expire_time": None,
+        "list_id": None,
     }
     values.update(kw)
     return OrderAccepted(seq, "c", TS, order_id, account, "SOL_USDC", side, **values)
