@@ -5,17 +5,19 @@ Decided semantics (see ``matching.engine`` for the rest of the contract)
 *Validation*, first failure wins: ``unknown_market``, ``market_halted``,
 ``duplicate_order_id``, ``duplicate_client_order_id``, ``invalid_order`` (field combination:
 LIMIT needs price and quantity and no quote_quantity; MARKET has no price; market sell needs
-quantity; market buy exactly one of quantity / quote_quantity; post_only only on LIMIT GTC;
-client_order_id, if given, 1..64 chars), ``invalid_price`` (1..``max_price_ticks``: 2**62 ticks
-and a price below 10**19), ``invalid_quantity`` (lots 1..``max_lots``: 2**62 and below 10**19
-units; quote_quantity 1..``max_notional_atoms``), ``below_min_notional`` (limit: price x
+quantity; market buy exactly one of quantity / quote_quantity; post_only only on LIMIT GTC or
+GTD; client_order_id, if given, 1..64 chars), ``invalid_price`` (1..``max_price_ticks``: 2**62
+ticks and a price below 10**19), ``invalid_quantity`` (lots 1..``max_lots``: 2**62 and below
+10**19 units; quote_quantity 1..``max_notional_atoms``), ``below_min_notional`` (limit: price x
 quantity; market buy by quote: quote_quantity; market orders by base quantity are not checked,
 their price is unknown), ``above_max_notional`` (a limit order's price x quantity above
 ``max_notional_atoms``, 10**19 quote units less one atom: ``matching.arith``, "Bounds"),
 ``insufficient_funds`` (the order's hold exceeds available), ``post_only_would_take``,
 ``fok_not_fillable`` (the quantity fillable within the limit, counting self-trade prevention
-exactly as matching will apply it, is short). A rejected order leaves no trace: its ids are not
-consumed.
+exactly as matching will apply it, and an iceberg's hidden quantity behind its visible slice,
+is short). The iceberg checks (``matching.iceberg``) and the GTD checks (``matching.expiry``)
+come right after ``below_min_notional`` / ``above_max_notional``. A rejected order leaves no
+trace: its ids are not consumed.
 
 *Holds.* A limit buy holds ``price x quantity`` quote, any sell its base, a market buy by quote
 its ``quote_quantity``. A market buy by base quantity holds nothing: it pays each fill from
@@ -24,10 +26,11 @@ from the base received), then expires ``insufficient_funds``; it can never overs
 buy filling below its limit releases the difference at once (reason ``release``). Whatever an
 order still holds when it ends is released (cause ``o:<order_id>``).
 
-*Outcome.* A limit GTC order that does not cross, or still has quantity after taking, rests
-(``BookChanged``); one that filled completely is ``OrderFilled``; otherwise it expires:
-``ioc_unfilled`` (limit IOC / FOK rest), ``no_liquidity`` (a market order's rest: book
-exhausted), ``self_trade_prevention``, ``insufficient_funds``. A market buy by quote ends when
+*Outcome.* A limit GTC or GTD order that does not cross, or still has quantity after taking,
+rests (``BookChanged``; an iceberg shows its first slice, a GTD order enters the expiry index);
+one that filled completely is ``OrderFilled``; otherwise it expires: ``ioc_unfilled`` (limit
+IOC / FOK rest), ``no_liquidity`` (a market order's rest: book exhausted),
+``self_trade_prevention``, ``insufficient_funds``. A market buy by quote ends when
 its unspent quote cannot buy one more lot at the next maker's price: ``OrderFilled`` if it bought
 anything, else ``OrderExpired(no_liquidity)``; the unspent quote is released.
 """
