@@ -2,9 +2,9 @@
 
 Loop: read a batch of commands from the shard's command stream (consumer group ``matcher``),
 apply each to the engine, then publish the events, the replies and the acks in one Redis
-transaction, with a "touched" marker for each maker of the batch's trades (their private reads
-wait for the batch to be recorded: MatcherClient.read_barrier). The loop never touches
-Postgres.
+transaction, with a "touched" marker for each maker of the batch's trades and each owner of a
+GTD order its Ticks expired (their private reads wait for the batch to be recorded:
+MatcherClient.read_barrier). The loop never touches Postgres.
 
 Recovery after any stop, including SIGKILL mid-batch:
 
@@ -39,7 +39,8 @@ from common.clock import now_ns
 from matching import snapshot
 from matching.commands import AddMarket, Command, Tick, UpdateMarket
 from matching.engine import MatchingEngine
-from matching.events import BalanceChanged, BookChanged, Event, TradeExecuted
+from matching.errors import EndReason
+from matching.events import BalanceChanged, BookChanged, Event, OrderExpired, TradeExecuted
 from matching.types import MarketSpec
 from pipeline.matcher_transport import MatcherTransport
 from pipeline.packing import pack_events, unpack_command
@@ -47,6 +48,8 @@ from pipeline.streams import stream_id_key
 from pipeline.transport import CommandLog
 
 log = logging.getLogger(__name__)
+
+GTD_EXPIRED = EndReason.GTD_EXPIRED
 
 
 class RecoveryError(RuntimeError):
@@ -216,8 +219,9 @@ class Matcher:
             self.tick_in_flight = None  # our Tick is applied (or was, before a crash)
         # The books this batch changed, as of its end: what GET /depth serves, consistent
         # with the BookChanged diffs by update id. And the accounts it changed on someone
-        # else's command, the makers of its trades: their next private read waits until this
-        # batch is recorded (MatcherClient.read_barrier), as the sender's own does.
+        # else's command, the makers of its trades and the owners of the GTD orders a Tick
+        # expired: their next private read waits until this batch is recorded
+        # (MatcherClient.read_barrier), as the sender's own does.
         changed = set()
         touched = set()
         for ev in batch_events:
@@ -226,6 +230,8 @@ class Matcher:
                 changed.add(ev.symbol)  # type: ignore[union-attr]
             elif kind is TradeExecuted:
                 touched.add(ev.maker_account)  # type: ignore[union-attr]
+            elif kind is OrderExpired and ev.reason is GTD_EXPIRED:  # type: ignore[union-attr]
+                touched.add(ev.account)  # type: ignore[union-attr]
         depths = [self.engine.depth(symbol, self.depth_levels) for symbol in sorted(changed)]
         self.transport.commit_batch(
             batch_events, last, self.engine.seq, replies, acks, depths, touched=sorted(touched)

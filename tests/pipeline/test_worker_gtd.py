@@ -97,6 +97,11 @@ def test_gtd_order_placed_through_the_log_expires_within_a_deadline(rds: redis.R
     assert len(ticks) == 1 and ticks[0].ts >= expire_ms * MS
     assert matcher.ticks_logged == 1 and matcher.tick_in_flight is None
     assert matcher.engine.balance(ALICE, "USDC") == (10**12, 0)
+    # and Alice's next private read waits for the batch that expired her order, as for her own
+    touched: Any = rds.hget(matcher.transport.keys.writes(ALICE), "touched")
+    expired_in: Any = rds.xrevrange("ex:{t0}:events", count=1)
+    assert touched is not None
+    assert touched == parse_event_entry(*expired_in[0]).cmd_last
 
     # and a replay of the log gives the same events and the same state
     replayed = MatchingEngine(FEE)
