@@ -60,13 +60,16 @@ from matching.commands import (
     AmendOrder,
     CancelAll,
     CancelOrder,
+    CancelOrderList,
     Command,
     Deposit,
     PlaceOrder,
+    PlaceOrderList,
     ReleaseWithdrawal,
     ReportTotals,
     SetMarketStatus,
     SettleWithdrawal,
+    Tick,
     UpdateMarket,
     Withdraw,
 )
@@ -74,6 +77,7 @@ from matching.emit import command_rejected
 from matching.errors import EngineInvariantError, RejectReason
 from matching.events import Event
 from matching.markets import add_market, set_market_status, update_market
+from matching.order_lists import cancel_order_list, place_order_list
 from matching.orders import place_order
 from matching.state import EngineState, Market
 from matching.transfers import (
@@ -83,7 +87,10 @@ from matching.transfers import (
     settle_withdrawal,
     withdraw,
 )
+from matching.triggers import run_after_order
 from matching.types import MarketSpec, Side
+from matching.untriggered import Conditional
+from matching.validate_conditional import validate_conditionals
 
 __all__ = ["Depth", "Market", "MatchingEngine", "OrderView"]
 
@@ -94,6 +101,8 @@ _HANDLERS: dict[type, Handler] = {
     CancelOrder: cancel_order,
     CancelAll: cancel_all,
     AmendOrder: amend_order,
+    PlaceOrderList: place_order_list,
+    CancelOrderList: cancel_order_list,
     Deposit: deposit,
     Withdraw: withdraw,
     SettleWithdrawal: settle_withdrawal,
@@ -125,6 +134,10 @@ class OrderView(NamedTuple):
     filled_quote: int
     remaining: int
     client_order_id: str | None
+    # a conditional order waiting for its trigger (not in the book; ``price`` 0 and
+    # ``quantity`` 0 where it has none: market variants, a buy by quote)
+    untriggered: bool = False
+    stop_price: int | None = None
 
 
 class MatchingEngine(EngineState):
@@ -134,11 +147,19 @@ class MatchingEngine(EngineState):
 
     def apply(self, cmd: Command) -> list[Event]:
         """Apply one command; return its events (possibly none). Never raises on bad input."""
+        if self.cond.backlog:  # a cascade hit its cap: its market's next command goes on
+            return self._apply_after_backlog(cmd)
+        return self._dispatch(cmd)
+
+    def _dispatch(self, cmd: Command) -> list[Event]:
         # the two commands that make most of the traffic skip the dict lookup: an identity
         # test on the class is cheaper
         kind = type(cmd)
         if kind is PlaceOrder:
-            return place_order(self, cmd)  # type: ignore[arg-type]  # no narrowing via `kind`
+            events = place_order(self, cmd)  # type: ignore[arg-type]  # no narrowing via `kind`
+            if self.after_order is not None:  # its market has untriggered orders or OCO legs
+                self._run_triggers(events, cmd)  # type: ignore[arg-type]
+            return events
         if kind is CancelOrder:
             return cancel_order(self, cmd)  # type: ignore[arg-type]
         handler = _HANDLERS.get(kind)
@@ -153,6 +174,40 @@ class MatchingEngine(EngineState):
                 )
             ]
         return handler(self, cmd)
+
+    # ------------------------------------------------------------------ conditional orders
+
+    def _run_triggers(self, events: list[Event], cmd: PlaceOrder) -> None:
+        """The checks and cascade after a PlaceOrder (``matching.triggers``)."""
+        market = self.after_order
+        self.after_order = None
+        if market is not None:
+            run_after_order(self, market, events, 0, cmd.command_id, cmd.ts, cmd.side is Side.BUY)
+        self.cond.fired = 0
+
+    def _apply_after_backlog(self, cmd: Command) -> list[Event]:
+        """Trigger the crossed orders a capped cascade left in the markets ``cmd`` addresses,
+        then apply ``cmd``."""
+        backlog = self.cond.backlog
+        symbol = getattr(cmd, "symbol", None)
+        if type(symbol) is str:
+            addressed = [symbol] if symbol in backlog else []
+        elif type(cmd) is Tick or type(cmd) is CancelAll:
+            addressed = list(backlog)
+        else:
+            addressed = []
+        events: list[Event] = []
+        command_id = str(getattr(cmd, "command_id", ""))
+        ts = int(getattr(cmd, "ts", 0) or 0)
+        for name in addressed:
+            market = self.markets_by_symbol.get(name)
+            if market is None or market.halted:
+                continue
+            rise_first = backlog.pop(name)
+            run_after_order(self, market, events, len(events), command_id, ts, rise_first)
+        self.cond.fired = 0
+        events.extend(self._dispatch(cmd))
+        return events
 
     # ------------------------------------------------------------------ read views
 
@@ -172,17 +227,28 @@ class MatchingEngine(EngineState):
         return self.balances_book.of(account)
 
     def order(self, order_id: int) -> OrderView | None:
-        """An open (resting) order, or None."""
+        """An open order (resting, or untriggered), or None."""
         order = self.open_orders_by_id.get(order_id)
-        return None if order is None else _view(order)
+        if order is not None:
+            return _view(order)
+        cond = self.cond.by_id.get(order_id)
+        return None if cond is None else _untriggered_view(cond)
 
     def open_orders(self, account: int, symbol: str | None = None) -> list[OrderView]:
-        """The account's open orders in the order they were accepted."""
-        return [
+        """The account's open orders in the order they were accepted (resting), then its
+        untriggered orders in the order they were accepted."""
+        views = [
             _view(order)
             for order in self.open_by_account.get(account, {}).values()
             if symbol is None or order.symbol == symbol
         ]
+        if self.cond.by_id:
+            views += [
+                _untriggered_view(cond)
+                for cond in self.cond.by_id.values()
+                if cond.account == account and (symbol is None or cond.symbol == symbol)
+            ]
+        return views
 
     def market(self, symbol: str) -> MarketSpec | None:
         market = self.markets_by_symbol.get(symbol)
@@ -240,6 +306,7 @@ class MatchingEngine(EngineState):
             1 for order in self.open_orders_by_id.values() if order.client_order_id is not None
         ):
             raise EngineInvariantError("client id index holds stale entries")
+        validate_conditionals(self, expected_locked)
         balances = self.balances_book
         for transfer in balances.transfers.values():
             if transfer.state == PENDING:
@@ -277,4 +344,21 @@ def _view(order: Order) -> OrderView:
         order.filled_quote,
         order.quantity - order.filled,
         order.client_order_id,
+    )
+
+
+def _untriggered_view(cond: Conditional) -> OrderView:
+    return OrderView(
+        cond.order_id,
+        cond.account,
+        cond.symbol,
+        cond.side,
+        cond.price or 0,
+        cond.quantity or 0,
+        0,
+        0,
+        cond.quantity or 0,
+        cond.client_order_id,
+        True,
+        cond.stop_price,
     )
