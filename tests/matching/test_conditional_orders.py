@@ -293,9 +293,7 @@ def test_a_triggered_orders_own_fills_trigger_more_orders_when_they_cross() -> N
     ]
 
 
-def test_a_cascade_stops_at_the_cap_and_the_next_command_of_the_market_triggers_the_rest() -> (
-    None
-):
+def test_a_cascade_stops_at_the_cap_and_the_next_command_of_the_market_triggers_the_rest() -> None:
     # given more sell stops at 99 than one command may trigger, and bids for all of them
     engine = funded()
     trade_at(engine, 100)
