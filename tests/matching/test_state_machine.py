@@ -6,7 +6,10 @@ orders and pending withdrawals hold, nothing negative, per-asset conservation ag
 engine's counters) plus, independently of the engine's counters: per-asset conservation
 against the deposits and settled withdrawals seen in the events, ``seq`` contiguity,
 BalanceChanged cause uniqueness, balance events consistent with ``balance()``, fees never above
-what they are charged on, and snapshot/restore giving the same state hash.
+what they are charged on, and snapshot/restore giving the same state hash. The commands include
+conditional orders (trailing stops too), OCO lists and their cancels; ``validate()`` then also
+recomputes what untriggered orders and lists hold (the larger leg's need) and checks the trigger
+index against the last price.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from matching import snapshot
-from matching.commands import AmendOrder, CancelOrder, Command, PlaceOrder
+from matching.commands import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    Command,
+    PlaceOrder,
+    PlaceOrderList,
+)
 from matching.engine import MatchingEngine
 from matching.events import BalanceChanged, TradeExecuted, TransferApplied
 from tests.matching import streams
@@ -71,14 +81,20 @@ class EngineMachine(RuleBasedStateMachine):
         if isinstance(cmd, PlaceOrder) and fresh_id:
             self.next_order_id += 1
             cmd = cmd._replace(order_id=self.next_order_id)
+        elif isinstance(cmd, PlaceOrderList) and fresh_id:
+            self.next_order_id += 2
+            cmd = cmd._replace(
+                list_id=self.next_order_id,
+                limit_order_id=self.next_order_id - 1,
+                stop_order_id=self.next_order_id,
+            )
         self.apply(cmd)
 
-    @precondition(lambda self: bool(self.engine.open_orders_by_id))
+    @precondition(lambda self: bool(self.engine.open_orders_by_id or self.engine.cond.by_id))
     @rule(data=streams.st.data())
     def cancel_or_amend_a_live_order(self, data: streams.st.DataObject) -> None:
-        order = self.engine.order(
-            data.draw(streams.st.sampled_from(sorted(self.engine.open_orders_by_id)))
-        )
+        live = sorted({*self.engine.open_orders_by_id, *self.engine.cond.by_id})
+        order = self.engine.order(data.draw(streams.st.sampled_from(live)))
         assert order is not None
         account = order.account if data.draw(streams.st.integers(0, 9)) else 5
         if data.draw(streams.st.booleans()):
@@ -119,6 +135,14 @@ class EngineMachine(RuleBasedStateMachine):
             totals[asset] = totals.get(asset, 0) + available + locked
         for asset in set(totals) | set(self.net):
             assert totals.get(asset, 0) == self.net.get(asset, 0)
+
+    @precondition(lambda self: bool(self.engine.cond.lists))
+    @rule(data=streams.st.data())
+    def cancel_a_live_list(self, data: streams.st.DataObject) -> None:
+        order_list = self.engine.cond.lists[
+            data.draw(streams.st.sampled_from(sorted(self.engine.cond.lists)))
+        ]
+        self.apply(CancelOrderList("zl", 4, order_list.account, SYM, order_list.list_id, None))
 
     @invariant()
     def snapshot_round_trip_keeps_state(self) -> None:
