@@ -149,9 +149,6 @@ class MatchingEngine(EngineState):
         """Apply one command; return its events (possibly none). Never raises on bad input."""
         if self.cond.backlog:  # a cascade hit its cap: its market's next command goes on
             return self._apply_after_backlog(cmd)
-        return self._dispatch(cmd)
-
-    def _dispatch(self, cmd: Command) -> list[Event]:
         # the two commands that make most of the traffic skip the dict lookup: an identity
         # test on the class is cheaper
         kind = type(cmd)
@@ -206,7 +203,13 @@ class MatchingEngine(EngineState):
             rise_first = backlog.pop(name)
             run_after_order(self, market, events, len(events), command_id, ts, rise_first)
         self.cond.fired = 0
-        events.extend(self._dispatch(cmd))
+        # then the command itself, as usual (the markets still waiting are set aside meanwhile;
+        # a cap the command hits again wins)
+        waiting = dict(backlog)
+        backlog.clear()
+        events.extend(self.apply(cmd))
+        for name, rise_first in waiting.items():
+            backlog.setdefault(name, rise_first)
         return events
 
     # ------------------------------------------------------------------ read views

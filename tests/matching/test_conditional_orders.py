@@ -7,9 +7,12 @@ trade price" is set by a trade between BOB (maker) and CAROL (taker).
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
+from matching import snapshot
+from matching.commands import PlaceOrder
 from matching.engine import MatchingEngine
 from matching.errors import EndReason, RejectReason
 from matching.events import (
@@ -42,6 +45,7 @@ from tests.matching.builders import (
     market,
     moves,
     new_engine,
+    oco,
     only,
     run,
 )
@@ -363,3 +367,32 @@ def test_triggered_order_ids_stay_used_when_it_ended() -> None:
     trade_at(engine, 99)
     events = run(engine, limit(1, ALICE, BUY, 50, 1))
     assert only(events, OrderRejected)[0].reason is RejectReason.DUPLICATE_ORDER_ID
+
+
+def test_restore_and_replay_gives_the_same_events_when_a_capped_cascade_waits() -> None:
+    # given a capped cascade (the backlog waits), trailing stops and an OCO, snapshotted
+    engine = funded()
+    trade_at(engine, 100)
+    run(engine, conditional(1, DAVE, SELL, STOP_MARKET, None, 1, trailing_delta=300))
+    run(engine, conditional(2, DAVE, BUY, STOP_LIMIT, None, 1, 150, trailing_delta=300))
+    run(engine, oco(3, DAVE, SELL, 1, 130, 80))
+    count = MAX_TRIGGERS_PER_COMMAND + 3
+    for order_id in range(100, 100 + count):
+        run(engine, conditional(order_id, ALICE, SELL, STOP_MARKET, 99, 1))
+    run(engine, limit(500, BOB, BUY, 99, count + 1))
+    run(engine, market(501, CAROL, SELL, 1))
+    assert engine.cond.backlog
+    restored = snapshot.load(json.loads(json.dumps(snapshot.dump(engine))))
+    assert restored.state_hash() == engine.state_hash()
+    restored.validate()
+    # when both see the same commands
+    rest = [cancel(BOB, 999_999), market(502, CAROL, SELL, 5), trade_at_commands(100)]
+    for cmd in [*rest[:2], *rest[2]]:
+        # then the same events, the same state
+        assert restored.apply(cmd) == engine.apply(cmd)
+        engine.validate()
+    assert restored.state_hash() == engine.state_hash()
+
+
+def trade_at_commands(price: int) -> list[PlaceOrder]:
+    return [limit(next(_ids), BOB, SELL, price, 2), market(next(_ids), CAROL, BUY, 2)]
