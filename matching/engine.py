@@ -12,12 +12,22 @@ Where each command is handled (each module's docstring holds its part of the con
                                                           holds, outcome) and ``matching.fills``
                                                           (the fill loop: fees, self-trade
                                                           prevention, settlement)
+``PlaceOrder`` of ``stop_*`` / ``take_profit_*``          ``matching.conditional`` (validation,
+                                                          hold, ``untriggered``); the index is
+                                                          ``matching.untriggered``
+(after a PlaceOrder in a market with untriggered          ``matching.triggers`` (OCO rules,
+orders or OCO legs)                                       trailing, triggers, cascade and cap)
+``PlaceOrderList``, ``CancelOrderList``                   ``matching.order_lists``
 ``CancelOrder``, ``CancelAll``                            ``matching.cancels``
 ``AmendOrder``                                            ``matching.amends``
 ``Deposit``, ``Withdraw``, ``SettleWithdrawal``,          ``matching.transfers``
 ``ReleaseWithdrawal``, ``ReportTotals``
 ``AddMarket``, ``UpdateMarket``, ``SetMarketStatus``      ``matching.markets``
 ========================================================  =====================================
+
+A capped cascade leaves its market in ``cond.backlog``; ``apply`` then first triggers what
+waits there for the next command addressed to that market. ``validate`` checks the conditional
+part through ``matching.validate_conditional``.
 
 They all work on ``matching.state.EngineState`` (markets, balances, open-order indexes, the
 event sequence), which this module's :class:`MatchingEngine` extends with ``apply``, the read
@@ -37,10 +47,12 @@ unknown command is ``CommandRejected(invalid_command)``.
 
 *Events.* ``seq`` +1 per event across the engine. ``BalanceChanged`` is unique per
 ``(account, asset, reason, cause)``: causes are ``x:<transfer_id>``, ``o:<order_id>`` (order
-hold and final release), ``t:<symbol>:<trade_id>`` (fills, price-improvement release, fees) and
-``a:<order_id>:<seq>`` (amends). ``trade_id`` counts per market from 1. ``BookChanged`` is
-emitted once per command per market whose levels changed, best price first per side, with
-``update_id`` +1 per market.
+hold and final release), ``t:<symbol>:<trade_id>`` (fills, price-improvement release, fees),
+``a:<order_id>:<seq>`` (amends) and ``g:<order_id>`` (an OCO stop leg's hold at its trigger).
+``trade_id`` counts per market from 1. ``BookChanged`` is
+emitted once per order that changed a market's levels (so once per command, but where a command
+triggers orders or cancels an OCO leg: one per executed order and cancelled leg), best price
+first per side, with ``update_id`` +1 per market.
 """
 
 from __future__ import annotations
