@@ -17,7 +17,7 @@ from matching.commands import CancelAll, CancelOrder
 from matching.conditional import end_untriggered
 from matching.errors import EndReason, RejectReason
 from matching.events import Event, OrderCancelled
-from matching.order_lists import cancel_list, settle_list
+from matching.order_lists import cancel_list, reconcile_lists
 from matching.state import EngineState, Market
 from matching.types import Side
 
@@ -126,23 +126,15 @@ def _cancel_untriggered(engine: EngineState, market: Market, command: CancelOrde
 
 
 def _cancel_all_conditional(engine: EngineState, command: CancelAll, events: list[Event]) -> None:
-    """CancelAll's part for untriggered orders (after the resting ones), then the account's
-    lists, now without open legs, end."""
-    account = command.account
+    """CancelAll's part for untriggered orders (after the resting ones); then the lists whose
+    legs it ended are settled (``OrderListDone``)."""
     symbol = command.symbol
-    for cond in [
-        cond
-        for cond in engine.cond.by_id.values()
-        if cond.account == account and (symbol is None or cond.symbol == symbol)
-    ]:
+    untriggered = engine.cond.by_account.get(command.account, {})
+    for cond in [c for c in untriggered.values() if symbol is None or c.symbol == symbol]:
         market = engine.markets_by_symbol[cond.symbol]
         end_untriggered(
             engine, market, cond, EndReason.CANCEL_ALL, events, command.command_id, command.ts
         )
-    for order_list in [
-        order_list
-        for order_list in engine.cond.lists.values()
-        if order_list.account == account and (symbol is None or order_list.symbol == symbol)
-    ]:
-        market = engine.markets_by_symbol[order_list.symbol]
-        settle_list(engine, market, order_list, events, command.command_id, command.ts)
+    for market in engine.markets_by_symbol.values():
+        if market.triggers is not None and (symbol is None or market.spec.symbol == symbol):
+            reconcile_lists(engine, market, events, 0, command.command_id, command.ts)

@@ -257,11 +257,12 @@ class MatchingEngine(EngineState):
             for order in self.open_by_account.get(account, {}).values()
             if symbol is None or order.symbol == symbol
         ]
-        if self.cond.by_id:
+        untriggered = self.cond.by_account.get(account)
+        if untriggered:
             views += [
                 _untriggered_view(cond)
-                for cond in self.cond.by_id.values()
-                if cond.account == account and (symbol is None or cond.symbol == symbol)
+                for cond in untriggered.values()
+                if symbol is None or cond.symbol == symbol
             ]
         return views
 

@@ -238,6 +238,7 @@ class Conditionals:
 
     __slots__ = (
         "backlog",
+        "by_account",
         "by_client_id",
         "by_id",
         "fired",
@@ -250,6 +251,7 @@ class Conditionals:
 
     def __init__(self) -> None:
         self.by_id: dict[int, Conditional] = {}  # untriggered, in acceptance order
+        self.by_account: dict[int, dict[int, Conditional]] = {}  # the same, per account
         self.by_client_id: dict[int, dict[str, Conditional]] = {}
         self.lists: dict[int, OrderList] = {}  # executing lists, in acceptance order
         self.lists_by_client_id: dict[int, dict[str, OrderList]] = {}
@@ -263,6 +265,10 @@ class Conditionals:
 
     def remember(self, cond: Conditional) -> None:
         self.by_id[cond.order_id] = cond
+        by_account = self.by_account.get(cond.account)
+        if by_account is None:
+            by_account = self.by_account[cond.account] = {}
+        by_account[cond.order_id] = cond
         if cond.client_order_id is not None:
             by_client = self.by_client_id.get(cond.account)
             if by_client is None:
@@ -271,6 +277,10 @@ class Conditionals:
 
     def forget(self, cond: Conditional) -> None:
         del self.by_id[cond.order_id]
+        by_account = self.by_account[cond.account]
+        del by_account[cond.order_id]
+        if not by_account:
+            del self.by_account[cond.account]
         if cond.client_order_id is not None:
             del self.by_client_id[cond.account][cond.client_order_id]
 

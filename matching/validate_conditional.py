@@ -72,8 +72,12 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
             raise EngineInvariantError(f"{symbol}: list legs differ")
     if indexed != len(state.by_id):
         raise EngineInvariantError("untriggered orders outside their market's index")
+    if sum(len(by_account) for by_account in state.by_account.values()) != len(state.by_id):
+        raise EngineInvariantError("untriggered account index holds stale entries")
     clients = 0
     for cond in state.by_id.values():
+        if state.by_account.get(cond.account, {}).get(cond.order_id) is not cond:
+            raise EngineInvariantError(f"untriggered {cond.order_id}: account index")
         if cond.order_id not in engine.used_order_ids:
             raise EngineInvariantError(f"untriggered {cond.order_id}: id not recorded")
         if cond.client_order_id is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 
@@ -34,6 +36,7 @@ from tests.matching.builders import (
     CAROL,
     DAVE,
     LOT,
+    SPEC,
     SYM,
     USD,
     amend,
@@ -48,6 +51,7 @@ from tests.matching.builders import (
     oco,
     only,
     run,
+    update_market,
 )
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -396,3 +400,13 @@ def test_restore_and_replay_gives_the_same_events_when_a_capped_cascade_waits() 
 
 def trade_at_commands(price: int) -> list[PlaceOrder]:
     return [limit(next(_ids), BOB, SELL, price, 2), market(next(_ids), CAROL, BUY, 2)]
+
+
+def test_the_tick_cannot_change_when_only_untriggered_orders_are_left() -> None:
+    # given an empty book but an untriggered order (its prices are in ticks)
+    engine = funded()
+    run(engine, conditional(1, ALICE, SELL, STOP_LIMIT, 90, 2, 89))
+    # when the operator changes the tick
+    events = run(engine, update_market(replace(SPEC, tick_size=Decimal("0.5"))))
+    # then it is refused, as with resting orders
+    assert only(events, CommandRejected)[0].reason is RejectReason.MARKET_NOT_EMPTY
