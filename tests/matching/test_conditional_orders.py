@@ -407,6 +407,6 @@ def test_the_tick_cannot_change_when_only_untriggered_orders_are_left() -> None:
     engine = funded()
     run(engine, conditional(1, ALICE, SELL, STOP_LIMIT, 90, 2, 89))
     # when the operator changes the tick
-    events = run(engine, update_market(replace(SPEC, tick_size=Decimal("0.5"))))
+    events = run(engine, update_market(replace(SPEC, tick_size=Decimal("2"))))
     # then it is refused, as with resting orders
     assert only(events, CommandRejected)[0].reason is RejectReason.MARKET_NOT_EMPTY
