@@ -33,6 +33,7 @@ from pathlib import Path
 COMPILED_MODULES = (
     "arith",
     "emit",
+    "emit_conditional",
     "book",
     "balances",
     "state",

@@ -46,7 +46,8 @@ from matching.conditional import (
     new_conditional,
     triggers_at,
 )
-from matching.emit import order_accepted, order_list_accepted, order_list_done, order_list_rejected
+from matching.emit import order_accepted
+from matching.emit_conditional import order_list_accepted, order_list_done, order_list_rejected
 from matching.errors import EndReason, EngineInvariantError, RejectReason
 from matching.events import (
     Event,

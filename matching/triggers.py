@@ -34,7 +34,7 @@ from typing import Final
 from matching.arith import MAX_PRICE_TICKS
 from matching.book import Order
 from matching.commands import PlaceOrder
-from matching.emit import order_triggered
+from matching.emit_conditional import order_triggered
 from matching.events import Event, TradeExecuted
 from matching.fills import BUY_QUOTE, BY_LOTS, fill_taker
 from matching.order_lists import reconcile_lists, stop_leg_executed, stop_leg_triggered
