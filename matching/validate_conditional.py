@@ -31,8 +31,9 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
             continue
         if triggers.empty():
             raise EngineInvariantError(f"{symbol}: empty trigger index kept")
-        if triggers.rise != sorted(triggers.rise) or triggers.fall != sorted(triggers.fall):
-            raise EngineInvariantError(f"{symbol}: trigger index unsorted")
+        for keys in (list(triggers.rise), list(triggers.fall)):
+            if keys != sorted(keys) or len(set(keys)) != len(keys):
+                raise EngineInvariantError(f"{symbol}: trigger index unsorted")
         if len(triggers.rise) + len(triggers.fall) != len(triggers.by_key):
             raise EngineInvariantError(f"{symbol}: trigger keys differ from their orders")
         rise_keys = set(triggers.rise)

@@ -14,11 +14,12 @@ from decimal import Decimal
 import pytest
 
 from matching import snapshot
-from matching.commands import PlaceOrder
+from matching.commands import Command, PlaceOrder
 from matching.engine import MatchingEngine
 from matching.errors import EndReason, RejectReason
 from matching.events import (
     CommandRejected,
+    Event,
     OrderAccepted,
     OrderCancelled,
     OrderExpired,
@@ -70,14 +71,14 @@ def funded() -> MatchingEngine:
     )
 
 
-def trade_at(engine: MatchingEngine, price: int, qty: int = 2) -> list[object]:
+def trade_at(engine: MatchingEngine, price: int, qty: int = 2) -> list[Event]:
     """BOB rests a sell at ``price``, CAROL takes it: the last trade price becomes ``price``."""
     run(engine, limit(next(_ids), BOB, SELL, price, qty))
     return run(engine, market(next(_ids), CAROL, BUY, qty))
 
 
-def triggered(events: list[object]) -> list[int]:
-    return [e.order_id for e in only(events, OrderTriggered)]  # type: ignore[arg-type]
+def triggered(events: list[Event]) -> list[int]:
+    return [e.order_id for e in only(events, OrderTriggered)]
 
 
 def test_stop_is_accepted_untriggered_outside_the_book_and_holds_when_placed() -> None:
@@ -390,8 +391,12 @@ def test_restore_and_replay_gives_the_same_events_when_a_capped_cascade_waits() 
     assert restored.state_hash() == engine.state_hash()
     restored.validate()
     # when both see the same commands
-    rest = [cancel(BOB, 999_999), market(502, CAROL, SELL, 5), trade_at_commands(100)]
-    for cmd in [*rest[:2], *rest[2]]:
+    rest: list[Command] = [
+        cancel(BOB, 999_999),
+        market(502, CAROL, SELL, 5),
+        *trade_at_commands(100),
+    ]
+    for cmd in rest:
         # then the same events, the same state
         assert restored.apply(cmd) == engine.apply(cmd)
         engine.validate()

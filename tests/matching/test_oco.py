@@ -7,11 +7,13 @@ import itertools
 
 import pytest
 
+from matching.commands import Command
 from matching.engine import MatchingEngine
 from matching.errors import EndReason, RejectReason
 from matching.events import (
     BalanceChanged,
     CommandRejected,
+    Event,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
@@ -55,15 +57,15 @@ def funded() -> MatchingEngine:
     )
 
 
-def trade_at(engine: MatchingEngine, price: int, qty: int = 2) -> list[object]:
+def trade_at(engine: MatchingEngine, price: int, qty: int = 2) -> list[Event]:
     run(engine, limit(next(_ids), BOB, SELL, price, qty))
     return run(engine, market(next(_ids), CAROL, BUY, qty))
 
 
-def causes(events: list[object]) -> list[tuple[str, int, int, str]]:
+def causes(events: list[Event]) -> list[tuple[str, int, int, str]]:
     return [
         (e.cause, e.delta_available, e.delta_locked, e.reason.value)
-        for e in only(events, BalanceChanged)  # type: ignore[arg-type]
+        for e in only(events, BalanceChanged)
     ]
 
 
@@ -159,12 +161,13 @@ def test_cancelling_the_list_or_either_leg_cancels_both_legs(how: str) -> None:
     engine = funded()
     trade_at(engine, 100)
     run(engine, oco(1, ALICE, BUY, 5, 95, 105, client_list_id="L"))
-    cmd = {
+    commands: dict[str, Command] = {
         "list_id": cancel_list(ALICE, 1),
         "client_list_id": cancel_list(ALICE, client_list_id="L"),
         "limit_leg": cancel(ALICE, 11),
         "stop_leg": cancel(ALICE, 12),
-    }[how]
+    }
+    cmd = commands[how]
     events = run(engine, cmd)
     ended = {e.order_id: e.reason for e in only(events, OrderCancelled)}
     assert set(ended) == {11, 12}

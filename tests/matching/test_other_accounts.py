@@ -1,5 +1,6 @@
 """What the read barrier relies on: a command changes no account but its sender's, except as the
-maker of one of its trades.
+maker of one of its trades, or as the owner of an order it triggered (``OrderTriggered``: that
+order then trades as a taker, or rests, or expires, and its OCO's other leg ends).
 
 The matcher marks the makers of a batch's trades as touched by that batch, and a private read
 waits for the batch that last touched its reader as for the reader's own commands
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from matching.commands import Command, ReleaseWithdrawal, SettleWithdrawal, Withdraw
 from matching.engine import MatchingEngine
-from matching.events import Event, TradeExecuted
+from matching.events import Event, OrderTriggered, TradeExecuted
 from tests.matching import streams
 from tests.matching.builders import FEE_ACCOUNT, add_market
 
@@ -43,6 +44,7 @@ def test_a_command_changes_another_account_only_as_the_maker_of_its_trades(
             sender = getattr(cmd, "account", None)
         events = engine.apply(cmd)
         makers = {ev.maker_account for ev in events if type(ev) is TradeExecuted}
+        makers |= {ev.account for ev in events if type(ev) is OrderTriggered}
         for ev in events:
             others = _accounts(ev) - {sender, FEE_ACCOUNT} - makers
             assert not others, (cmd, ev)

@@ -8,7 +8,7 @@ import pytest
 
 from matching.engine import MatchingEngine
 from matching.errors import RejectReason
-from matching.events import OrderAccepted, OrderRejected, OrderTriggered, TradeExecuted
+from matching.events import Event, OrderAccepted, OrderRejected, OrderTriggered, TradeExecuted
 from matching.types import OrderType, Side
 from tests.matching.builders import (
     ALICE,
@@ -40,12 +40,12 @@ def funded() -> MatchingEngine:
     )
 
 
-def trade_at(engine: MatchingEngine, price: int, qty: int = 2) -> list[object]:
+def trade_at(engine: MatchingEngine, price: int, qty: int = 2) -> list[Event]:
     run(engine, limit(next(_ids), BOB, SELL, price, qty))
     return run(engine, market(next(_ids), CAROL, BUY, qty))
 
 
-def sell_trade_at(engine: MatchingEngine, price: int, qty: int = 2) -> list[object]:
+def sell_trade_at(engine: MatchingEngine, price: int, qty: int = 2) -> list[Event]:
     run(engine, limit(next(_ids), CAROL, BUY, price, qty))
     return run(engine, market(next(_ids), BOB, SELL, qty))
 
