@@ -214,12 +214,13 @@ class MatchingEngine(EngineState):
                 continue
             rise_first = backlog.pop(name)
             run_after_order(self, market, events, len(events), command_id, ts, rise_first)
-        self.cond.fired = 0
-        # then the command itself, as usual (the markets still waiting are set aside meanwhile;
-        # a cap the command hits again wins)
+        # then the command itself, as usual, its triggers counted with these (one command
+        # triggers at most the cap); the markets still waiting are set aside meanwhile, and a
+        # cap the command hits again wins
         waiting = dict(backlog)
         backlog.clear()
         events.extend(self.apply(cmd))
+        self.cond.fired = 0
         for name, rise_first in waiting.items():
             backlog.setdefault(name, rise_first)
         return events

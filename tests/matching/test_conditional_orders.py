@@ -415,3 +415,24 @@ def test_the_tick_cannot_change_when_only_untriggered_orders_are_left() -> None:
     events = run(engine, update_market(replace(SPEC, tick_size=Decimal("2"))))
     # then it is refused, as with resting orders
     assert only(events, CommandRejected)[0].reason is RejectReason.MARKET_NOT_EMPTY
+
+
+def test_the_cap_counts_the_backlog_and_the_commands_own_triggers_together() -> None:
+    # given a capped cascade that left 3 crossed stops at 99, and 100 more stops at 97
+    engine = funded()
+    trade_at(engine, 100)
+    first = MAX_TRIGGERS_PER_COMMAND + 3
+    for order_id in range(1, first + 1):
+        run(engine, conditional(order_id, ALICE, SELL, STOP_MARKET, 99, 1))
+    for order_id in range(1_001, 1_001 + MAX_TRIGGERS_PER_COMMAND):
+        run(engine, conditional(order_id, DAVE, SELL, STOP_MARKET, 97, 1))
+    run(engine, limit(500, BOB, BUY, 99, MAX_TRIGGERS_PER_COMMAND + 1))
+    run(engine, limit(502, BOB, BUY, 97, 2 * MAX_TRIGGERS_PER_COMMAND))
+    run(engine, market(501, CAROL, SELL, 1))
+    assert len(engine.cond.by_id) == 3 + MAX_TRIGGERS_PER_COMMAND
+    # when the next command comes: the 3 trigger, sell at 97 and cross the stops at 97
+    events = run(engine, market(503, CAROL, SELL, 1))
+    # then 100 trigger in the command in all: the backlog's 3 and 97 of the others; 3 wait
+    assert triggered(events)[:4] == [first - 2, first - 1, first, 1_001]
+    assert len(triggered(events)) == MAX_TRIGGERS_PER_COMMAND
+    assert len(engine.cond.by_id) == 3 and engine.cond.backlog
