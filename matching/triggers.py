@@ -24,7 +24,8 @@ whose unfilled rest expires ``no_liquidity``. Its hold is already in place.
 *The cap.* ``MAX_TRIGGERS_PER_COMMAND`` orders per command, counted in ``Conditionals.fired``;
 when it stops a check with crossed orders left, the market joins ``Conditionals.backlog`` and
 the next command addressed to it (any command with its symbol, a CancelAll of all markets, a
-Tick) first runs a check at the last price, unless the market is halted.
+Tick) first runs a check at the last price (a halt too: it triggers them before it halts);
+that command's own triggers count with them.
 """
 
 from __future__ import annotations

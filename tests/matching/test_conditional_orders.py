@@ -28,7 +28,7 @@ from matching.events import (
     OrderTriggered,
     TradeExecuted,
 )
-from matching.types import OrderType, Side, TimeInForce
+from matching.types import MarketStatus, OrderType, Side, TimeInForce
 from matching.untriggered import MAX_TRIGGERS_PER_COMMAND
 from tests.matching.builders import (
     ALICE,
@@ -52,6 +52,7 @@ from tests.matching.builders import (
     oco,
     only,
     run,
+    set_status,
     update_market,
 )
 
@@ -436,3 +437,20 @@ def test_the_cap_counts_the_backlog_and_the_commands_own_triggers_together() -> 
     assert triggered(events)[:4] == [first - 2, first - 1, first, 1_001]
     assert len(triggered(events)) == MAX_TRIGGERS_PER_COMMAND
     assert len(engine.cond.by_id) == 3 and engine.cond.backlog
+
+
+def test_a_halt_is_a_command_of_the_market_so_the_backlog_triggers_before_it() -> None:
+    # given a capped cascade whose rest waits
+    engine = funded()
+    trade_at(engine, 100)
+    count = MAX_TRIGGERS_PER_COMMAND + 1
+    for order_id in range(1, count + 1):
+        run(engine, conditional(order_id, ALICE, SELL, STOP_MARKET, 99, 1))
+    run(engine, limit(500, DAVE, BUY, 99, count + 1))
+    run(engine, market(501, BOB, SELL, 1))
+    # when the market is halted
+    events = run(engine, set_status(MarketStatus.HALTED))
+    # then the rest triggers (and trades) first, then the market halts
+    assert triggered(events) == [count]
+    assert kinds(events)[-1] == "MarketStatusChanged"
+    assert engine.cond.backlog == {}
