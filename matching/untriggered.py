@@ -43,6 +43,8 @@ MAX_TRIGGERS_PER_COMMAND: Final = 100
 
 SPAN: Final = 2**64  # > any event seq: the low part of a key
 KEY_TOP: Final = 4 * MAX_PRICE_TICKS  # above any stop price (a trailing buy's may exceed the max)
+NO_RISE: Final = KEY_TOP  # an empty rise index's head: no last price reaches it
+NO_FALL: Final = 0  # an empty fall index's head: every last price is above it
 
 STOP_MARKET: Final = OrderType.STOP_MARKET
 STOP_LIMIT: Final = OrderType.STOP_LIMIT
@@ -183,13 +185,21 @@ class OrderList:
 
 
 class Triggers:
-    """One market's untriggered orders by stop price, and the legs of its open lists."""
+    """One market's untriggered orders by stop price, and the legs of its open lists.
 
-    __slots__ = ("by_key", "fall", "legs", "rise", "trailing")
+    ``rise_head`` / ``fall_head`` cache the stop price of each index's first order (the lowest
+    of the rises, the highest of the falls; ``NO_RISE`` / ``NO_FALL`` when empty): the check
+    after every order in the market is then one comparison of small ints per direction, with
+    no call into ``SortedList`` unless something is crossed.
+    """
+
+    __slots__ = ("by_key", "fall", "fall_head", "legs", "rise", "rise_head", "trailing")
 
     def __init__(self) -> None:
         self.rise: Any = SortedList()  # of int keys (see the module docstring)
         self.fall: Any = SortedList()
+        self.rise_head = NO_RISE
+        self.fall_head = NO_FALL
         self.by_key: dict[int, Conditional] = {}
         self.trailing: list[Conditional] = []  # in acceptance order
         self.legs: dict[int, OrderList] = {}  # order id of either leg -> its open list
@@ -202,42 +212,71 @@ class Triggers:
         if cond.rises:
             key = stop * SPAN + cond.accepted
             self.rise.add(key)
+            if stop < self.rise_head:
+                self.rise_head = stop
         else:
             key = (KEY_TOP - stop) * SPAN + cond.accepted
             self.fall.add(key)
+            if stop > self.fall_head:
+                self.fall_head = stop
         cond.key = key
         self.by_key[key] = cond
 
     def remove(self, cond: Conditional) -> None:
-        (self.rise if cond.rises else self.fall).remove(cond.key)
-        del self.by_key[cond.key]
+        key = cond.key
+        if cond.rises:
+            self.rise.remove(key)
+            if cond.stop_price == self.rise_head:
+                self.rise_head = _rise_head(self.rise)
+        else:
+            self.fall.remove(key)
+            if cond.stop_price == self.fall_head:
+                self.fall_head = _fall_head(self.fall)
+        del self.by_key[key]
 
     def crossed(self, rises: bool, last: int, limit: int) -> list[Conditional]:
         """Up to ``limit`` orders of one direction that ``last`` crossed, in trigger order,
         taken out of the index."""
         if rises:
+            if last < self.rise_head or limit <= 0:
+                return []
             keys = self.rise
             bound = (last + 1) * SPAN
         else:
+            if last > self.fall_head or limit <= 0:
+                return []
             keys = self.fall
             bound = (KEY_TOP - last + 1) * SPAN
         count: int = keys.bisect_left(bound)
         if count > limit:
             count = limit
-        if not count:
-            return []
         by_key = self.by_key
         out = [by_key.pop(key) for key in keys[:count]]
         del keys[:count]
+        if rises:
+            self.rise_head = _rise_head(keys)
+        else:
+            self.fall_head = _fall_head(keys)
         return out
 
     def any_crossed(self, last: int) -> bool:
-        rise = self.rise
-        fall = self.fall
-        return bool(
-            (len(rise) and rise[0] < (last + 1) * SPAN)
-            or (len(fall) and fall[0] < (KEY_TOP - last + 1) * SPAN)
-        )
+        return last >= self.rise_head or last <= self.fall_head
+
+
+def _rise_head(keys: Any) -> int:
+    """The stop price of the first key of the rise index, ``NO_RISE`` when it is empty."""
+    if len(keys):
+        head: int = keys[0] // SPAN
+        return head
+    return NO_RISE
+
+
+def _fall_head(keys: Any) -> int:
+    """The stop price of the first key of the fall index, ``NO_FALL`` when it is empty."""
+    if len(keys):
+        head: int = KEY_TOP - keys[0] // SPAN
+        return head
+    return NO_FALL
 
 
 class Conditionals:

@@ -12,6 +12,8 @@ from matching.state import EngineState
 from matching.types import Side
 from matching.untriggered import (
     KEY_TOP,
+    NO_FALL,
+    NO_RISE,
     SPAN,
     conditional_need,
     rises_on,
@@ -34,6 +36,12 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
         for keys in (list(triggers.rise), list(triggers.fall)):
             if keys != sorted(keys) or len(set(keys)) != len(keys):
                 raise EngineInvariantError(f"{symbol}: trigger index unsorted")
+        rise_stops = [cond.stop_price for cond in triggers.by_key.values() if cond.rises]
+        fall_stops = [cond.stop_price for cond in triggers.by_key.values() if not cond.rises]
+        if triggers.rise_head != min(rise_stops, default=NO_RISE) or triggers.fall_head != max(
+            fall_stops, default=NO_FALL
+        ):
+            raise EngineInvariantError(f"{symbol}: stale trigger index head")
         if len(triggers.rise) + len(triggers.fall) != len(triggers.by_key):
             raise EngineInvariantError(f"{symbol}: trigger keys differ from their orders")
         rise_keys = set(triggers.rise)
