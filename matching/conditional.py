@@ -35,7 +35,7 @@ from matching.balances import balance_moved
 from matching.commands import PlaceOrder
 from matching.emit import order_accepted, order_ended, order_rejected
 from matching.errors import EndReason, RejectReason
-from matching.events import Event, OrderCancelled
+from matching.events import Event, OrderCancelled, OrderExpired
 from matching.state import EngineState, Market
 from matching.types import BalanceReason, OrderType, Side, TimeInForce
 from matching.untriggered import (
@@ -304,13 +304,15 @@ def end_untriggered(
     events: list[Event],
     command_id: str,
     ts: int,
+    ending: type[OrderCancelled] | type[OrderExpired] = OrderCancelled,
 ) -> None:
-    """Cancel an untriggered order: out of the indexes, ``OrderCancelled``, release its hold."""
+    """End an untriggered order (``OrderCancelled``, or ``OrderExpired`` as ``ending`` says:
+    a GTD expiry): out of the indexes, its end, the release of its hold."""
     drop_untriggered(engine, market, cond)
     engine.seq += 1
     events.append(
         order_ended(
-            OrderCancelled,
+            ending,
             seq=engine.seq,
             command_id=command_id,
             ts=ts,
