@@ -60,6 +60,9 @@ from engine_streams import (
 from matching.build import build_note
 from matching.commands import Command
 from matching.engine import MatchingEngine
+from matching.events import OrderTriggered
+
+TRIGGERING = "(that triggered)"
 
 
 def throughput(setup: list[Command], cmds: list[Command]) -> tuple[float, float, int, int, int]:
@@ -96,13 +99,17 @@ def latencies(setup: list[Command], cmds: list[Command], kinds: list[str]) -> di
     clock = time.perf_counter_ns
     out: dict[str, list[int]] = {}
     samples = [0] * len(cmds)
+    triggering = [False] * len(cmds)
     gc.collect()
     for i, c in enumerate(cmds):
         t0 = clock()
-        apply(c)
+        events = apply(c)
         samples[i] = clock() - t0
-    for k, ns in zip(kinds, samples, strict=True):
+        triggering[i] = OrderTriggered in map(type, events)  # (outside the timed call)
+    for k, ns, fired in zip(kinds, samples, triggering, strict=True):
         out.setdefault(k, []).append(ns)
+        if fired:  # the commands whose trades triggered orders, which then executed inside them
+            out.setdefault(TRIGGERING, []).append(ns)
     out["all"] = samples
     return out
 
@@ -279,7 +286,7 @@ def main() -> None:
     lat = latencies(setup, cmds, kinds)
     total = sum(lat["all"])
     print("latency per command (us):     p50      p99    p99.9     mean    count  share of time")
-    for k in ("all", *sorted(set(kinds))):
+    for k in ("all", *sorted(set(kinds)), TRIGGERING):
         v = lat.get(k, [])
         if v:
             print(

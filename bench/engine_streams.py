@@ -6,11 +6,15 @@ levels; 1,000 accounts funded by Deposit commands. The same seed gives the same 
 before conditional orders existed, so its figures compare with the diary in
 docs/performance.md.
 
-``conditional``: the same mix with a tenth of the commands (taken from the resting limits:
-40 % rest) conditional: stop-limit and stop-market orders, take-profit limits, trailing stops
-and OCO lists, their stop prices 1-20 ticks from the last trade so that many trigger while the
-stream runs (each trigger executes inside the command whose trade crossed it). Cancels pick
-live orders whether resting or untriggered.
+``conditional``: the plain stream's commands, drawn the same way, with a conditional command
+after about one in nine of them (its own seeded draws), so that a tenth of the stream is
+conditional: stop-limit and stop-market orders, take-profit limits, trailing stops and OCO
+lists, their stop prices 1-100 ticks from the last trade, so that some trigger while the stream
+runs (each trigger executes inside the command whose trade crossed it) and the others wait
+(cancels pick live orders whether resting or untriggered). Cut at the same length as the plain
+stream. (A first version took the conditional commands out of the resting limits: the
+triggered orders then drained the book to under a hundred orders and every taker swept
+further, which measured the thinner book more than the conditional orders.)
 
 Both are built against a scratch engine, so cancels target orders that are live.
 """
@@ -100,6 +104,7 @@ def mixed_stream(
     """(setup, stream, kind of each stream command), built against a scratch engine."""
     conditional = stream == "conditional"
     rng = random.Random(seed)
+    extra = random.Random(seed + 1)  # the conditional commands' own draws: the others stay
     setup = setup_commands()
     scratch = MatchingEngine(FEE_ACCOUNT)
     for cmd in setup:
@@ -148,15 +153,6 @@ def mixed_stream(
                     break
             else:
                 continue
-        elif conditional and 0.65 <= r < 0.75:
-            oid += 1
-            c, kind = _conditional(rng, i, oid, list_id + 1, acct, side, last)
-            if kind == "oco":
-                list_id += 1
-                oid += 1  # the stop leg's id
-                live_ids.append(oid - 1)
-            kinds.append(kind)
-            live_ids.append(oid)
         elif r < 0.75:
             oid += 1
             off = rng.randint(1, 150)
@@ -185,16 +181,28 @@ def mixed_stream(
             kinds.append("market")
         cmds.append(c)
         apply(c)
-    return setup, cmds, kinds
+        if conditional and extra.random() < 1 / 9:  # then a tenth of the stream is conditional
+            oid += 1
+            c, kind = _conditional(extra, i, oid, list_id + 1, extra.randint(1, ACCOUNTS), last)
+            if kind == "oco":
+                list_id += 1
+                oid += 1  # the stop leg's id
+                live_ids.append(oid - 1)
+            cmds.append(c)
+            kinds.append(kind)
+            live_ids.append(oid)
+            apply(c)
+    return setup, cmds[:n], kinds[:n]
 
 
 def _conditional(
-    rng: random.Random, i: int, oid: int, list_id: int, acct: int, side: Side, last: int
+    rng: random.Random, i: int, oid: int, list_id: int, acct: int, last: int
 ) -> tuple[Command, str]:
     """One conditional command near the last trade price: 40 % stop-limit, 20 % stop-market,
-    20 % take-profit-limit, 10 % trailing stop-market, 10 % OCO."""
+    20 % take-profit-limit, 10 % trailing stop-market, 10 % OCO; stop prices 1-100 ticks away."""
+    side = BUY if rng.random() < 0.5 else SELL
     r = rng.random()
-    gap = rng.randint(1, 20)
+    gap = rng.randint(1, 100)
     lots = rng.randint(1, 50)
     is_buy = side is BUY
     stop_side = last + gap if is_buy else last - gap  # a stop fires on a move against
@@ -202,22 +210,22 @@ def _conditional(
     if r < 0.4:
         limit = stop_side + 5 if is_buy else stop_side - 5
         return _order(
-            f"c{i}", i, oid, acct, side, OrderType.STOP_LIMIT, GTC, limit, lots,
+            f"k{i}", i, oid, acct, side, OrderType.STOP_LIMIT, GTC, limit, lots,
             stop_price=stop_side,
         ), "stop_limit"  # fmt: skip
     if r < 0.6:
         return _order(
-            f"c{i}", i, oid, acct, side, OrderType.STOP_MARKET, GTC, None, lots,
+            f"k{i}", i, oid, acct, side, OrderType.STOP_MARKET, GTC, None, lots,
             stop_price=stop_side,
         ), "stop_market"  # fmt: skip
     if r < 0.8:
         return _order(
-            f"c{i}", i, oid, acct, side, OrderType.TAKE_PROFIT_LIMIT, GTC, profit_side, lots,
+            f"k{i}", i, oid, acct, side, OrderType.TAKE_PROFIT_LIMIT, GTC, profit_side, lots,
             stop_price=profit_side,
         ), "take_profit_limit"  # fmt: skip
     if r < 0.9:
         return _order(
-            f"c{i}", i, oid, acct, side, OrderType.STOP_MARKET, GTC, None, lots,
+            f"k{i}", i, oid, acct, side, OrderType.STOP_MARKET, GTC, None, lots,
             trailing_delta=rng.choice((10, 25, 50)),
         ), "trailing_stop"  # fmt: skip
     # an OCO: the limit leg on the profit side (it must not take: a few ticks further out),
@@ -225,7 +233,7 @@ def _conditional(
     limit = profit_side - 5 if is_buy else profit_side + 5
     stop_limit = stop_side + 5 if is_buy else stop_side - 5
     return PlaceOrderList(
-        f"c{i}", i, list_id, acct, SYM, side, lots, limit, stop_side, stop_limit, GTC,
+        f"k{i}", i, list_id, acct, SYM, side, lots, limit, stop_side, stop_limit, GTC,
         oid, oid + 1, None, None, None, STP,
     ), "oco"  # fmt: skip
 

@@ -258,7 +258,7 @@ def accept_conditional(
         triggers = market.triggers = Triggers()
     triggers.add(cond)
     if cond.trailing_delta is not None:
-        triggers.trailing.append(cond)
+        triggers.add_trailing(cond)
     if cond.expire_time:
         remember_expiry(engine, cond.expire_time, cond.order_id)
 
@@ -338,7 +338,7 @@ def drop_untriggered(engine: EngineState, market: Market, cond: Conditional) -> 
     if triggers is not None:
         triggers.remove(cond)
         if cond.trailing_delta is not None:
-            triggers.trailing.remove(cond)
+            triggers.remove_trailing(cond)
         if triggers.empty():
             market.triggers = None
 

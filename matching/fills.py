@@ -114,6 +114,11 @@ def fill_taker(
     stop: EndReason | str | None = None
     seq = engine.seq
     traded_at = 0  # the last trade's price: the market's last price (conditional orders)
+    first_at = 0  # the first's: with the last, the range this taker traded over (it is monotone)
+    # the market's conditional orders when OCO legs rest in it (None: the usual case, one test)
+    legs = market.triggers
+    if legs is not None and not legs.legs:
+        legs = None
     while wanted:
         price = book.best_ask if is_buy else book.best_bid
         if (price > limit) if is_buy else (price < limit):
@@ -129,6 +134,8 @@ def fill_taker(
                     break
                 engine.seq = seq
                 engine.end_resting(market, maker, OrderExpired, SELF_TRADE, events, command_id, ts)
+                if legs is not None and maker.order_id in legs.legs:
+                    legs.touched_legs.append(maker.order_id)  # an OCO leg ended: settle its list
                 seq = engine.seq
                 if stp_mode is EXPIRE_BOTH:
                     stop = SELF_TRADE
@@ -157,11 +164,15 @@ def fill_taker(
                 taker_paid, maker_paid = base_amount, quote_amount
             trade_id += 1
             traded_at = price
+            if not first_at:
+                first_at = price
             wanted -= lots
             filled += lots
             filled_quote += quote_amount
             maker.filled_quote += quote_amount
             maker_done = book.fill(level, maker, lots)
+            if legs is not None and maker.order_id in legs.legs:
+                legs.touched_legs.append(maker.order_id)  # an OCO leg traded: settle its list
             cause = f"t:{symbol}:{trade_id}"
             seq += 1
             events.append(
@@ -331,5 +342,12 @@ def fill_taker(
     market.trade_id = trade_id
     if traded_at:
         market.last_price = traded_at
+        triggers = market.triggers
+        if triggers is not None:  # conditional orders wait: their check reads the range
+            low, high = (first_at, traded_at) if is_buy else (traded_at, first_at)
+            if not triggers.trade_low or low < triggers.trade_low:
+                triggers.trade_low = low
+            if high > triggers.trade_high:
+                triggers.trade_high = high
     engine.seq = seq
     return stop, tuple(walked)

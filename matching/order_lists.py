@@ -391,6 +391,28 @@ def reconcile_lists(
         settle_list(engine, market, order_list, events, command_id, ts)
 
 
+def settle_legs(
+    engine: EngineState,
+    market: Market,
+    order_ids: list[int],
+    events: list[Event],
+    command_id: str,
+    ts: int,
+) -> None:
+    """The lists of the limit legs that traded or ended (``order_ids``, in event order, as the
+    fill loop noted them): apply their rules, once per list."""
+    triggers = market.triggers
+    if triggers is None:
+        return
+    touched: list[OrderList] = []
+    for order_id in order_ids:
+        order_list = triggers.legs.get(order_id)
+        if order_list is not None and order_list not in touched:
+            touched.append(order_list)
+    for order_list in touched:
+        settle_list(engine, market, order_list, events, command_id, ts)
+
+
 def settle_list(
     engine: EngineState,
     market: Market,

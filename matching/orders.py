@@ -227,7 +227,11 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
     else:
         stop, walked = None, ()
     _finish(engine, market, command, order, is_buy, mode, budget, stop, walked, events)
-    if market.triggers is not None:  # conditional orders / OCO legs wait: the engine runs them
+    triggers = market.triggers
+    if triggers is not None and (triggers.trade_high or triggers.touched_legs):
+        # conditional orders wait and it traded (or self-trade prevention ended a maker, maybe
+        # an OCO leg): the engine runs the trigger check; an order that did neither moved no
+        # price and ended no leg
         engine.after_order = market
     return events
 

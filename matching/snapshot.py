@@ -219,7 +219,7 @@ def _load_conditional(engine: MatchingEngine, data: dict[str, Any]) -> None:
             market.triggers = Triggers()
         market.triggers.add(cond)
         if trailing_delta is not None:
-            market.triggers.trailing.append(cond)
+            market.triggers.add_trailing(cond)
     for list_id, account, symbol, client_list_id, limit_id, stop_id in data.get("order_lists", []):
         order_list = OrderList(list_id, account, symbol, client_list_id, limit_id, stop_id)
         state.remember_list(order_list)

@@ -36,9 +36,9 @@ from matching.arith import MAX_PRICE_TICKS
 from matching.book import Order
 from matching.commands import PlaceOrder
 from matching.emit_conditional import order_triggered
-from matching.events import Event, TradeExecuted
+from matching.events import Event
 from matching.fills import BUY_QUOTE, BY_LOTS, fill_taker
-from matching.order_lists import reconcile_lists, stop_leg_executed, stop_leg_triggered
+from matching.order_lists import settle_legs, stop_leg_executed, stop_leg_triggered
 from matching.orders import _finish, _fok_fillable
 from matching.state import EngineState, Market
 from matching.types import OrderType, Side, TimeInForce
@@ -88,13 +88,19 @@ def _check(
     rise_first: bool,
     queue: list[Conditional],
 ) -> None:
-    if market.triggers is not None and market.triggers.legs:
-        reconcile_lists(engine, market, events, start, command_id, ts)
     triggers = market.triggers
     if triggers is None:
         return
+    if triggers.touched_legs:
+        touched = triggers.touched_legs
+        triggers.touched_legs = []
+        settle_legs(engine, market, touched, events, command_id, ts)
+        triggers = market.triggers
+        if triggers is None:
+            return
     if triggers.trailing:
-        _trail(market, events, start)
+        _trail(market)
+    triggers.trade_high = triggers.trade_low = 0  # consumed (by the trailing stops, if any)
     last = market.last_price
     if not last:
         return
@@ -107,7 +113,7 @@ def _check(
         cond_state.fired += 1
         cond_state.forget(cond)
         if cond.trailing_delta is not None:
-            triggers.trailing.remove(cond)
+            triggers.remove_trailing(cond)
         engine.seq += 1
         events.append(
             order_triggered(
@@ -134,30 +140,20 @@ def _check(
         market.triggers = None
 
 
-def _trail(market: Market, events: list[Event], start: int) -> None:
-    """Move each trailing stop to the extreme of the trades in ``events[start:]``."""
+def _trail(market: Market) -> None:
+    """Move the trailing stops whose extreme the trades since the last check passed."""
     triggers = market.triggers
     if triggers is None:
         return
-    high = 0
-    low = 0
-    for index in range(start, len(events)):
-        ev = events[index]
-        if isinstance(ev, TradeExecuted):
-            price = ev.price
-            if price > high:
-                high = price
-            if not low or price < low:
-                low = price
+    high = triggers.trade_high
+    low = triggers.trade_low
     if not high:
         return
-    for cond in triggers.trailing:
+    for cond in triggers.passed_by(high, low):  # only those whose extreme moves
         is_buy = cond.side is BUY
-        if (low >= cond.peak) if is_buy else (high <= cond.peak):
-            continue
         cond.peak = low if is_buy else high
-        delta = cond.trailing_delta or 0
-        stop = trailing_stop(cond.peak, delta, is_buy)
+        triggers.add_trailing(cond)
+        stop = trailing_stop(cond.peak, cond.trailing_delta or 0, is_buy)
         if stop != cond.stop_price:
             triggers.remove(cond)
             cond.stop_price = stop

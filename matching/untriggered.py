@@ -21,8 +21,14 @@ tuples. ``sortedcontainers.SortedList`` rather than the plain list + ``bisect`` 
 the list costs 240 ns at 1,000 orders, 800 ns at 10,000 and 13.7 us at 100,000 (its memmove
 grows with the list), the SortedList 410, 425 and 465 ns. A book has a few hundred levels; a
 market may have far more waiting stops, so the bounded cost wins. A trigger pops a prefix.
-Trailing stops are also kept, in acceptance order, in ``trailing``: their stop price moves
-with each trade and they are re-keyed when it does.
+Trailing stops are also kept by their extreme, in two more ``SortedList`` objects of int keys:
+``trail_sells`` (key ``peak * SPAN + accepted``: the lowest peak first) and ``trail_buys`` (key
+``(KEY_TOP - trough) * SPAN + accepted``: the highest trough first). A new high moves exactly
+the sells whose peak is below it, a prefix; a new low the buys whose trough is above it, a
+prefix: each trade costs the orders whose stop really moves (re-keyed in ``rise`` / ``fall``),
+not a scan of every trailing stop. (The first version scanned them all after every order of the
+market: with 2,000 trailing stops waiting it was the largest cost of the conditional stream of
+``bench/engine_bench.py``.)
 
 ``sortedcontainers`` has no type information: under mypyc its objects are plain Python objects
 (``Any``), called through the C API like any interpreted library; the engine's own code around
@@ -85,6 +91,7 @@ class Conditional:
         "stp_mode",
         "symbol",
         "time_in_force",
+        "trail_key",
         "trailing_delta",
     )
 
@@ -133,6 +140,7 @@ class Conditional:
         self.expire_time = expire_time  # unix ms, a GTD order's (0: none)
         self.rises = rises_on(order_type, side is BUY)
         self.key = 0
+        self.trail_key = 0  # its key in ``Triggers.trail_sells`` / ``trail_buys`` (trailing)
 
 
 def rises_on(order_type: OrderType, is_buy: bool) -> bool:
@@ -201,7 +209,20 @@ class Triggers:
     no call into ``SortedList`` unless something is crossed.
     """
 
-    __slots__ = ("by_key", "fall", "fall_head", "legs", "rise", "rise_head", "trailing")
+    __slots__ = (
+        "by_key",
+        "fall",
+        "fall_head",
+        "legs",
+        "rise",
+        "rise_head",
+        "touched_legs",
+        "trade_high",
+        "trade_low",
+        "trail_buys",
+        "trail_sells",
+        "trailing",
+    )
 
     def __init__(self) -> None:
         self.rise: Any = SortedList()  # of int keys (see the module docstring)
@@ -209,7 +230,16 @@ class Triggers:
         self.rise_head = NO_RISE
         self.fall_head = NO_FALL
         self.by_key: dict[int, Conditional] = {}
-        self.trailing: list[Conditional] = []  # in acceptance order
+        self.trail_sells: Any = SortedList()  # of int keys: the lowest peak first
+        self.trail_buys: Any = SortedList()  # of int keys: the highest trough first
+        self.trailing: dict[int, Conditional] = {}  # trail key -> trailing stop
+        # the range of the market's trade prices since the last trigger check (0: no trade),
+        # kept by the fill loop (``matching.fills``) so the check reads no events
+        self.trade_high = 0
+        self.trade_low = 0
+        # the OCO limit legs the fill loop traded with or expired (self-trade prevention) since
+        # the last check, in event order: the lists the check settles, with no event scan
+        self.touched_legs: list[int] = []
         self.legs: dict[int, OrderList] = {}  # order id of either leg -> its open list
 
     def empty(self) -> bool:
@@ -265,6 +295,37 @@ class Triggers:
             self.rise_head = _rise_head(keys)
         else:
             self.fall_head = _fall_head(keys)
+        return out
+
+    def add_trailing(self, cond: Conditional) -> None:
+        """Index a trailing stop by its extreme (``cond.peak``)."""
+        if cond.side is BUY:
+            key = (KEY_TOP - cond.peak) * SPAN + cond.accepted
+            self.trail_buys.add(key)
+        else:
+            key = cond.peak * SPAN + cond.accepted
+            self.trail_sells.add(key)
+        cond.trail_key = key
+        self.trailing[key] = cond
+
+    def remove_trailing(self, cond: Conditional) -> None:
+        (self.trail_buys if cond.side is BUY else self.trail_sells).remove(cond.trail_key)
+        del self.trailing[cond.trail_key]
+
+    def passed_by(self, high: int, low: int) -> list[Conditional]:
+        """The trailing stops whose extreme a trade range ``low..high`` passed (a sell's peak
+        below ``high``, a buy's trough above ``low``), taken out of the trailing index: the
+        caller moves their extreme and puts them back."""
+        out: list[Conditional] = []
+        trailing = self.trailing
+        for keys, bound in (
+            (self.trail_sells, high * SPAN),
+            (self.trail_buys, (KEY_TOP - low) * SPAN),
+        ):
+            if len(keys) and keys[0] < bound:
+                count: int = keys.bisect_left(bound)
+                out += [trailing.pop(key) for key in keys[:count]]
+                del keys[:count]
         return out
 
     def any_crossed(self, last: int) -> bool:

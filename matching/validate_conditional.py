@@ -6,6 +6,8 @@ holding only what it needs beyond its limit leg)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from matching.arith import order_hold
 from matching.errors import EngineInvariantError
 from matching.state import EngineState
@@ -33,6 +35,8 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
             continue
         if triggers.empty():
             raise EngineInvariantError(f"{symbol}: empty trigger index kept")
+        if triggers.trade_high or triggers.trade_low or triggers.touched_legs:
+            raise EngineInvariantError(f"{symbol}: trades left unchecked by the triggers")
         for keys in (list(triggers.rise), list(triggers.fall)):
             if keys != sorted(keys) or len(set(keys)) != len(keys):
                 raise EngineInvariantError(f"{symbol}: trigger index unsorted")
@@ -64,13 +68,26 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
             crossed = last and (last >= stop if rises else last <= stop)
             if crossed and symbol not in state.backlog:
                 raise EngineInvariantError(f"untriggered {cond.order_id} crossed by {last}")
-        trailing = [
-            cond
+        trailing = {
+            cond.order_id: cond
             for cond in state.by_id.values()
             if cond.symbol == symbol and cond.trailing_delta is not None
-        ]
-        if triggers.trailing != trailing:
-            raise EngineInvariantError(f"{symbol}: trailing list differs")
+        }
+        trailing_indexed = {cond.order_id: cond for cond in triggers.trailing.values()}
+        if trailing_indexed != trailing or len(triggers.trail_sells) + len(
+            triggers.trail_buys
+        ) != len(trailing):
+            raise EngineInvariantError(f"{symbol}: trailing index differs")
+        for key, cond in triggers.trailing.items():
+            is_buy = cond.side is Side.BUY
+            peak_part = KEY_TOP - cond.peak if is_buy else cond.peak
+            trail_keys: Any = triggers.trail_buys if is_buy else triggers.trail_sells
+            if (
+                key != cond.trail_key
+                or key != peak_part * SPAN + cond.accepted
+                or key not in trail_keys
+            ):
+                raise EngineInvariantError(f"trailing {cond.order_id}: wrong key")
         legs = {
             order_id: order_list
             for order_list in state.lists.values()
