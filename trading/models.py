@@ -48,7 +48,7 @@ class OrderType(models.TextChoices):
 
 # Conditional orders wait outside the book, untriggered, until the last trade price crosses
 # their stop price (docs/order-types.md).
-CONDITIONAL_TYPES = frozenset(
+CONDITIONAL_TYPES: frozenset[str] = frozenset(
     {
         OrderType.STOP_MARKET,
         OrderType.STOP_LIMIT,
@@ -57,7 +57,9 @@ CONDITIONAL_TYPES = frozenset(
     }
 )
 # The types that carry a limit price (the market variants carry none).
-PRICED_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
+PRICED_TYPES: frozenset[str] = frozenset(
+    {OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT}
+)
 
 
 class TimeInForce(models.TextChoices):

@@ -28,6 +28,7 @@ from django.db import connection, models
 from accounts.models import Asset
 from accounts.transitions import IllegalTransition, refuse_transition
 from common import bulk
+from common.clock import ns_to_datetime
 from matching.arith import fixed
 from matching.errors import RejectReason
 from matching.events import (
@@ -40,11 +41,23 @@ from matching.events import (
     OrderCancelled,
     OrderExpired,
     OrderFilled,
+    OrderListAccepted,
+    OrderListDone,
+    OrderListRejected,
     OrderRejected,
+    OrderTriggered,
     TradeExecuted,
 )
 from matching.types import MarketSpec
-from trading.models import Market, Order, OrderStatus, Trade
+from trading.models import (
+    CONDITIONAL_TYPES,
+    ListStatus,
+    Market,
+    Order,
+    OrderList,
+    OrderStatus,
+    Trade,
+)
 from trading.specs import cached_market, cached_scales
 from trading.transitions import order_may_become, order_may_become_sql
 
@@ -61,11 +74,31 @@ _ORDER_COLUMNS = (
     "price",
     "quantity",
     "quote_quantity",
+    "stop_price",
+    "trailing_delta",
+    "iceberg_quantity",
+    "expire_time",
+    "list_id",
+    "trigger_price",
+    "triggered_at",
     "filled_quantity",
     "filled_quote",
     "status",
     "reject_reason",
     "expire_reason",
+    "created_at",
+    "updated_at",
+    "last_event_seq",
+)
+
+_LIST_COLUMNS = (
+    "id",
+    "client_list_id",
+    "user_id",
+    "market_id",
+    "contingency_type",
+    "status",
+    "reject_reason",
     "created_at",
     "updated_at",
     "last_event_seq",
@@ -101,6 +134,9 @@ class _Batch:
         # batch gives it (None: none yet), which its stored row must allow.
         self.entry: dict[int, list[Any]] = {}
         self.trades: list[tuple[Any, ...]] = []
+        # Order lists (OCOs): rows born in this batch, and (status, seq, time) of those it ends.
+        self.new_lists: dict[int, dict[str, Any]] = {}
+        self.done_lists: dict[int, tuple[int, int]] = {}
 
     def move(self, order_id: int, seq: int, status: str | None, **fields: Any) -> None:
         """Fold event ``seq``'s ``fields`` (and ``status``, None: unchanged) into the order."""
@@ -159,6 +195,14 @@ def _new_order(ev: OrderAccepted | OrderRejected, status: str, reason: str) -> d
         "price": _price(spec, ev.price),
         "quantity": _qty(spec, ev.quantity),
         "quote_quantity": _quote(spec, ev.quote_quantity),
+        "stop_price": _price(spec, ev.stop_price),
+        "trailing_delta": ev.trailing_delta,
+        "iceberg_quantity": _qty(spec, ev.iceberg_quantity),
+        # unix ms; as ns for the one time format of the bulk writes
+        "expire_time": None if ev.expire_time is None else bulk.time_text(ev.expire_time * MS),
+        "list_id": ev.list_id,
+        "trigger_price": None,
+        "triggered_at": None,
         "filled_quantity": "0",
         "filled_quote": "0",
         "status": status,
@@ -168,6 +212,9 @@ def _new_order(ev: OrderAccepted | OrderRejected, status: str, reason: str) -> d
         "updated_at": when,
         "last_event_seq": ev.seq,
     }
+
+
+MS = 1_000_000  # ns per ms
 
 
 def _trade(ev: TradeExecuted) -> tuple[Any, ...]:
@@ -205,9 +252,68 @@ def apply_events(events: Sequence[Event]) -> None:
 
 
 def _on_accepted(batch: _Batch, ev: OrderAccepted) -> None:
-    # The row is born with the engine's first answer, new (or rejected, below): the table's
-    # moves out of the API's pending placeholder. Every later status goes through ``move``.
-    batch.new[ev.order_id] = _new_order(ev, OrderStatus.NEW, "")
+    # The row is born with the engine's first answer, new, untriggered for a conditional order
+    # (or rejected, below): the table's moves out of the API's pending placeholder. Every later
+    # status goes through ``move``.
+    status = OrderStatus.UNTRIGGERED if ev.type in CONDITIONAL_TYPES else OrderStatus.NEW
+    batch.new[ev.order_id] = _new_order(ev, status, "")
+
+
+def _on_triggered(batch: _Batch, ev: OrderTriggered) -> None:
+    # It keeps the type it was placed with (stop_limit, ...): its status says it was triggered.
+    # stop_price is the one that fired: a trailing stop's is known only now.
+    _, spec, _, _ = cached_market(ev.symbol)
+    when = bulk.time_text(ev.ts)
+    batch.move(
+        ev.order_id,
+        ev.seq,
+        OrderStatus.NEW,
+        stop_price=_price(spec, ev.stop_price),
+        trigger_price=_price(spec, ev.trigger_price),
+        triggered_at=when,
+        updated_at=when,
+    )
+
+
+def _new_list(
+    ev: OrderListAccepted | OrderListRejected, status: str, reason: str
+) -> dict[str, Any]:
+    market_id = cached_market(ev.symbol)[0]
+    when = bulk.time_text(ev.ts)
+    return {
+        "id": ev.list_id,
+        "client_list_id": ev.client_list_id,
+        "user_id": ev.account,
+        "market_id": market_id,
+        "contingency_type": "oco",
+        "status": status,
+        "reject_reason": reason,
+        "created_at": when,
+        "updated_at": when,
+        "last_event_seq": ev.seq,
+    }
+
+
+def _on_list_accepted(batch: _Batch, ev: OrderListAccepted) -> None:
+    batch.new_lists[ev.list_id] = _new_list(ev, ListStatus.EXECUTING, "")
+
+
+def _on_list_rejected(batch: _Batch, ev: OrderListRejected) -> None:
+    # A repeated PlaceOrderList is refused because its id is taken: that row is the original.
+    if ev.reason == RejectReason.DUPLICATE_LIST_ID:
+        return
+    batch.new_lists[ev.list_id] = _new_list(ev, ListStatus.REJECTED, str(ev.reason))
+
+
+def _on_list_done(batch: _Batch, ev: OrderListDone) -> None:
+    when = bulk.time_text(ev.ts)
+    born = batch.new_lists.get(ev.list_id)
+    if born is not None:
+        if born["status"] != ListStatus.EXECUTING:
+            refuse_transition("order list", ev.list_id, born["status"], "all_done", ev.seq)
+        born.update(status=ListStatus.ALL_DONE, updated_at=when, last_event_seq=ev.seq)
+    else:
+        batch.done_lists[ev.list_id] = (ev.seq, ev.ts)
 
 
 def _on_rejected(batch: _Batch, ev: OrderRejected) -> None:
@@ -304,6 +410,10 @@ _HANDLERS: dict[type, Callable[[_Batch, Any], None]] = {
     OrderCancelled: _on_end,
     OrderExpired: _on_end,
     OrderAmended: _on_amend,
+    OrderTriggered: _on_triggered,
+    OrderListAccepted: _on_list_accepted,
+    OrderListRejected: _on_list_rejected,
+    OrderListDone: _on_list_done,
     MarketStatusChanged: _on_market_status,
     MarketAdded: _on_market_spec,
     MarketUpdated: _on_market_spec,
@@ -311,7 +421,15 @@ _HANDLERS: dict[type, Callable[[_Batch, Any], None]] = {
 
 
 def _flush(batch: _Batch) -> None:
-    # Orders before trades: a trade refers to both of its orders.
+    # Lists before their legs, orders before trades: a trade refers to both of its orders.
+    if batch.new_lists:
+        bulk.insert_rows(
+            OrderList,
+            _LIST_COLUMNS,
+            [tuple(row[name] for name in _LIST_COLUMNS) for row in batch.new_lists.values()],
+        )
+    if batch.done_lists:
+        _end_lists(batch.done_lists)
     if batch.new:
         bulk.insert_rows(
             Order,
@@ -321,6 +439,20 @@ def _flush(batch: _Batch) -> None:
     bulk.insert_rows(Trade, _TRADE_COLUMNS, batch.trades)
     if batch.changes:
         _update_orders(batch)
+
+
+def _end_lists(done: dict[int, tuple[int, int]]) -> None:
+    """Mark lists all_done, each only from executing and once (lists are few: a statement
+    each). A replayed end is left alone; an end of a list that is not executing halts."""
+    for list_id, (seq, ts) in done.items():
+        changed = OrderList.objects.filter(
+            id=list_id, status=ListStatus.EXECUTING, last_event_seq__lt=seq
+        ).update(status=ListStatus.ALL_DONE, updated_at=ns_to_datetime(ts), last_event_seq=seq)
+        if changed:
+            continue
+        row = OrderList.objects.filter(id=list_id).values_list("status", "last_event_seq").first()
+        if row is not None and row[1] < seq:
+            refuse_transition("order list", list_id, row[0], ListStatus.ALL_DONE, seq)
 
 
 def _update_orders(batch: _Batch) -> None:

@@ -33,7 +33,7 @@ MAX_ORDER_ID = 2**63 - 1
 CLIENT_ORDER_ID_RE = r"^[A-Za-z0-9._:-]{1,36}$"
 _CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_RE)
 _SYMBOL = re.compile(SYMBOL_RE)
-_MONEY_FIELDS = ("price", "quantity", "quote_quantity")
+_MONEY_FIELDS = ("price", "quantity", "quote_quantity", "stop_price", "iceberg_quantity")
 ORDER_FIELDS = frozenset(
     {
         "symbol",
@@ -43,9 +43,12 @@ ORDER_FIELDS = frozenset(
         "post_only",
         "stp_mode",
         "client_order_id",
+        "trailing_delta",
+        "expire_time",
         *_MONEY_FIELDS,
     }
 )
+TRAILING_DELTA_MIN, TRAILING_DELTA_MAX = 10, 2000  # basis points (Binance's bounds)
 
 
 class MarketOutputSerializer(serializers.Serializer):
@@ -130,6 +133,20 @@ def parse_order(data: Any) -> OrderRequest:
     order_type = _choice(data, "type", OrderType)
     # A market order never rests: IOC is what applies to it, and what it reports.
     default_tif = TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC
+    trailing_delta = data.get("trailing_delta")
+    if trailing_delta is not None and (
+        type(trailing_delta) is not int
+        or not TRAILING_DELTA_MIN <= trailing_delta <= TRAILING_DELTA_MAX
+    ):
+        raise _invalid(
+            "trailing_delta",
+            f"must be an integer of basis points, {TRAILING_DELTA_MIN} to {TRAILING_DELTA_MAX}.",
+        )
+    expire_time = data.get("expire_time")
+    if expire_time is not None and (type(expire_time) is not int or not 0 < expire_time <= MAX_MS):
+        raise _invalid(
+            "expire_time", "must be an integer of unix milliseconds.", "invalid_expire_time"
+        )
     return OrderRequest(
         symbol=symbol,
         side=_choice(data, "side", Side),
@@ -141,6 +158,10 @@ def parse_order(data: Any) -> OrderRequest:
         post_only=post_only,
         stp_mode=_choice(data, "stp_mode", StpMode, StpMode.EXPIRE_TAKER),
         client_order_id=client_order_id,
+        stop_price=_money(data, "stop_price"),
+        trailing_delta=trailing_delta,
+        iceberg_quantity=_money(data, "iceberg_quantity"),
+        expire_time=expire_time,
     )
 
 
@@ -158,14 +179,40 @@ class OrderPlaceInputSerializer(serializers.Serializer):
     time_in_force = serializers.ChoiceField(
         choices=[t.value for t in TimeInForce],
         required=False,
-        help_text="Limit orders: GTC (the default), IOC or FOK. Market orders are IOC (the"
-        " default for them; GTC and FOK are refused): they never rest.",
+        help_text="Limit orders (and stop_limit, take_profit_limit): GTC (the default), IOC, FOK"
+        " or GTD (with expire_time). Market orders are IOC (the default for them; the others"
+        " are refused): they never rest. stop_market and take_profit_market: GTC (default) or"
+        " GTD.",
     )
-    post_only = serializers.BooleanField(default=False, required=False)
+    post_only = serializers.BooleanField(
+        default=False, required=False, help_text="Limit orders, GTC or GTD."
+    )
     stp_mode = serializers.ChoiceField(
         choices=[m.value for m in StpMode], default="expire_taker", required=False
     )
     client_order_id = serializers.RegexField(CLIENT_ORDER_ID_RE, required=False)
+    stop_price = DecimalString(
+        required=False,
+        help_text="stop_* and take_profit_* orders: the trigger, a multiple of tick_size.",
+    )
+    trailing_delta = serializers.IntegerField(
+        min_value=TRAILING_DELTA_MIN,
+        max_value=TRAILING_DELTA_MAX,
+        required=False,
+        help_text="stop_market and stop_limit instead of stop_price: a trailing stop, in basis"
+        " points.",
+    )
+    iceberg_quantity = DecimalString(
+        required=False,
+        help_text="Resting limit orders (GTC, GTD): the part shown in the book, a multiple of"
+        " lot_size below quantity.",
+    )
+    expire_time = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_MS,
+        required=False,
+        help_text="With time_in_force GTD (only): unix time, ms, in the future.",
+    )
 
 
 class FillOutputSerializer(serializers.Serializer):
@@ -193,11 +240,21 @@ class OrderOutputSerializer(serializers.Serializer):
     quote_quantity = DecimalString(allow_null=True)
     post_only = serializers.BooleanField()
     stp_mode = serializers.ChoiceField(choices=[m.value for m in StpMode])
+    stop_price = DecimalString(allow_null=True, help_text="Conditional orders: the trigger.")
+    trailing_delta = serializers.IntegerField(
+        allow_null=True, help_text="Trailing stops: basis points (10..2000)."
+    )
+    iceberg_quantity = DecimalString(allow_null=True, help_text="Icebergs: the visible part.")
+    expire_time = serializers.IntegerField(allow_null=True, help_text="GTD: unix time, ms.")
+    list_id = serializers.IntegerField(allow_null=True, help_text="The OCO it is a leg of.")
     filled_quantity = DecimalString()
     filled_quote = DecimalString()
     status = serializers.ChoiceField(choices=OrderStatus.values)
     reject_reason = serializers.CharField(allow_null=True)
     expire_reason = serializers.CharField(allow_null=True)
+    trigger_price = DecimalString(
+        allow_null=True, help_text="The last trade price that triggered a conditional order."
+    )
     fills = FillOutputSerializer(many=True)
     created_at = serializers.IntegerField(help_text="Unix time, ms.")
     updated_at = serializers.IntegerField(help_text="Unix time, ms.")
@@ -220,11 +277,19 @@ class CancelledOrderOutputSerializer(serializers.Serializer):
     quote_quantity = DecimalString(allow_null=True)
     post_only = serializers.BooleanField(allow_null=True)
     stp_mode = serializers.ChoiceField(choices=[m.value for m in StpMode], allow_null=True)
+    stop_price = DecimalString(allow_null=True, help_text="Conditional orders: the trigger.")
+    trailing_delta = serializers.IntegerField(
+        allow_null=True, help_text="Trailing stops: basis points (10..2000)."
+    )
+    iceberg_quantity = DecimalString(allow_null=True, help_text="Icebergs: the visible part.")
+    expire_time = serializers.IntegerField(allow_null=True, help_text="GTD: unix time, ms.")
+    list_id = serializers.IntegerField(allow_null=True, help_text="The OCO it is a leg of.")
     filled_quantity = DecimalString()
     filled_quote = DecimalString()
     status = serializers.ChoiceField(choices=[OrderStatus.CANCELLED.value])
     reject_reason = serializers.CharField(allow_null=True)
     expire_reason = serializers.CharField(allow_null=True, help_text="Why it was cancelled.")
+    trigger_price = DecimalString(allow_null=True)
     created_at = serializers.IntegerField(allow_null=True, help_text="Unix time, ms.")
     updated_at = serializers.IntegerField(help_text="Unix time, ms.")
 
@@ -240,7 +305,16 @@ class OrderUpdateOutputSerializer(serializers.Serializer):
     E = serializers.IntegerField(help_text="Event time, unix ms.")
     # (the metaclass takes declared fields off the class, so Serializer.update stays a method)
     update = serializers.ChoiceField(  # type: ignore[assignment]
-        choices=["new", "trade", "filled", "cancelled", "expired", "rejected", "amended"]
+        choices=[
+            "new",
+            "triggered",
+            "trade",
+            "filled",
+            "cancelled",
+            "expired",
+            "rejected",
+            "amended",
+        ]
     )
     order_id = serializers.IntegerField()
     client_order_id = serializers.CharField(allow_null=True)
@@ -253,12 +327,25 @@ class OrderUpdateOutputSerializer(serializers.Serializer):
     quote_quantity = DecimalString(allow_null=True)
     post_only = serializers.BooleanField(allow_null=True)
     stp_mode = serializers.ChoiceField(choices=[m.value for m in StpMode], allow_null=True)
+    stop_price = DecimalString(allow_null=True, help_text="Conditional orders: the trigger.")
+    trailing_delta = serializers.IntegerField(
+        allow_null=True, help_text="Trailing stops: basis points (10..2000)."
+    )
+    iceberg_quantity = DecimalString(allow_null=True, help_text="Icebergs: the visible part.")
+    expire_time = serializers.IntegerField(allow_null=True, help_text="GTD: unix time, ms.")
+    list_id = serializers.IntegerField(allow_null=True, help_text="The OCO it is a leg of.")
     created_at = serializers.IntegerField(allow_null=True, help_text="Unix time, ms.")
     status = serializers.ChoiceField(choices=OrderStatus.values, allow_null=True)
     reason = serializers.CharField(allow_null=True, help_text="Why it ended or was rejected.")
+    trigger_price = DecimalString(
+        allow_null=True, help_text="A triggered update's: the last trade price that crossed."
+    )
     filled_quantity = DecimalString(allow_null=True)
     filled_quote = DecimalString(allow_null=True)
     fill = FillOutputSerializer(allow_null=True, help_text="The trade of a trade update.")
+    kept_priority = serializers.BooleanField(
+        allow_null=True, help_text="An amended update's: whether it kept its time priority."
+    )
 
 
 class CancelPendingOutputSerializer(serializers.Serializer):

@@ -33,6 +33,9 @@ from trading.services.validation import (
 from trading.services.writer import OrderWriter
 
 _R = RejectReason
+# The protection price of a stop/take-profit market buy by quantity: its stop price plus 10 %
+# (docs/order-types.md; the engine's matching.arith.STOP_MARKET_BUY_CAP_BPS).
+STOP_MARKET_BUY_CAP_BPS = 1000
 REJECT_STATUS: dict[str, int] = {
     **dict.fromkeys(
         (
@@ -42,6 +45,10 @@ REJECT_STATUS: dict[str, int] = {
             _R.INVALID_ORDER,
             _R.BELOW_MIN_NOTIONAL,
             _R.ABOVE_MAX_NOTIONAL,
+            _R.INVALID_STOP_PRICE,
+            _R.NO_REFERENCE_PRICE,
+            _R.INVALID_EXPIRE_TIME,
+            _R.INVALID_ORDER_LIST,
             # a symbol the database lists but the matcher does not (yet): a bad field value,
             # as when the database does not list it (docs/api.md)
             _R.UNKNOWN_MARKET,
@@ -55,10 +62,15 @@ REJECT_STATUS: dict[str, int] = {
             _R.POST_ONLY_WOULD_TAKE,
             _R.FOK_NOT_FILLABLE,
             _R.MARKET_HALTED,
+            _R.WOULD_TRIGGER_IMMEDIATELY,
+            _R.DUPLICATE_LIST_ID,
+            _R.DUPLICATE_CLIENT_LIST_ID,
+            _R.ORDER_NOT_AMENDABLE,
         ),
         409,
     ),
     _R.ORDER_NOT_FOUND: 404,
+    _R.ORDER_LIST_NOT_FOUND: 404,
 }
 
 
@@ -74,30 +86,36 @@ class OrderRejected(DomainError):
         self.status = REJECT_STATUS.get(reason, 400)
 
 
-def _fund_shard(
-    writer: OrderWriter,
-    spec: MarketSpec,
-    units: MarketUnits,
-    req: OrderRequest,
-    shard: str,
-    amounts: Amounts,
+def hold_atoms(
+    units: MarketUnits, side: Side, amounts: Amounts, stop: int | None = None
+) -> int | None:
+    """What an order holds (atoms of quote for a buy, base for a sell), or None: a market buy
+    by base quantity holds nothing, it spends what there is."""
+    ticks, lots, quote = amounts
+    is_buy = side is Side.BUY
+    if ticks is None and is_buy and lots is not None and stop is not None:
+        # a stop/take-profit market buy by quantity holds at its protection price
+        # (docs/order-types.md): the stop price plus 10 %, rounded up to the tick
+        ticks = -(-stop * (10_000 + STOP_MARKET_BUY_CAP_BPS) // 10_000)
+    if ticks is not None and lots is not None:
+        return order_hold(units, is_buy, ticks, lots)
+    if not is_buy and lots is not None:
+        return base_atoms(units, lots)
+    return quote
+
+
+def fund_shard(
+    writer: OrderWriter, spec: MarketSpec, side: Side, shard: str, atoms: int | None
 ) -> None:
-    """With several matcher shards, bring what the order will hold to its market's shard
-    (deposits land on the funding shard). A no-op, without any I/O, with one shard."""
+    """With several matcher shards, bring what an order will hold (``hold_atoms``) to its
+    market's shard (deposits land on the funding shard). A no-op, without any I/O, with one
+    shard."""
     if len(shard_map().shards) == 1:
         return
     writer.check_key()  # a transfer may be sent first, without the check
-    ticks, lots, quote = amounts
-    is_buy = req.side is Side.BUY
-    if ticks is not None and lots is not None:
-        atoms = order_hold(units, is_buy, ticks, lots)
-    elif not is_buy and lots is not None:
-        atoms = base_atoms(units, lots)
-    elif quote is not None:
-        atoms = quote
-    else:
-        return  # a market buy by base quantity holds nothing; it spends what the shard has
-    asset = spec.quote.code if is_buy else spec.base.code
+    if atoms is None:
+        return
+    asset = spec.quote.code if side is Side.BUY else spec.base.code
     shard_funds.ensure_available(writer.user_id, asset, atoms, shard)
 
 
@@ -107,13 +125,15 @@ def order_place(writer: OrderWriter, req: OrderRequest) -> tuple[dict[str, Any],
     Not answered within ORDER_REPLY_TIMEOUT: the command is durable, the order is "pending"
     (the API answers 202). Refused by the matcher: raises OrderRejected. The command carries
     the order as placed (its placeholder, shown "pending" until the persister writes it)."""
-    entry, spec, units, (ticks, lots, quote) = validated(req)
+    entry, spec, units, (ticks, lots, quote), (stop, iceberg) = validated(req)
     shard = shard_of(req.symbol)
-    _fund_shard(writer, spec, units, req, shard, (ticks, lots, quote))
+    fund_shard(
+        writer, spec, req.side, shard, hold_atoms(units, req.side, (ticks, lots, quote), stop)
+    )
 
     order_id = next_order_id()
     ts = now_ns()
-    order = placed_order(req, spec, order_id, ts, (ticks, lots, quote))
+    order = placed_order(req, spec, order_id, ts, (ticks, lots, quote, stop, iceberg))
     cmd = PlaceOrder(
         new_command_id(),
         ts,
@@ -129,6 +149,10 @@ def order_place(writer: OrderWriter, req: OrderRequest) -> tuple[dict[str, Any],
         req.post_only,
         req.stp_mode,
         req.client_order_id,
+        stop,
+        req.trailing_delta,
+        iceberg,
+        req.expire_time,
     )
     placeholder = json.dumps(order, separators=(",", ":")).encode()
     check_sizes_still(req.symbol, entry)
