@@ -28,7 +28,6 @@ from django.db import connection, models
 from accounts.models import Asset
 from accounts.transitions import IllegalTransition, refuse_transition
 from common import bulk
-from common.clock import ns_to_datetime
 from matching.arith import fixed
 from matching.errors import RejectReason
 from matching.events import (
@@ -49,15 +48,8 @@ from matching.events import (
     TradeExecuted,
 )
 from matching.types import MarketSpec
-from trading.models import (
-    CONDITIONAL_TYPES,
-    ListStatus,
-    Market,
-    Order,
-    OrderList,
-    OrderStatus,
-    Trade,
-)
+from trading.list_projections import ListBatch
+from trading.models import CONDITIONAL_TYPES, Market, Order, OrderStatus, Trade
 from trading.specs import cached_market, cached_scales
 from trading.transitions import order_may_become, order_may_become_sql
 
@@ -91,18 +83,6 @@ _ORDER_COLUMNS = (
     "last_event_seq",
 )
 
-_LIST_COLUMNS = (
-    "id",
-    "client_list_id",
-    "user_id",
-    "market_id",
-    "contingency_type",
-    "status",
-    "reject_reason",
-    "created_at",
-    "updated_at",
-    "last_event_seq",
-)
 
 _TRADE_COLUMNS = (
     "market_id",
@@ -134,9 +114,7 @@ class _Batch:
         # batch gives it (None: none yet), which its stored row must allow.
         self.entry: dict[int, list[Any]] = {}
         self.trades: list[tuple[Any, ...]] = []
-        # Order lists (OCOs): rows born in this batch, and (status, seq, time) of those it ends.
-        self.new_lists: dict[int, dict[str, Any]] = {}
-        self.done_lists: dict[int, tuple[int, int]] = {}
+        self.lists = ListBatch()  # order lists (OCOs), trading/list_projections.py
 
     def move(self, order_id: int, seq: int, status: str | None, **fields: Any) -> None:
         """Fold event ``seq``'s ``fields`` (and ``status``, None: unchanged) into the order."""
@@ -275,47 +253,6 @@ def _on_triggered(batch: _Batch, ev: OrderTriggered) -> None:
     )
 
 
-def _new_list(
-    ev: OrderListAccepted | OrderListRejected, status: str, reason: str
-) -> dict[str, Any]:
-    market_id = cached_market(ev.symbol)[0]
-    when = bulk.time_text(ev.ts)
-    return {
-        "id": ev.list_id,
-        "client_list_id": ev.client_list_id,
-        "user_id": ev.account,
-        "market_id": market_id,
-        "contingency_type": "oco",
-        "status": status,
-        "reject_reason": reason,
-        "created_at": when,
-        "updated_at": when,
-        "last_event_seq": ev.seq,
-    }
-
-
-def _on_list_accepted(batch: _Batch, ev: OrderListAccepted) -> None:
-    batch.new_lists[ev.list_id] = _new_list(ev, ListStatus.EXECUTING, "")
-
-
-def _on_list_rejected(batch: _Batch, ev: OrderListRejected) -> None:
-    # A repeated PlaceOrderList is refused because its id is taken: that row is the original.
-    if ev.reason == RejectReason.DUPLICATE_LIST_ID:
-        return
-    batch.new_lists[ev.list_id] = _new_list(ev, ListStatus.REJECTED, str(ev.reason))
-
-
-def _on_list_done(batch: _Batch, ev: OrderListDone) -> None:
-    when = bulk.time_text(ev.ts)
-    born = batch.new_lists.get(ev.list_id)
-    if born is not None:
-        if born["status"] != ListStatus.EXECUTING:
-            refuse_transition("order list", ev.list_id, born["status"], "all_done", ev.seq)
-        born.update(status=ListStatus.ALL_DONE, updated_at=when, last_event_seq=ev.seq)
-    else:
-        batch.done_lists[ev.list_id] = (ev.seq, ev.ts)
-
-
 def _on_rejected(batch: _Batch, ev: OrderRejected) -> None:
     # A repeated PlaceOrder is refused because its id is taken: that id's row is the original
     # order, which this rejection must not touch.
@@ -411,9 +348,9 @@ _HANDLERS: dict[type, Callable[[_Batch, Any], None]] = {
     OrderExpired: _on_end,
     OrderAmended: _on_amend,
     OrderTriggered: _on_triggered,
-    OrderListAccepted: _on_list_accepted,
-    OrderListRejected: _on_list_rejected,
-    OrderListDone: _on_list_done,
+    OrderListAccepted: lambda batch, ev: batch.lists.accepted(ev),
+    OrderListRejected: lambda batch, ev: batch.lists.rejected(ev),
+    OrderListDone: lambda batch, ev: batch.lists.done(ev),
     MarketStatusChanged: _on_market_status,
     MarketAdded: _on_market_spec,
     MarketUpdated: _on_market_spec,
@@ -422,14 +359,7 @@ _HANDLERS: dict[type, Callable[[_Batch, Any], None]] = {
 
 def _flush(batch: _Batch) -> None:
     # Lists before their legs, orders before trades: a trade refers to both of its orders.
-    if batch.new_lists:
-        bulk.insert_rows(
-            OrderList,
-            _LIST_COLUMNS,
-            [tuple(row[name] for name in _LIST_COLUMNS) for row in batch.new_lists.values()],
-        )
-    if batch.done_lists:
-        _end_lists(batch.done_lists)
+    batch.lists.flush()
     if batch.new:
         bulk.insert_rows(
             Order,
@@ -439,20 +369,6 @@ def _flush(batch: _Batch) -> None:
     bulk.insert_rows(Trade, _TRADE_COLUMNS, batch.trades)
     if batch.changes:
         _update_orders(batch)
-
-
-def _end_lists(done: dict[int, tuple[int, int]]) -> None:
-    """Mark lists all_done, each only from executing and once (lists are few: a statement
-    each). A replayed end is left alone; an end of a list that is not executing halts."""
-    for list_id, (seq, ts) in done.items():
-        changed = OrderList.objects.filter(
-            id=list_id, status=ListStatus.EXECUTING, last_event_seq__lt=seq
-        ).update(status=ListStatus.ALL_DONE, updated_at=ns_to_datetime(ts), last_event_seq=seq)
-        if changed:
-            continue
-        row = OrderList.objects.filter(id=list_id).values_list("status", "last_event_seq").first()
-        if row is not None and row[1] < seq:
-            refuse_transition("order list", list_id, row[0], ListStatus.ALL_DONE, seq)
 
 
 def _update_orders(batch: _Batch) -> None:

@@ -348,6 +348,59 @@ class OrderUpdateOutputSerializer(serializers.Serializer):
     )
 
 
+class AmendedOrderOutputSerializer(OrderOutputSerializer):
+    """``PATCH /order``'s reply: the order after the amend, and whether it kept its place."""
+
+    kept_priority = serializers.BooleanField(
+        help_text="True: it kept its time priority (a smaller quantity); false: it went to the"
+        " back of its level (a price change or a larger quantity)."
+    )
+
+
+class OrderAmendInputSerializer(serializers.Serializer):
+    """Documents PATCH /api/v1/order (parsed by parse_amend)."""
+
+    symbol = serializers.RegexField(SYMBOL_RE)
+    order_id = serializers.IntegerField(min_value=0, max_value=MAX_ORDER_ID, required=False)
+    client_order_id = serializers.RegexField(CLIENT_ORDER_ID_RE, required=False)
+    quantity = DecimalString(required=False, help_text="The new total quantity.")
+    price = DecimalString(required=False, help_text="The new price.")
+
+
+AMEND_FIELDS = frozenset({"symbol", "order_id", "client_order_id", "quantity", "price"})
+
+
+def parse_amend(data: Any) -> dict[str, Any]:
+    """``PATCH /order``'s body: symbol, exactly one of order_id and client_order_id, and
+    quantity and/or price as decimal strings (checked on the grid by the service)."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.", code="invalid_request")
+    unknown = set(data) - AMEND_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            "Unknown fields.", code="invalid_request", details={"unknown": sorted(unknown)[:10]}
+        )
+    symbol = data.get("symbol")
+    if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
+        raise _invalid("symbol", "must be a market symbol such as SOL_USDC.")
+    order_id, client_order_id = data.get("order_id"), data.get("client_order_id")
+    if (order_id is None) == (client_order_id is None):
+        raise _invalid("order_id", "give exactly one of order_id and client_order_id.")
+    if order_id is not None and (type(order_id) is not int or not 0 <= order_id <= MAX_ORDER_ID):
+        raise _invalid("order_id", "must be an order id.")
+    if client_order_id is not None and (
+        not isinstance(client_order_id, str) or not _CLIENT_ORDER_ID.match(client_order_id)
+    ):
+        raise _invalid("client_order_id", "must match " + CLIENT_ORDER_ID_RE)
+    return {
+        "symbol": symbol,
+        "order_id": order_id,
+        "client_order_id": client_order_id,
+        "price": _money(data, "price"),
+        "quantity": _money(data, "quantity"),
+    }
+
+
 class CancelPendingOutputSerializer(serializers.Serializer):
     """202: the cancel is queued; the matcher did not answer in time."""
 

@@ -10,14 +10,15 @@ everything that depends on the book. Every command goes out through the request'
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from accounts import shard_funds
 from common.errors import DomainError, NotFound, ValidationFailed
 from matching.arith import MarketUnits, base_atoms, order_hold
-from matching.commands import CancelAll, CancelOrder, PlaceOrder
+from matching.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from matching.errors import RejectReason
-from matching.events import OrderCancelled
+from matching.events import OrderAmended, OrderCancelled
 from matching.types import MarketSpec, Side
 from pipeline.client import new_command_id, now_ns, shard_map
 from trading import selectors
@@ -25,6 +26,7 @@ from trading.ids import next_order_id
 from trading.orders import OrderRequest, apply_rejection, apply_reply, placed_order, rejection
 from trading.services.validation import (
     Amounts,
+    amend_units,
     check_sizes_still,
     market_of,
     shard_of,
@@ -195,6 +197,47 @@ def order_cancel(
         raise ValidationFailed(f"The cancel was refused: {reason}.", code=reason)
     cancelled = [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
     return selectors.orders_cancelled(user_id, cancelled, sent.placed or {})[0]
+
+
+class AmendRefused(DomainError):
+    """The matcher refused an amend (order_not_amendable, post_only_would_take, ...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The amend was refused: {reason.replace('_', ' ')}.", code=reason)
+        self.status = REJECT_STATUS.get(reason, 400)
+
+
+def order_amend(
+    writer: OrderWriter,
+    symbol: str,
+    *,
+    order_id: int | None,
+    client_order_id: str | None,
+    price: Decimal | None,
+    quantity: Decimal | None,
+) -> dict[str, Any] | None:
+    """Amend one of the caller's resting orders (``quantity`` the new total); the order after
+    it with ``kept_priority``, or None if the matcher did not answer. The reply is read back
+    through the read-your-writes barrier: an amend is no hot path, and its filled amounts and
+    fills are the row's."""
+    _, ticks, lots = amend_units(symbol, price, quantity)
+    cmd = AmendOrder(
+        new_command_id(), now_ns(), writer.user_id, symbol, order_id, client_order_id, ticks, lots
+    )
+    sent = writer.send(shard_of(symbol), cmd)
+    if sent.events is None:
+        return None
+    reason = rejection(sent.events, -1)
+    if reason == RejectReason.ORDER_NOT_FOUND:
+        raise NotFound("No such open order.", code="order_not_found")
+    if reason is not None:
+        raise AmendRefused(reason)
+    amended = next(ev for ev in sent.events if isinstance(ev, OrderAmended))
+    order = selectors.order_get(
+        writer.user_id, symbol, order_id=amended.order_id, client_order_id=None
+    )
+    order["kept_priority"] = amended.kept_priority
+    return order
 
 
 def order_cancel_all(writer: OrderWriter, symbol: str | None) -> tuple[list[dict[str, Any]], bool]:

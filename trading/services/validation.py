@@ -7,6 +7,7 @@ depends on the book. No I/O but the spec cache's.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -226,6 +227,18 @@ def check_notional(spec: MarketSpec, units: MarketUnits, notional: int | None) -
             code="above_max_notional",
             details={"max_notional": str(largest)},
         )
+
+
+def amend_units(
+    symbol: str, price: Decimal | None, quantity: Decimal | None
+) -> tuple[MarketSpec, int | None, int | None]:
+    """An amend's market spec and new (price ticks, quantity lots), on the market's grid."""
+    spec = market_entry(symbol).value[1]
+    if price is None and quantity is None:
+        raise ValidationFailed("Give price or quantity (or both).", code="invalid_request")
+    ticks = None if price is None else _on_grid("price", price_to_ticks, spec, price)
+    lots = None if quantity is None else _on_grid("quantity", quantity_to_lots, spec, quantity)
+    return spec, ticks, lots
 
 
 def order_check(req: OrderRequest) -> MarketSpec:
