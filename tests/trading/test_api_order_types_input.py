@@ -38,7 +38,7 @@ ORDERS = [
         {**STOP, "type": "take_profit_limit", "stop_price": None, "trailing_delta": 100},
         "invalid_request",
         None,
-    ),  # fmt: skip
+    ),
     ({**STOP, "price": None}, "invalid_request", None),  # a stop_limit needs its price
     ({**TP_MARKET, "price": "139"}, "invalid_request", None),  # a market variant has none
     ({**TP_MARKET, "time_in_force": "IOC"}, "invalid_request", None),
@@ -55,17 +55,17 @@ ORDERS = [
         {**LIMIT, "time_in_force": "GTD", "expire_time": 1_000},
         "invalid_expire_time",
         "expire_time",
-    ),  # fmt: skip
+    ),
     (
         {**LIMIT, "time_in_force": "GTD", "expire_time": str(FUTURE_MS)},
         "invalid_expire_time",
         "expire_time",
-    ),  # fmt: skip
+    ),
     (
         {**LIMIT, "time_in_force": "GTD", "expire_time": 2**70},
         "invalid_expire_time",
         "expire_time",
-    ),  # fmt: skip
+    ),
     (
         {
             **LIMIT,
@@ -76,7 +76,7 @@ ORDERS = [
         },
         "invalid_request",
         None,
-    ),  # fmt: skip
+    ),
     ({**STOP, "type": "stop_loss"}, "invalid_request", "type"),
 ]
 
@@ -119,7 +119,7 @@ OCOS = [
         {**OCO, "stop_limit_price": "139", "stop_limit_time_in_force": "GTD"},
         "invalid_request",
         "stop_limit_time_in_force",
-    ),  # fmt: skip
+    ),
     ({**OCO, "stop_limit_time_in_force": "IOC"}, "invalid_request", "stop_limit_time_in_force"),
     ({**OCO, "client_list_id": "bad id!"}, "invalid_request", "client_list_id"),
     ({**OCO, "limit_client_order_id": 7}, "invalid_request", "limit_client_order_id"),
@@ -129,7 +129,7 @@ OCOS = [
         {**OCO, "price": "0.02", "quantity": "1000", "stop_price": "0.005"},
         "price_off_tick",
         "stop_price",
-    ),  # fmt: skip
+    ),
     ({**OCO, "quantity": "0.01", "price": "20", "stop_price": "10"}, "below_min_notional", None),
 ]
 
@@ -152,7 +152,7 @@ AMENDS = [
     (
         {"symbol": "SOL_USDC", "order_id": 1, "client_order_id": "x", "quantity": "1"},
         "invalid_request",
-    ),  # fmt: skip
+    ),
     ({"symbol": "SOL_USDC", "order_id": "1", "quantity": "1"}, "invalid_request"),
     ({"symbol": "SOL_USDC", "order_id": 1, "quantity": "1.001"}, "quantity_off_lot"),
     ({"symbol": "SOL_USDC", "order_id": 1, "price": "10.001"}, "price_off_tick"),
