@@ -282,6 +282,8 @@ def apply_reply(order: dict[str, Any], spec: MarketSpec, events: Sequence[Event]
                 continue
             if ev.type in CONDITIONAL_TYPES:
                 status = OrderStatus.UNTRIGGERED
+            if ev.stop_price is not None:  # a trailing stop's initial one, set by the engine
+                order["stop_price"] = plain(ticks_to_price(spec, ev.stop_price))
         elif isinstance(ev, OrderTriggered):
             if ev.order_id != order_id:
                 continue

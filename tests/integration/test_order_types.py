@@ -245,7 +245,7 @@ def test_a_trailing_stop_follows_the_peak_and_sells_when_the_price_falls_by_its_
     assert trailing.status_code == 201, trailing.text
     stop = trailing.json()
     assert (stop["status"], stop["trailing_delta"], stop["stop_price"]) == (
-        "untriggered", 100, None,
+        "untriggered", 100, "148.5",
     )  # fmt: skip
     # when the price rises to 160 (stop 158.40) and a bid rests at 158
     trade_at(tape, "160")

@@ -232,7 +232,13 @@ def order_amend(
         raise NotFound("No such open order.", code="order_not_found")
     if reason is not None:
         raise AmendRefused(reason)
-    amended = next(ev for ev in sent.events if isinstance(ev, OrderAmended))
+    amended = next((ev for ev in sent.events if isinstance(ev, OrderAmended)), None)
+    if amended is None:  # nothing to change (the same price and quantity): it kept its place
+        order = selectors.order_get(
+            writer.user_id, symbol, order_id=order_id, client_order_id=client_order_id
+        )
+        order["kept_priority"] = True
+        return order
     order = selectors.order_get(
         writer.user_id, symbol, order_id=amended.order_id, client_order_id=None
     )
