@@ -18,15 +18,15 @@ from matching.types import Side, StpMode, TimeInForce
 from trading.models import SYMBOL_RE, ListStatus
 from trading.order_lists import PENDING, OcoRequest
 from trading.serializers import (
-    _CLIENT_ORDER_ID,
-    _SYMBOL,
+    CLIENT_ORDER_ID_PATTERN,
     CLIENT_ORDER_ID_RE,
     MAX_ORDER_ID,
+    SYMBOL_PATTERN,
     CancelledOrderOutputSerializer,
     OrderOutputSerializer,
-    _choice,
-    _invalid,
-    _money,
+    invalid_field,
+    parse_choice,
+    parse_money,
 )
 
 OCO_FIELDS = frozenset(
@@ -51,15 +51,17 @@ LIST_STATUSES = [PENDING, *ListStatus.values]
 
 def _client_id(data: dict[str, Any], field: str) -> str | None:
     value = data.get(field)
-    if value is not None and (not isinstance(value, str) or not _CLIENT_ORDER_ID.match(value)):
-        raise _invalid(field, "must match " + CLIENT_ORDER_ID_RE)
+    if value is not None and (
+        not isinstance(value, str) or not CLIENT_ORDER_ID_PATTERN.match(value)
+    ):
+        raise invalid_field(field, "must match " + CLIENT_ORDER_ID_RE)
     return value
 
 
 def _required_money(data: dict[str, Any], field: str) -> Any:
-    value = _money(data, field)
+    value = parse_money(data, field)
     if value is None:
-        raise _invalid(field, "is required.")
+        raise invalid_field(field, "is required.")
     return value
 
 
@@ -72,23 +74,25 @@ def parse_oco(data: Any) -> OcoRequest:
             "Unknown fields.", code="invalid_request", details={"unknown": sorted(unknown)[:10]}
         )
     symbol = data.get("symbol")
-    if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
-        raise _invalid("symbol", "must be a market symbol such as SOL_USDC.")
-    tif = _choice(data, "stop_limit_time_in_force", TimeInForce, TimeInForce.GTC)
+    if not isinstance(symbol, str) or not SYMBOL_PATTERN.match(symbol):
+        raise invalid_field("symbol", "must be a market symbol such as SOL_USDC.")
+    tif = parse_choice(data, "stop_limit_time_in_force", TimeInForce, TimeInForce.GTC)
     if tif not in STOP_LIMIT_TIFS:
-        raise _invalid("stop_limit_time_in_force", "must be one of GTC, IOC, FOK.")
-    stop_limit_price = _money(data, "stop_limit_price")
+        raise invalid_field("stop_limit_time_in_force", "must be one of GTC, IOC, FOK.")
+    stop_limit_price = parse_money(data, "stop_limit_price")
     if stop_limit_price is None and "stop_limit_time_in_force" in data:
-        raise _invalid("stop_limit_time_in_force", "is for a stop-limit leg (stop_limit_price).")
+        raise invalid_field(
+            "stop_limit_time_in_force", "is for a stop-limit leg (stop_limit_price)."
+        )
     return OcoRequest(
         symbol=symbol,
-        side=_choice(data, "side", Side),
+        side=parse_choice(data, "side", Side),
         quantity=_required_money(data, "quantity"),
         price=_required_money(data, "price"),
         stop_price=_required_money(data, "stop_price"),
         stop_limit_price=stop_limit_price,
         stop_limit_time_in_force=tif,
-        stp_mode=_choice(data, "stp_mode", StpMode, StpMode.EXPIRE_TAKER),
+        stp_mode=parse_choice(data, "stp_mode", StpMode, StpMode.EXPIRE_TAKER),
         client_list_id=_client_id(data, "client_list_id"),
         limit_client_order_id=_client_id(data, "limit_client_order_id"),
         stop_client_order_id=_client_id(data, "stop_client_order_id"),

@@ -31,8 +31,8 @@ from trading.orders import OrderRequest
 MAX_NUMBER_CHARS = 40
 MAX_ORDER_ID = 2**63 - 1
 CLIENT_ORDER_ID_RE = r"^[A-Za-z0-9._:-]{1,36}$"
-_CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_RE)
-_SYMBOL = re.compile(SYMBOL_RE)
+CLIENT_ORDER_ID_PATTERN = re.compile(CLIENT_ORDER_ID_RE)
+SYMBOL_PATTERN = re.compile(SYMBOL_RE)
 _MONEY_FIELDS = ("price", "quantity", "quote_quantity", "stop_price", "iceberg_quantity")
 ORDER_FIELDS = frozenset(
     {
@@ -68,24 +68,24 @@ class MarketOutputSerializer(serializers.Serializer):
 # --- Placing an order -----------------------------------------------------------------------------
 
 
-def _invalid(field: str, message: str, code: str = "invalid_request") -> ValidationFailed:
+def invalid_field(field: str, message: str, code: str = "invalid_request") -> ValidationFailed:
     return ValidationFailed(f"{field}: {message}", code=code, details={"field": field})
 
 
-def _choice(data: dict[str, Any], field: str, enum: Any, default: Any = None) -> Any:
+def parse_choice(data: dict[str, Any], field: str, enum: Any, default: Any = None) -> Any:
     value = data.get(field)
     if value is None:
         if default is None:
-            raise _invalid(field, "is required.")
+            raise invalid_field(field, "is required.")
         return default
     try:
         return enum(value) if isinstance(value, str) else enum(None)
     except ValueError:
         allowed = ", ".join(member.value for member in enum)
-        raise _invalid(field, f"must be one of {allowed}.") from None
+        raise invalid_field(field, f"must be one of {allowed}.") from None
 
 
-def _money(data: dict[str, Any], field: str) -> Decimal | None:
+def parse_money(data: dict[str, Any], field: str) -> Decimal | None:
     """A decimal string, or absent. JSON numbers are refused: a client's float already rounded.
 
     Only ASCII text of at most 40 characters is parsed (Decimal alone would accept "1_000",
@@ -102,11 +102,11 @@ def _money(data: dict[str, Any], field: str) -> Decimal | None:
         or "_" in value
         or value.strip() != value
     ):
-        raise _invalid(field, 'must be a decimal string such as "12.34".', "invalid_number")
+        raise invalid_field(field, 'must be a decimal string such as "12.34".', "invalid_number")
     try:
         return Decimal(value)
     except InvalidOperation:
-        raise _invalid(
+        raise invalid_field(
             field, 'must be a decimal string such as "12.34".', "invalid_number"
         ) from None
 
@@ -120,17 +120,17 @@ def parse_order(data: Any) -> OrderRequest:
             "Unknown fields.", code="invalid_request", details={"unknown": sorted(unknown)[:10]}
         )
     symbol = data.get("symbol")
-    if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
-        raise _invalid("symbol", "must be a market symbol such as SOL_USDC.")
+    if not isinstance(symbol, str) or not SYMBOL_PATTERN.match(symbol):
+        raise invalid_field("symbol", "must be a market symbol such as SOL_USDC.")
     post_only = data.get("post_only", False)
     if not isinstance(post_only, bool):
-        raise _invalid("post_only", "must be true or false.")
+        raise invalid_field("post_only", "must be true or false.")
     client_order_id = data.get("client_order_id")
     if client_order_id is not None and (
-        not isinstance(client_order_id, str) or not _CLIENT_ORDER_ID.match(client_order_id)
+        not isinstance(client_order_id, str) or not CLIENT_ORDER_ID_PATTERN.match(client_order_id)
     ):
-        raise _invalid("client_order_id", "must match " + CLIENT_ORDER_ID_RE)
-    order_type = _choice(data, "type", OrderType)
+        raise invalid_field("client_order_id", "must match " + CLIENT_ORDER_ID_RE)
+    order_type = parse_choice(data, "type", OrderType)
     # A market order never rests: IOC is what applies to it, and what it reports.
     default_tif = TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC
     trailing_delta = data.get("trailing_delta")
@@ -138,29 +138,29 @@ def parse_order(data: Any) -> OrderRequest:
         type(trailing_delta) is not int
         or not TRAILING_DELTA_MIN <= trailing_delta <= TRAILING_DELTA_MAX
     ):
-        raise _invalid(
+        raise invalid_field(
             "trailing_delta",
             f"must be an integer of basis points, {TRAILING_DELTA_MIN} to {TRAILING_DELTA_MAX}.",
         )
     expire_time = data.get("expire_time")
     if expire_time is not None and (type(expire_time) is not int or not 0 < expire_time <= MAX_MS):
-        raise _invalid(
+        raise invalid_field(
             "expire_time", "must be an integer of unix milliseconds.", "invalid_expire_time"
         )
     return OrderRequest(
         symbol=symbol,
-        side=_choice(data, "side", Side),
+        side=parse_choice(data, "side", Side),
         type=order_type,
-        time_in_force=_choice(data, "time_in_force", TimeInForce, default_tif),
-        price=_money(data, "price"),
-        quantity=_money(data, "quantity"),
-        quote_quantity=_money(data, "quote_quantity"),
+        time_in_force=parse_choice(data, "time_in_force", TimeInForce, default_tif),
+        price=parse_money(data, "price"),
+        quantity=parse_money(data, "quantity"),
+        quote_quantity=parse_money(data, "quote_quantity"),
         post_only=post_only,
-        stp_mode=_choice(data, "stp_mode", StpMode, StpMode.EXPIRE_TAKER),
+        stp_mode=parse_choice(data, "stp_mode", StpMode, StpMode.EXPIRE_TAKER),
         client_order_id=client_order_id,
-        stop_price=_money(data, "stop_price"),
+        stop_price=parse_money(data, "stop_price"),
         trailing_delta=trailing_delta,
-        iceberg_quantity=_money(data, "iceberg_quantity"),
+        iceberg_quantity=parse_money(data, "iceberg_quantity"),
         expire_time=expire_time,
     )
 
@@ -381,23 +381,23 @@ def parse_amend(data: Any) -> dict[str, Any]:
             "Unknown fields.", code="invalid_request", details={"unknown": sorted(unknown)[:10]}
         )
     symbol = data.get("symbol")
-    if not isinstance(symbol, str) or not _SYMBOL.match(symbol):
-        raise _invalid("symbol", "must be a market symbol such as SOL_USDC.")
+    if not isinstance(symbol, str) or not SYMBOL_PATTERN.match(symbol):
+        raise invalid_field("symbol", "must be a market symbol such as SOL_USDC.")
     order_id, client_order_id = data.get("order_id"), data.get("client_order_id")
     if (order_id is None) == (client_order_id is None):
-        raise _invalid("order_id", "give exactly one of order_id and client_order_id.")
+        raise invalid_field("order_id", "give exactly one of order_id and client_order_id.")
     if order_id is not None and (type(order_id) is not int or not 0 <= order_id <= MAX_ORDER_ID):
-        raise _invalid("order_id", "must be an order id.")
+        raise invalid_field("order_id", "must be an order id.")
     if client_order_id is not None and (
-        not isinstance(client_order_id, str) or not _CLIENT_ORDER_ID.match(client_order_id)
+        not isinstance(client_order_id, str) or not CLIENT_ORDER_ID_PATTERN.match(client_order_id)
     ):
-        raise _invalid("client_order_id", "must match " + CLIENT_ORDER_ID_RE)
+        raise invalid_field("client_order_id", "must match " + CLIENT_ORDER_ID_RE)
     return {
         "symbol": symbol,
         "order_id": order_id,
         "client_order_id": client_order_id,
-        "price": _money(data, "price"),
-        "quantity": _money(data, "quantity"),
+        "price": parse_money(data, "price"),
+        "quantity": parse_money(data, "quantity"),
     }
 
 
