@@ -369,6 +369,32 @@ def test_an_oco_releases_its_hold_when_cancelled_by_list_id(
     assert [lst["list_id"] for lst in history] == [listed["list_id"]]
 
 
+def test_cancelling_one_leg_of_an_oco_cancels_both_and_answers_with_that_leg(
+    stack: Stack, tape: tuple[Trader, Trader]
+) -> None:
+    ned = stack.funded("ocoleg", SOL="5")
+    trade_at(tape, "150")
+    listed = oco(ned, stop_price="140", stop_client_order_id="stop-leg").json()
+    limit_leg, stop_leg = listed["orders"]
+
+    resp = ned.api.delete("/api/v1/order", symbol=SYMBOL, client_order_id="stop-leg")
+
+    assert resp.status_code == 200, resp.text
+    assert (resp.json()["order_id"], resp.json()["expire_reason"]) == (
+        stop_leg["order_id"], "user_cancelled",
+    )  # fmt: skip
+    got = wait_until(
+        lambda: (lst := order_list(ned, listed["list_id"]))["status"] == "all_done" and lst,
+        timeout=10,
+        what="the list done",
+    )
+    assert [(o["order_id"], o["status"]) for o in got["orders"]] == [
+        (limit_leg["order_id"], "cancelled"), (stop_leg["order_id"], "cancelled"),
+    ]  # fmt: skip
+    assert got["orders"][0]["expire_reason"] == "order_list"
+    assert balances(ned)["SOL"] == (D(5), D(0))
+
+
 # --- icebergs, GTD, amends ------------------------------------------------------------------------
 
 

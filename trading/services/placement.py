@@ -17,7 +17,7 @@ from accounts import shard_funds
 from common.errors import DomainError, NotFound, ValidationFailed
 from matching.arith import MarketUnits, base_atoms, order_hold
 from matching.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
-from matching.errors import RejectReason
+from matching.errors import EndReason, RejectReason
 from matching.events import OrderAmended, OrderCancelled
 from matching.types import MarketSpec, Side
 from pipeline.client import new_command_id, now_ns, shard_map
@@ -196,7 +196,13 @@ def order_cancel(
     if reason is not None:
         raise ValidationFailed(f"The cancel was refused: {reason}.", code=reason)
     cancelled = [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
-    return selectors.orders_cancelled(user_id, cancelled, sent.placed or {})[0]
+    # An OCO leg's cancel ends its other leg too (reason order_list): answer with the one asked.
+    asked = [
+        ev
+        for ev in cancelled
+        if ev.order_id == order_id or (order_id is None and ev.reason != EndReason.ORDER_LIST)
+    ]
+    return selectors.orders_cancelled(user_id, asked or cancelled, sent.placed or {})[0]
 
 
 class AmendRefused(DomainError):
