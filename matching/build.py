@@ -40,6 +40,8 @@ COMPILED_MODULES = (
     "fills",
     "cancels",
     "amends",
+    "iceberg",
+    "expiry",
     "transfers",
     "markets",
     "engine",

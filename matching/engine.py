@@ -11,9 +11,11 @@ Where each command is handled (each module's docstring holds its part of the con
 ``PlaceOrder``                                            ``matching.orders`` (validation,
                                                           holds, outcome) and ``matching.fills``
                                                           (the fill loop: fees, self-trade
-                                                          prevention, settlement)
+                                                          prevention, settlement);
+                                                          icebergs: ``matching.iceberg``
 ``CancelOrder``, ``CancelAll``                            ``matching.cancels``
 ``AmendOrder``                                            ``matching.amends``
+``Tick`` (GTD expiry)                                     ``matching.expiry``
 ``Deposit``, ``Withdraw``, ``SettleWithdrawal``,          ``matching.transfers``
 ``ReleaseWithdrawal``, ``ReportTotals``
 ``AddMarket``, ``UpdateMarket``, ``SetMarketStatus``      ``matching.markets``
@@ -67,12 +69,14 @@ from matching.commands import (
     ReportTotals,
     SetMarketStatus,
     SettleWithdrawal,
+    Tick,
     UpdateMarket,
     Withdraw,
 )
 from matching.emit import command_rejected
 from matching.errors import EngineInvariantError, RejectReason
 from matching.events import Event
+from matching.expiry import check_expiries, next_expiry_ns, tick
 from matching.markets import add_market, set_market_status, update_market
 from matching.orders import place_order
 from matching.state import EngineState, Market
@@ -102,6 +106,7 @@ _HANDLERS: dict[type, Handler] = {
     UpdateMarket: update_market,
     SetMarketStatus: set_market_status,
     ReportTotals: report_totals,
+    Tick: tick,
 }
 
 
@@ -123,8 +128,10 @@ class OrderView(NamedTuple):
     quantity: int
     filled: int
     filled_quote: int
-    remaining: int
+    remaining: int  # all it has left, an iceberg's hidden part too (the depth shows the slice)
     client_order_id: str | None
+    iceberg_quantity: int | None = None
+    expire_time: int | None = None  # unix ms, a GTD order's
 
 
 class MatchingEngine(EngineState):
@@ -190,6 +197,11 @@ class MatchingEngine(EngineState):
 
     def markets(self) -> list[MarketSpec]:
         return [market.spec for market in self.markets_by_symbol.values()]
+
+    def next_expiry_ns(self) -> int | None:
+        """When (ns) the earliest open GTD order is due: a ``Tick`` with a ``ts`` at or after it
+        expires it. None: no open GTD order. The matcher logs the Tick (pipeline/worker.py)."""
+        return next_expiry_ns(self)
 
     def state_hash(self) -> str:
         """sha256 hex of the canonical snapshot (``matching.snapshot.dump``)."""
@@ -258,6 +270,7 @@ class MatchingEngine(EngineState):
             net = balances.deposited.get(asset, 0) - balances.withdrawn.get(asset, 0)
             if totals.get(asset, 0) != net:
                 raise EngineInvariantError(f"{asset}: balances {totals.get(asset)} != net {net}")
+        check_expiries(self)
         for market in self.markets_by_symbol.values():
             book = market.book
             if book.best_bid != NO_BID and book.best_ask != NO_ASK:
@@ -277,4 +290,6 @@ def _view(order: Order) -> OrderView:
         order.filled_quote,
         order.quantity - order.filled,
         order.client_order_id,
+        order.display or None,
+        order.expire_time or None,
     )

@@ -20,6 +20,11 @@ maker receives; the buyer's fee, the seller's fee. Every ``BalanceChanged`` show
 right after its own movement; all of a fill's movements share the cause ``t:<symbol>:<trade_id>``.
 A maker filled completely leaves the book with ``OrderFilled``.
 
+*Icebergs.* A resting iceberg trades at most its visible slice at its place in the queue; when
+that slice is filled and quantity remains, it is refilled at the back of its level
+(``matching.book``) and the same taker may reach it again there, after the orders that were
+behind it. As a taker an iceberg trades its whole quantity like any order.
+
 Taker modes: how the taker pays and when it stops
 -------------------------------------------------
 ``BY_LOTS``: limit orders and market sells hold what they can spend up front and fill by
@@ -129,7 +134,8 @@ def fill_taker(
                     break
                 maker = next_maker
                 continue
-            maker_left = maker.quantity - maker.filled
+            # an iceberg trades its visible slice at this place in the queue (matching.book)
+            maker_left = maker.visible if maker.display else maker.quantity - maker.filled
             lots = wanted if wanted < maker_left else maker_left
             if mode != BY_LOTS:
                 spendable = taker_pays.available if mode == BUY_BASE else budget - filled_quote
@@ -311,6 +317,8 @@ def fill_taker(
                 )
             if not wanted:
                 break
+            if next_maker is None and not maker_done and maker.display:
+                next_maker = maker  # an iceberg refilled at the back: it is next again
             maker = next_maker
         if level.total != total_before:  # any fill or expiry lowers it: the level changed
             walked.append((price, level.total))  # 0 if it was emptied (and dropped)

@@ -5,7 +5,10 @@ the codec's spec form), so it serializes to JSON or msgpack (balances above 2**6
 JSON). It is canonical: the same state always dumps to the same value, which is what
 ``MatchingEngine.state_hash`` hashes. Everything that can influence future events is in it:
 markets with their counters, every resting order in time priority, the open-order creation
-order (CancelAll walks it), balances, transfers, and the ids already used.
+order (CancelAll walks it), balances, transfers, the ids already used, icebergs' slices and
+GTD orders' expire times (``order_options``) and the GTD expiry index (``expiries``, its open
+entries only: ended orders' entries are skipped by a Tick anyway, see ``matching.expiry``).
+Snapshots written before those two keys load as if they were empty.
 
 ``load(dump(e))`` behaves exactly like ``e``: replaying the commands after the snapshot gives
 the same events and the same ``state_hash`` as running straight through.
@@ -20,6 +23,7 @@ from matching.balances import Transfer
 from matching.book import Order
 from matching.codec import decode_spec, encode_spec
 from matching.engine import MatchingEngine
+from matching.expiry import open_expiries
 from matching.state import Market
 from matching.types import Side, StpMode
 
@@ -81,7 +85,33 @@ def dump(engine: MatchingEngine) -> dict[str, Any]:
         "client_order_ids": sorted(
             [account, sorted(ids)] for account, ids in engine.used_client_ids.items() if ids
         ),
+        **_dump_icebergs_and_gtd(engine),
     }
+
+
+def _dump_icebergs_and_gtd(engine: MatchingEngine) -> dict[str, Any]:
+    """Open orders' iceberg and GTD fields (``[order_id, display, visible, expire_time]``, by
+    order id) and the expiry index's open entries."""
+    return {
+        "order_options": sorted(
+            [order.order_id, order.display, order.visible, order.expire_time]
+            for order in engine.open_orders_by_id.values()
+            if order.display or order.expire_time
+        ),
+        "expiries": [list(entry) for entry in open_expiries(engine)],
+    }
+
+
+def _load_icebergs_and_gtd(engine: MatchingEngine, data: dict[str, Any]) -> None:
+    """Before the orders are queued: their slices set what their levels show."""
+    for order_id, display, visible, expire_time in data.get("order_options", ()):
+        order = engine.open_orders_by_id[order_id]
+        order.display = display
+        order.visible = visible
+        order.expire_time = expire_time
+    engine.expiries = [
+        (expire_time, order_id) for expire_time, order_id in data.get("expiries", ())
+    ]
 
 
 def load(data: dict[str, Any]) -> MatchingEngine:
@@ -117,6 +147,7 @@ def load(data: dict[str, Any]) -> MatchingEngine:
         )
         orders[order_id] = order
         engine.remember_order(order)
+    _load_icebergs_and_gtd(engine, data)
     for market_data in data["markets"]:
         spec = decode_spec(market_data["spec"])
         market = Market(spec, compile_market(spec))

@@ -67,6 +67,10 @@ class EngineState:
         self.open_by_client_id: dict[int, dict[str, Order]] = {}
         self.used_client_ids: dict[int, set[str]] = {}
         self.used_order_ids: set[int] = set()
+        # GTD expiry index (matching.expiry): a heap of (expire_time ms, order_id), ended
+        # orders' entries deleted lazily, compacted when it reaches ``expiries_compact_at``.
+        self.expiries: list[tuple[int, int]] = []
+        self.expiries_compact_at = 1024
 
     # ------------------------------------------------------------------ rejections
 

@@ -24,6 +24,7 @@ from matching.commands import (
     ReportTotals,
     SetMarketStatus,
     SettleWithdrawal,
+    Tick,
     UpdateMarket,
     Withdraw,
 )
@@ -109,10 +110,14 @@ def limit(
     stp: StpMode = StpMode.EXPIRE_TAKER,
     client_order_id: str | None = None,
     symbol: str = SYM,
+    iceberg: int | None = None,
+    expire_time: int | None = None,
+    ts: int = 1,
 ) -> PlaceOrder:
+    """A limit order; ``iceberg``: its iceberg_quantity; ``expire_time`` (ms): with GTD."""
     return PlaceOrder(
         cid(),
-        1,
+        ts,
         order_id,
         account,
         symbol,
@@ -125,6 +130,8 @@ def limit(
         post_only,
         stp,
         client_order_id,
+        iceberg_quantity=iceberg,
+        expire_time=expire_time,
     )
 
 
@@ -155,6 +162,11 @@ def market(
         stp,
         client_order_id,
     )
+
+
+def tick(ts: int) -> Tick:
+    """The matcher's clock at ``ts`` ns: expires the GTD orders due by then."""
+    return Tick(cid(), ts)
 
 
 def cancel(

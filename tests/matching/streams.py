@@ -22,6 +22,7 @@ from matching.commands import (
     ReleaseWithdrawal,
     SetMarketStatus,
     SettleWithdrawal,
+    Tick,
     Withdraw,
 )
 from matching.types import MarketStatus, OrderType, Side, StpMode, TimeInForce
@@ -149,6 +150,29 @@ statuses = st.builds(
     SetMarketStatus, st.just("h"), st.just(1), st.just(SYM), st.sampled_from(list(MarketStatus))
 )
 
+# Icebergs and GTD orders (docs/order-types.md). Every command above has ts 1 (ns), so any
+# expire time of 1 ms or more is valid, and a Tick's ts decides which of them are due: ticks
+# land on, one ns before and one ns after whole milliseconds, where the expiries are.
+MS = 1_000_000
+EXPIRE_MS = st.integers(1, 12)
+icebergs = st.builds(
+    lambda cmd, display: cmd._replace(iceberg_quantity=display), limits, st.integers(1, 8)
+)
+gtd_limits = st.builds(
+    lambda cmd, expire_ms, display: cmd._replace(
+        time_in_force=TimeInForce.GTD, expire_time=expire_ms, iceberg_quantity=display
+    ),
+    limits,
+    st.one_of(EXPIRE_MS, st.sampled_from([None, 0])),  # some refused: no or a past expiry
+    st.one_of(st.none(), st.none(), st.integers(1, 8)),
+)
+ticks = st.builds(
+    lambda ms, nudge: Tick("k", ms * MS + nudge),
+    st.integers(0, 13),
+    st.sampled_from([-1, 0, 0, 1]),
+)
+iceberg_and_gtd_commands = st.one_of(icebergs, gtd_limits, gtd_limits, ticks)
+
 commands: st.SearchStrategy[Command] = st.one_of(
     limits,
     limits,
@@ -162,6 +186,8 @@ commands: st.SearchStrategy[Command] = st.one_of(
     cancel_alls,
     amends,
     amends,
+    iceberg_and_gtd_commands,
+    iceberg_and_gtd_commands,
     deposits,
     withdrawals,
     settles,
@@ -283,4 +309,85 @@ def seeded_orders(seed: int, n: int, accounts: int = 6) -> list[Command]:
         elif oid:
             target = rng.randint(max(1, oid - 30), oid)
             out.append(CancelOrder(f"c{i}", i, acct, SYM, target, None))
+    return out
+
+
+def seeded_orders_with_options(seed: int, n: int, accounts: int = 6) -> list[Command]:
+    """Seeded stream of limit GTC / GTD / IOC / FOK orders, icebergs (GTC and GTD), market
+    orders by quantity, cancels of live-ish ids and Ticks, with time moving forward: every
+    order is valid for a rich account (GTD expiries after the order's own time)."""
+    rng = random.Random(seed)
+    out: list[Command] = []
+    oid = 0
+    now_ms = 1
+    for i in range(n):
+        r = rng.random()
+        acct = rng.randint(1, accounts)
+        stp = rng.choice([StpMode.EXPIRE_TAKER, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH])
+        side = rng.choice([Side.BUY, Side.SELL])
+        ts = now_ms * MS
+        if r < 0.6:
+            oid += 1
+            t = rng.random()
+            tif = (
+                TimeInForce.GTC
+                if t < 0.45
+                else TimeInForce.GTD
+                if t < 0.75
+                else TimeInForce.IOC
+                if t < 0.9
+                else TimeInForce.FOK
+            )
+            qty = rng.randint(1, 20)
+            resting = tif is TimeInForce.GTC or tif is TimeInForce.GTD
+            display = (
+                rng.randint(1, qty - 1) if resting and qty > 1 and rng.random() < 0.4 else None
+            )
+            expire = now_ms + rng.randint(1, 40) if tif is TimeInForce.GTD else None
+            out.append(
+                PlaceOrder(
+                    f"c{i}",
+                    ts,
+                    oid,
+                    acct,
+                    SYM,
+                    side,
+                    OrderType.LIMIT,
+                    tif,
+                    rng.randint(90, 110),
+                    qty,
+                    None,
+                    False,
+                    stp,
+                    None,
+                    iceberg_quantity=display,
+                    expire_time=expire,
+                )
+            )
+        elif r < 0.67:
+            oid += 1
+            out.append(
+                PlaceOrder(
+                    f"c{i}",
+                    ts,
+                    oid,
+                    acct,
+                    SYM,
+                    side,
+                    OrderType.MARKET,
+                    TimeInForce.IOC,
+                    None,
+                    rng.randint(1, 30),
+                    None,
+                    False,
+                    stp,
+                    None,
+                )
+            )
+        elif r < 0.92 and oid:
+            target = rng.randint(max(1, oid - 30), oid)
+            out.append(CancelOrder(f"c{i}", ts, acct, SYM, target, None))
+        else:
+            now_ms += rng.randint(1, 12)
+            out.append(Tick(f"c{i}", now_ms * MS))
     return out
