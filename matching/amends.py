@@ -41,7 +41,13 @@ def amend_order(engine: EngineState, command: AmendOrder) -> list[Event]:
         command.account, command.symbol, command.order_id, command.client_order_id
     )
     if order is None:
+        if engine.cond.find(
+            command.account, command.symbol, command.order_id, command.client_order_id
+        ):
+            return engine.rejected(command, RejectReason.ORDER_NOT_AMENDABLE)  # untriggered
         return engine.rejected(command, RejectReason.ORDER_NOT_FOUND)
+    if market.triggers is not None and order.order_id in market.triggers.legs:
+        return engine.rejected(command, RejectReason.ORDER_NOT_AMENDABLE)  # an OCO leg
     if command.new_price is None and command.new_quantity is None:
         return engine.rejected(command, RejectReason.INVALID_ORDER)
     old_price = order.price

@@ -24,15 +24,14 @@ the order the markets were first touched. A Tick with nothing due emits nothing.
 reads no clock: the matcher logs a Tick when :func:`next_expiry_ns` is due by its clock
 (pipeline/worker.py), so a replay expires the same orders at the same place in the stream.
 
-Hook for orders that wait outside the book (untriggered conditional GTD orders)
--------------------------------------------------------------------------------
-The index holds order ids, not orders: whoever accepts a GTD order that does not rest (an
-untriggered ``stop_limit``) calls :func:`remember_expiry` for it at acceptance. Two functions
-below then decide what an id is, and each has one marked place for such orders:
-:func:`expiry_open` (is the order still open in any state?) and :func:`expire_order` (end it,
-whatever its state: a resting order leaves its book; an untriggered one would end through its
-own index and release its hold). An order indexed at acceptance and again when it rests after
-its trigger has two entries with one id: the second is skipped as ended.
+Orders that wait outside the book (untriggered conditional GTD orders)
+---------------------------------------------------------------------
+The index holds order ids, not orders: ``matching.conditional`` calls :func:`remember_expiry`
+for an untriggered GTD order at acceptance. :func:`expiry_open` (is the order still open in any
+state?) and :func:`expire_order` (end it, whatever its state: a resting order leaves its book;
+an untriggered one leaves the trigger index and releases its hold, ``OrderExpired``) know both
+kinds. An order indexed at acceptance and again when it rests after its trigger has two
+entries with one id: the second is skipped as ended.
 """
 
 from __future__ import annotations
@@ -84,10 +83,7 @@ def remember_expiry(engine: EngineState, expire_time: int, order_id: int) -> Non
 
 def expiry_open(engine: EngineState, order_id: int) -> bool:
     """Is the indexed order ``order_id`` still open (so its expiry still matters)?"""
-    if order_id in engine.open_orders_by_id:
-        return True
-    # untriggered GTD orders (conditional orders): `or order_id in <their index>` goes here
-    return False
+    return order_id in engine.open_orders_by_id or order_id in engine.cond.by_id
 
 
 def expire_order(
@@ -102,8 +98,15 @@ def expire_order(
     already ended. A resting order's price is recorded in ``touched`` for the BookChanged."""
     order = engine.open_orders_by_id.get(order_id)
     if order is None:
-        # untriggered GTD orders (conditional orders) end here, through their own index
-        return False
+        cond = engine.cond.by_id.get(order_id)
+        if cond is None:
+            return False
+        # imported here: matching.conditional indexes GTD orders through this module
+        from matching.conditional import end_untriggered
+
+        market = engine.markets_by_symbol[cond.symbol]
+        end_untriggered(engine, market, cond, GTD_EXPIRED, events, command_id, ts, OrderExpired)
+        return True
     bids, asks = touched.setdefault(order.symbol, ({}, {}))
     (bids if order.side is BUY else asks)[order.price] = None
     market = engine.markets_by_symbol[order.symbol]

@@ -113,6 +113,7 @@ def fill_taker(
     walked: list[tuple[int, int]] = []
     stop: EndReason | str | None = None
     seq = engine.seq
+    traded_at = 0  # the last trade's price: the market's last price (conditional orders)
     while wanted:
         price = book.best_ask if is_buy else book.best_bid
         if (price > limit) if is_buy else (price < limit):
@@ -155,6 +156,7 @@ def fill_taker(
                 taker_fee, maker_fee = seller_fee, buyer_fee
                 taker_paid, maker_paid = base_amount, quote_amount
             trade_id += 1
+            traded_at = price
             wanted -= lots
             filled += lots
             filled_quote += quote_amount
@@ -327,5 +329,7 @@ def fill_taker(
     taker.filled = filled
     taker.filled_quote = filled_quote
     market.trade_id = trade_id
+    if traded_at:
+        market.last_price = traded_at
     engine.seq = seq
     return stop, tuple(walked)

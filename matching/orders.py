@@ -49,6 +49,7 @@ from matching.arith import (
 from matching.balances import balance_moved
 from matching.book import Book, Order, new_slice
 from matching.commands import PlaceOrder
+from matching.conditional import is_conditional, place_conditional
 from matching.emit import order_accepted, order_expired, order_filled, order_rejected
 from matching.errors import EndReason, RejectReason
 from matching.events import (
@@ -113,6 +114,8 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
         reason = iceberg_refusal(command) or expire_time_refusal(command)
     if reason is not None:
         return _order_rejected(engine, command, reason)
+    if order_type is not LIMIT and order_type is not MARKET:  # stop / take-profit
+        return place_conditional(engine, market, command)
     units = market.units
     book = market.book
     is_buy = side is BUY
@@ -224,6 +227,8 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
     else:
         stop, walked = None, ()
     _finish(engine, market, command, order, is_buy, mode, budget, stop, walked, events)
+    if market.triggers is not None:  # conditional orders / OCO legs wait: the engine runs them
+        engine.after_order = market
     return events
 
 
@@ -374,6 +379,12 @@ def _refusal(engine: EngineState, market: Market, command: PlaceOrder) -> Reject
         or (client_id is not None and not 0 < len(client_id) <= MAX_CLIENT_ORDER_ID)
     ):
         return RejectReason.INVALID_ORDER
+    # conditional orders: their own fields are checked by matching.conditional; a plain order
+    # has no stop price
+    if order_type is not LIMIT and order_type is not MARKET:
+        return None if is_conditional(order_type) else RejectReason.INVALID_ORDER
+    if _stop_price is not None or _trailing_delta is not None:
+        return RejectReason.INVALID_ORDER
     units = market.units
     if order_type is LIMIT:
         tif = time_in_force
@@ -468,6 +479,8 @@ def _order_rejected(engine: EngineState, command: PlaceOrder, reason: RejectReas
             quote_quantity=command.quote_quantity,
             post_only=command.post_only,
             stp_mode=command.stp_mode,
+            stop_price=command.stop_price,
+            trailing_delta=command.trailing_delta,
             iceberg_quantity=command.iceberg_quantity,
             expire_time=command.expire_time,
         )

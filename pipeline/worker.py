@@ -2,9 +2,9 @@
 
 Loop: read a batch of commands from the shard's command stream (consumer group ``matcher``),
 apply each to the engine, then publish the events, the replies and the acks in one Redis
-transaction, with a "touched" marker for each maker of the batch's trades and each owner of a
-GTD order its Ticks expired (their private reads wait for the batch to be recorded:
-MatcherClient.read_barrier). The loop never touches Postgres.
+transaction, with a "touched" marker for each maker of the batch's trades, each owner of an
+order it triggered and each owner of a GTD order its Ticks expired (their private reads wait
+for the batch to be recorded: MatcherClient.read_barrier). The loop never touches Postgres.
 
 Recovery after any stop, including SIGKILL mid-batch:
 
@@ -40,7 +40,14 @@ from matching import snapshot
 from matching.commands import AddMarket, Command, Tick, UpdateMarket
 from matching.engine import MatchingEngine
 from matching.errors import EndReason
-from matching.events import BalanceChanged, BookChanged, Event, OrderExpired, TradeExecuted
+from matching.events import (
+    BalanceChanged,
+    BookChanged,
+    Event,
+    OrderExpired,
+    OrderTriggered,
+    TradeExecuted,
+)
 from matching.types import MarketSpec
 from pipeline.matcher_transport import MatcherTransport
 from pipeline.packing import pack_events, unpack_command
@@ -219,8 +226,9 @@ class Matcher:
             self.tick_in_flight = None  # our Tick is applied (or was, before a crash)
         # The books this batch changed, as of its end: what GET /depth serves, consistent
         # with the BookChanged diffs by update id. And the accounts it changed on someone
-        # else's command, the makers of its trades and the owners of the GTD orders a Tick
-        # expired: their next private read waits until this batch is recorded
+        # else's command, the makers of its trades, the owners of the orders it triggered (the
+        # order then trades, rests or expires, and its OCO's other leg ends) and the owners of
+        # the GTD orders a Tick expired: their next private read waits until this batch is recorded
         # (MatcherClient.read_barrier), as the sender's own does.
         changed = set()
         touched = set()
@@ -230,7 +238,9 @@ class Matcher:
                 changed.add(ev.symbol)  # type: ignore[union-attr]
             elif kind is TradeExecuted:
                 touched.add(ev.maker_account)  # type: ignore[union-attr]
-            elif kind is OrderExpired and ev.reason is GTD_EXPIRED:  # type: ignore[union-attr]
+            elif kind is OrderTriggered or (
+                kind is OrderExpired and ev.reason is GTD_EXPIRED  # type: ignore[union-attr]
+            ):
                 touched.add(ev.account)  # type: ignore[union-attr]
         depths = [self.engine.depth(symbol, self.depth_levels) for symbol in sorted(changed)]
         self.transport.commit_batch(

@@ -16,9 +16,11 @@ from matching.commands import (
     AmendOrder,
     CancelAll,
     CancelOrder,
+    CancelOrderList,
     Command,
     Deposit,
     PlaceOrder,
+    PlaceOrderList,
     ReleaseWithdrawal,
     SetMarketStatus,
     SettleWithdrawal,
@@ -172,6 +174,92 @@ ticks = st.builds(
     st.sampled_from([-1, 0, 0, 1]),
 )
 iceberg_and_gtd_commands = st.one_of(icebergs, gtd_limits, gtd_limits, ticks)
+CONDITIONAL_TYPES = (
+    OrderType.STOP_MARKET,
+    OrderType.STOP_LIMIT,
+    OrderType.TAKE_PROFIT_MARKET,
+    OrderType.TAKE_PROFIT_LIMIT,
+)
+LIST_IDS = st.integers(1, 40)
+CLIENT_LIST_IDS = st.one_of(st.none(), st.sampled_from(["L1", "L2"]))
+
+
+@st.composite
+def _conditional_order(draw: st.DrawFn) -> PlaceOrder:
+    """A stop / take-profit order, mostly well formed (a trailing stop one time in four)."""
+    order_type = draw(st.sampled_from(CONDITIONAL_TYPES))
+    side = draw(SIDES)
+    is_limit = order_type in (OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+    is_stop = order_type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+    trailing = is_stop and draw(st.integers(0, 3)) == 0
+    qty: int | None = draw(QTYS)
+    quote = None
+    if not is_limit and side is Side.BUY and draw(st.booleans()):
+        qty, quote = None, draw(st.integers(100, 3_000))
+    tif = draw(
+        st.sampled_from([TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTD])
+    )
+    return PlaceOrder(
+        "k",
+        1,
+        draw(ORDER_IDS),
+        draw(ACCTS),
+        SYM,
+        side,
+        order_type,
+        tif,
+        draw(PRICES) if is_limit else None,
+        qty,
+        quote,
+        False,
+        draw(STPS),
+        draw(CIDS),
+        None if trailing else draw(PRICES),
+        draw(st.sampled_from([10, 50, 200, 2_000])) if trailing else None,
+        # a GTD one expires, untriggered or resting, at a Tick; a limit variant may be an
+        # iceberg (some of these are refused: an IOC iceberg, a slice not below the quantity)
+        draw(st.one_of(st.none(), st.none(), st.integers(1, 8))) if is_limit else None,
+        draw(EXPIRE_MS) if tif is TimeInForce.GTD else None,
+    )
+
+
+conditional_orders = _conditional_order()
+
+
+@st.composite
+def _order_list(draw: st.DrawFn) -> PlaceOrderList:
+    """An OCO; its prices are drawn freely, so about half are refused."""
+    return PlaceOrderList(
+        "o",
+        1,
+        draw(LIST_IDS),
+        draw(ACCTS),
+        SYM,
+        draw(SIDES),
+        draw(QTYS),
+        draw(PRICES),
+        draw(PRICES),
+        draw(st.one_of(st.none(), PRICES)),
+        draw(st.sampled_from([TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK])),
+        draw(ORDER_IDS),
+        draw(ORDER_IDS),
+        draw(CLIENT_LIST_IDS),
+        draw(CIDS),
+        draw(CIDS),
+        draw(STPS),
+    )
+
+
+order_lists = _order_list()
+cancel_lists = st.builds(
+    CancelOrderList,
+    st.just("z"),
+    st.just(1),
+    ACCTS,
+    st.just(SYM),
+    st.one_of(st.none(), LIST_IDS),
+    CLIENT_LIST_IDS,
+)
 
 commands: st.SearchStrategy[Command] = st.one_of(
     limits,
@@ -192,6 +280,12 @@ commands: st.SearchStrategy[Command] = st.one_of(
     withdrawals,
     settles,
     releases,
+    conditional_orders,
+    conditional_orders,
+    conditional_orders,
+    order_lists,
+    order_lists,
+    cancel_lists,
 )
 """Everything but market halts (the state machine interleaves those in their own rule)."""
 
@@ -390,4 +484,45 @@ def seeded_orders_with_options(seed: int, n: int, accounts: int = 6) -> list[Com
         else:
             now_ms += rng.randint(1, 12)
             out.append(Tick(f"c{i}", now_ms * MS))
+
+    return out
+
+
+def seeded_conditional_orders(seed: int, n: int, accounts: int = 6) -> list[Command]:
+    """:func:`seeded_orders` with stop and take-profit orders mixed in (limit variants GTC or
+    IOC, market variants by quantity, a trailing stop one time in five), and cancels."""
+    rng = random.Random(seed)
+    out: list[Command] = []
+    for i, cmd in enumerate(seeded_orders(seed, n, accounts)):
+        out.append(cmd)
+        if rng.random() < 0.25:
+            side = rng.choice([Side.BUY, Side.SELL])
+            order_type = rng.choice(CONDITIONAL_TYPES)
+            is_limit = order_type in (OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+            trailing = (
+                order_type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) and rng.random() < 0.2
+            )
+            out.append(
+                PlaceOrder(
+                    f"k{i}",
+                    i,
+                    1_000_000 + i,
+                    rng.randint(1, accounts),
+                    SYM,
+                    side,
+                    order_type,
+                    TimeInForce.GTC if rng.random() < 0.8 else TimeInForce.IOC,
+                    rng.randint(90, 110) if is_limit else None,
+                    rng.randint(1, 20),
+                    None,
+                    False,
+                    rng.choice([StpMode.EXPIRE_TAKER, StpMode.EXPIRE_MAKER, StpMode.EXPIRE_BOTH]),
+                    None,
+                    None if trailing else rng.randint(90, 110),
+                    rng.choice([10, 100, 300]) if trailing else None,
+                )
+            )
+        elif rng.random() < 0.05:
+            target = 1_000_000 + rng.randint(max(0, i - 50), i)
+            out.append(CancelOrder(f"x{i}", i, rng.randint(1, accounts), SYM, target, None))
     return out

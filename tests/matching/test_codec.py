@@ -15,7 +15,7 @@ from matching.codec import decode_command, decode_event, encode_command, encode_
 from matching.commands import COMMAND_TYPES, AddMarket, Command, PlaceOrder, Tick
 from matching.engine import MatchingEngine
 from matching.events import EVENT_TYPES, Event, TransferRejected
-from matching.types import MarketStatus, Side, TimeInForce
+from matching.types import MarketStatus, OrderType, Side, TimeInForce
 from tests.matching import streams
 from tests.matching.builders import (
     ALICE,
@@ -29,9 +29,12 @@ from tests.matching.builders import (
     amend,
     cancel,
     cancel_all,
+    cancel_list,
+    conditional,
     deposit,
     limit,
     market,
+    oco,
     release,
     report_totals,
     set_status,
@@ -57,6 +60,13 @@ ALL_COMMANDS: list[Command] = [
     amend(ALICE, 1, price=99),
     limit(3, ALICE, Side.SELL, 100, 9, TimeInForce.GTD, iceberg=2, expire_time=10),
     tick(5_000_000),
+    conditional(5, ALICE, Side.BUY, OrderType.STOP_LIMIT, 105, 2, 106, client_order_id="s"),
+    conditional(6, ALICE, Side.SELL, OrderType.STOP_MARKET, None, 2, trailing_delta=150),
+    oco(7, ALICE, Side.SELL, 2, 110, 90, 89, client_list_id="l", stop_tif=TimeInForce.IOC),
+    oco(8, ALICE, Side.BUY, 2, 90, 110),
+    cancel_list(ALICE, 7),
+    cancel_list(ALICE, client_list_id="l"),
+    Tick("t", 5),
 ]
 
 
@@ -77,6 +87,12 @@ def _all_events() -> list[Event]:
         amend(ALICE, 3, qty=3),
         cancel(ALICE, 3),
         market(4, ALICE, Side.BUY, qty=50),  # expires
+        conditional(5, ALICE, Side.BUY, OrderType.STOP_MARKET, 101, 1),
+        limit(6, BOB, Side.SELL, 101, 2),
+        market(7, ALICE, Side.BUY, qty=1),  # OrderTriggered
+        oco(8, BOB, Side.SELL, 2, 120, 90),  # OrderListAccepted
+        oco(8, BOB, Side.SELL, 2, 120, 90),  # OrderListRejected
+        cancel_list(BOB, 8),  # OrderListDone
         withdraw("w1", ALICE, USD, 5, 1),
         settle("w1"),
         settle("nope"),  # TransferRejected
