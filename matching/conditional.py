@@ -35,7 +35,7 @@ from matching.arith import (
 )
 from matching.balances import balance_moved
 from matching.commands import PlaceOrder
-from matching.emit import order_accepted, order_ended, order_rejected
+from matching.emit import order_accepted, order_ended
 from matching.errors import EndReason, RejectReason
 from matching.events import Event, OrderCancelled, OrderExpired
 from matching.expiry import remember_expiry
@@ -189,21 +189,21 @@ def place_conditional(engine: EngineState, market: Market, command: PlaceOrder) 
     """Accept a validated conditional order as ``untriggered`` (or refuse it)."""
     reason = conditional_refusal(market, command)
     if reason is not None:
-        return _rejected(engine, command, reason)
+        return engine.refuse_order(command, reason)
     stop_price = initial_stop(market, command)
     if not stop_price:
-        return _rejected(engine, command, RejectReason.NO_REFERENCE_PRICE)
+        return engine.refuse_order(command, RejectReason.NO_REFERENCE_PRICE)
     rises = rises_on(command.type, command.side is BUY)
     if triggers_at(rises, stop_price, market.last_price):
-        return _rejected(engine, command, RejectReason.WOULD_TRIGGER_IMMEDIATELY)
+        return engine.refuse_order(command, RejectReason.WOULD_TRIGGER_IMMEDIATELY)
     cond = new_conditional(market, command, stop_price, engine.seq + 1, None)
     units = market.units
     if cond.cap and notional_atoms(units, cond.cap, cond.quantity or 0) > units.max_notional_atoms:
-        return _rejected(engine, command, RejectReason.ABOVE_MAX_NOTIONAL)
+        return engine.refuse_order(command, RejectReason.ABOVE_MAX_NOTIONAL)
     hold = conditional_need(units, cond)
     asset = units.quote if command.side is BUY else units.base
     if hold > engine.balances_book.available(command.account, asset):
-        return _rejected(engine, command, RejectReason.INSUFFICIENT_FUNDS)
+        return engine.refuse_order(command, RejectReason.INSUFFICIENT_FUNDS)
     events: list[Event] = []
     accept_conditional(engine, market, cond, hold, events, command.command_id, command.ts)
     return events
@@ -220,12 +220,7 @@ def accept_conditional(
 ) -> None:
     """Use the order's ids, emit its ``OrderAccepted`` (seq ``cond.accepted``), hold ``hold``
     and index it."""
-    engine.used_order_ids.add(cond.order_id)
-    if cond.client_order_id is not None:
-        used = engine.used_client_ids.get(cond.account)
-        if used is None:
-            used = engine.used_client_ids[cond.account] = set()
-        used.add(cond.client_order_id)
+    engine.use_order_ids(cond.order_id, cond.account, cond.client_order_id)
     engine.seq += 1
     events.append(
         order_accepted(
@@ -341,31 +336,3 @@ def drop_untriggered(engine: EngineState, market: Market, cond: Conditional) -> 
             triggers.remove_trailing(cond)
         if triggers.empty():
             market.triggers = None
-
-
-def _rejected(engine: EngineState, command: PlaceOrder, reason: RejectReason) -> list[Event]:
-    engine.seq += 1
-    return [
-        order_rejected(
-            seq=engine.seq,
-            command_id=command.command_id,
-            ts=command.ts,
-            order_id=command.order_id,
-            account=command.account,
-            symbol=command.symbol,
-            client_order_id=command.client_order_id,
-            reason=reason,
-            side=command.side,
-            type=command.type,
-            time_in_force=command.time_in_force,
-            price=command.price,
-            quantity=command.quantity,
-            quote_quantity=command.quote_quantity,
-            post_only=command.post_only,
-            stp_mode=command.stp_mode,
-            stop_price=command.stop_price,
-            trailing_delta=command.trailing_delta,
-            iceberg_quantity=command.iceberg_quantity,
-            expire_time=command.expire_time,
-        )
-    ]

@@ -128,12 +128,7 @@ def place_order_list(engine: EngineState, command: PlaceOrderList) -> list[Event
         command.limit_client_order_id,
         command.stp_mode,
     )
-    engine.used_order_ids.add(order.order_id)
-    if order.client_order_id is not None:
-        used = engine.used_client_ids.get(order.account)
-        if used is None:
-            used = engine.used_client_ids[order.account] = set()
-        used.add(order.client_order_id)
+    engine.use_order_ids(order.order_id, order.account, order.client_order_id)
     engine.seq += 1
     events.append(
         order_accepted(

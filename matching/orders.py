@@ -50,7 +50,7 @@ from matching.balances import balance_moved
 from matching.book import Book, Order, new_slice
 from matching.commands import PlaceOrder
 from matching.conditional import is_conditional, place_conditional
-from matching.emit import order_accepted, order_expired, order_filled, order_rejected
+from matching.emit import order_accepted, order_expired, order_filled
 from matching.errors import EndReason, RejectReason
 from matching.events import (
     Event,
@@ -106,14 +106,14 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
     ) = command
     market = engine.markets_by_symbol.get(symbol)
     if market is None:
-        return _order_rejected(engine, command, RejectReason.UNKNOWN_MARKET)
+        return engine.refuse_order(command, RejectReason.UNKNOWN_MARKET)
     reason = _refusal(engine, market, command)
     if reason is None and (
         iceberg_quantity is not None or expire_time is not None or time_in_force is GTD
     ):
         reason = iceberg_refusal(command) or expire_time_refusal(command)
     if reason is not None:
-        return _order_rejected(engine, command, reason)
+        return engine.refuse_order(command, reason)
     if order_type is not LIMIT and order_type is not MARKET:  # stop / take-profit
         return place_conditional(engine, market, command)
     units = market.units
@@ -137,30 +137,25 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
     pay_asset = units.quote if is_buy else units.base
     balances = engine.balances_book
     if hold > balances.available(account, pay_asset):
-        return _order_rejected(engine, command, RejectReason.INSUFFICIENT_FUNDS)
+        return engine.refuse_order(command, RejectReason.INSUFFICIENT_FUNDS)
     if price is not None:
         crosses = price >= book.best_ask if is_buy else price <= book.best_bid
         if crosses:
             if post_only:
-                return _order_rejected(engine, command, RejectReason.POST_ONLY_WOULD_TAKE)
+                return engine.refuse_order(command, RejectReason.POST_ONLY_WOULD_TAKE)
             if time_in_force is FOK and not _fok_fillable(
                 book, is_buy, price, lots, account, stp_mode
             ):
-                return _order_rejected(engine, command, RejectReason.FOK_NOT_FILLABLE)
+                return engine.refuse_order(command, RejectReason.FOK_NOT_FILLABLE)
         elif time_in_force is FOK:
-            return _order_rejected(engine, command, RejectReason.FOK_NOT_FILLABLE)
+            return engine.refuse_order(command, RejectReason.FOK_NOT_FILLABLE)
         limit = price
     else:  # a market order takes the whole book
         crosses = True
         limit = MAX_PRICE_TICKS if is_buy else 1
 
     # accepted: its ids are used, its funds held
-    engine.used_order_ids.add(order_id)
-    if client_order_id is not None:
-        used = engine.used_client_ids.get(account)
-        if used is None:
-            used = engine.used_client_ids[account] = set()
-        used.add(client_order_id)
+    engine.use_order_ids(order_id, account, client_order_id)
     order = Order(
         order_id,
         account,
@@ -461,31 +456,3 @@ def _fok_fillable(
         if needed <= 0:
             return True
     return False
-
-
-def _order_rejected(engine: EngineState, command: PlaceOrder, reason: RejectReason) -> list[Event]:
-    engine.seq += 1
-    return [
-        order_rejected(
-            seq=engine.seq,
-            command_id=command.command_id,
-            ts=command.ts,
-            order_id=command.order_id,
-            account=command.account,
-            symbol=command.symbol,
-            client_order_id=command.client_order_id,
-            reason=reason,
-            side=command.side,
-            type=command.type,
-            time_in_force=command.time_in_force,
-            price=command.price,
-            quantity=command.quantity,
-            quote_quantity=command.quote_quantity,
-            post_only=command.post_only,
-            stp_mode=command.stp_mode,
-            stop_price=command.stop_price,
-            trailing_delta=command.trailing_delta,
-            iceberg_quantity=command.iceberg_quantity,
-            expire_time=command.expire_time,
-        )
-    ]

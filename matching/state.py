@@ -20,7 +20,8 @@ from typing import Any, Final
 from matching.arith import MarketUnits, order_hold
 from matching.balances import Bal, Balances, balance_moved
 from matching.book import Book, Order
-from matching.emit import book_changed, command_rejected, order_ended
+from matching.commands import PlaceOrder
+from matching.emit import book_changed, command_rejected, order_ended, order_rejected
 from matching.errors import EndReason, RejectReason
 from matching.events import (
     BookChanged,
@@ -106,7 +107,44 @@ class EngineState:
             )
         ]
 
+    def refuse_order(self, command: PlaceOrder, reason: RejectReason) -> list[Event]:
+        """``OrderRejected`` for a PlaceOrder, repeating its fields so it can be recorded."""
+        self.seq += 1
+        return [
+            order_rejected(
+                seq=self.seq,
+                command_id=command.command_id,
+                ts=command.ts,
+                order_id=command.order_id,
+                account=command.account,
+                symbol=command.symbol,
+                client_order_id=command.client_order_id,
+                reason=reason,
+                side=command.side,
+                type=command.type,
+                time_in_force=command.time_in_force,
+                price=command.price,
+                quantity=command.quantity,
+                quote_quantity=command.quote_quantity,
+                post_only=command.post_only,
+                stp_mode=command.stp_mode,
+                stop_price=command.stop_price,
+                trailing_delta=command.trailing_delta,
+                iceberg_quantity=command.iceberg_quantity,
+                expire_time=command.expire_time,
+            )
+        ]
+
     # ------------------------------------------------------------------ open-order indexes
+
+    def use_order_ids(self, order_id: int, account: int, client_order_id: str | None) -> None:
+        """An accepted order's ids are used for good (a rejected order's are not)."""
+        self.used_order_ids.add(order_id)
+        if client_order_id is not None:
+            used = self.used_client_ids.get(account)
+            if used is None:
+                used = self.used_client_ids[account] = set()
+            used.add(client_order_id)
 
     def remember_order(self, order: Order) -> None:
         """Index an order that now rests in its book."""
