@@ -43,7 +43,10 @@ CASES = [
     ("openStatusLabel(mergeOrder(WAITING, fromMessage(TRIGGERED_MSG)))", "Triggered"),
     # null fields of a message never erase what is known
     ("String(fromMessage(TRIGGERED_MSG).list_id)", "undefined"),
-    ("mergeOrder({...WAITING, stop_price: '22.00'}, fromMessage(TRIGGERED_MSG)).stop_price", "22.00"),
+    (
+        "mergeOrder({...WAITING, stop_price: '22.00'}, fromMessage(TRIGGERED_MSG)).stop_price",
+        "22.00",
+    ),
     # a read older than the trigger does not put the order back to waiting
     ("mergeOrder({...WAITING, status: 'new'}, WAITING).status", "new"),
     ("mergeOrder({...WAITING, status: 'pending'}, WAITING).status", "untriggered"),
