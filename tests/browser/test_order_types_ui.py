@@ -127,7 +127,7 @@ def test_a_stop_limit_from_the_form_waits_untriggered_then_triggers_live(
     expect(page.locator("#hint-stop")).to_contain_text("multiple of the tick size, 0.01")
     stop.fill("19.00")
     expect(page.locator("#hint-stop")).to_contain_text("would trigger at once")
-    page.get_by_label("Limit price").fill("19.50")
+    page.get_by_label("Limit price", exact=True).fill("19.50")
     page.get_by_label("Amount").fill("2.00")
     page.locator("#order-submit").click()
     # sent anyway (the API decides), and refused in the API's own words
@@ -149,7 +149,7 @@ def test_a_stop_limit_from_the_form_waits_untriggered_then_triggers_live(
 
     stop.fill("22.00")
     expect(page.locator("#hint-stop")).to_have_text("")
-    page.get_by_label("Limit price").fill("22.50")
+    page.get_by_label("Limit price", exact=True).fill("22.50")
     page.get_by_label("Amount").fill("2.00")
     expect(page.locator("#est-total")).to_have_text("45 USDC")
     page.locator("#order-submit").click()
@@ -206,7 +206,7 @@ def test_an_oco_from_the_form_shows_both_legs_and_cancelling_one_cancels_the_lis
     choose(page, "sell", "oco")
     expect(page.locator("#type-help")).to_contain_text("One cancels the other")
     expect(page.locator("#type-help")).to_contain_text("the other is cancelled")
-    page.get_by_label("Limit price").fill("2100.00")
+    page.get_by_label("Limit price", exact=True).fill("2100.00")
     page.get_by_label("Stop price").fill("1900.00")
     page.get_by_label("Stop-limit price").fill("1890.00")
     page.get_by_label("Amount").fill("0.5000")
@@ -282,12 +282,12 @@ def test_at_phone_width_an_oco_is_placed_and_cancelled_with_the_keyboard(
     for value in ("59000.0", "61000.0", "61500.0", "0.00100"):
         page.keyboard.press("Tab")
         page.keyboard.type(value)
-    expect(page.get_by_label("Limit price")).to_have_value("59000.0")
+    expect(page.get_by_label("Limit price", exact=True)).to_have_value("59000.0")
     expect(page.get_by_label("Stop price")).to_have_value("61000.0")
     expect(page.get_by_label("Stop-limit price")).to_have_value("61500.0")
     expect(page.get_by_label("Amount")).to_have_value("0.00100")
     for field in ("Limit price", "Stop price", "Stop-limit price", "Amount"):
-        box = page.get_by_label(field).bounding_box()
+        box = page.get_by_label(field, exact=True).bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], field
     expect(page.locator("#est-total")).to_have_text("61.5 USDC")  # the stop leg is larger
     assert no_horizontal_scroll(page)
