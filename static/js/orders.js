@@ -61,6 +61,9 @@ export class OrdersPanel {
   }
 
   onMessage(m) {
+    // The stream also says how order lists go (e: "order_list"); their legs' own messages
+    // carry everything the tables show.
+    if (m.e !== undefined && m.e !== "order") return;
     if (this.symbol && m.symbol !== this.symbol) return;
     if (this.buffer) this.buffer.push(m);
     this.apply(m);

@@ -143,7 +143,7 @@ def test_a_stop_limit_from_the_form_waits_untriggered_then_triggers_live(
             "time_in_force": "GTC",
         },
     )
-    assert refused.status_code == 400, refused.text
+    assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["code"] == "would_trigger_immediately"
     expect(page.locator("#order-error")).to_contain_text(refused.json()["error"]["message"])
 
