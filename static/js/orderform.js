@@ -151,8 +151,8 @@ export class OrderForm {
     }
     if (this.type === "oco") {
       return buy
-        ? "One cancels the other: two buys of the same amount. A limit buy at the limit price (below the last price) rests in the book; a stop leg triggers when the last price rises to the stop price and buys at the stop-limit price (at market if left empty). When one fills or triggers, the other is cancelled. Only the larger leg's funds are held."
-        : "One cancels the other: two sells of the same amount. A limit sell at the limit price (above the last price) rests in the book; a stop leg triggers when the last price falls to the stop price and sells at the stop-limit price (at market if left empty). When one fills or triggers, the other is cancelled. Only the larger leg's funds are held.";
+        ? "One cancels the other: a limit buy at the limit price (below the last price), and a stop leg that triggers when the last price rises to the stop price, then buys at the stop-limit price (at market if empty). When one fills or triggers, the other is cancelled; only the larger leg's funds are held."
+        : "One cancels the other: a limit sell at the limit price (above the last price), and a stop leg that triggers when the last price falls to the stop price, then sells at the stop-limit price (at market if empty). When one fills or triggers, the other is cancelled; only the larger leg's funds are held.";
     }
     return "";
   }
