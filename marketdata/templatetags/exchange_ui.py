@@ -176,8 +176,9 @@ def open_status_label(order: dict[str, Any]) -> str:
 
 
 @register.filter
-def trailing_percent(bps: int | None) -> str:
-    """A trailing delta in basis points as a percentage: 150 -> "1.5 %" (exact)."""
+def trailing_percent(bps: int | str | None) -> str:
+    """A trailing delta in basis points as a percentage: 150 -> "1.5 %" (exact); a template's
+    missing value ("") shows nothing."""
     if bps is None or bps == "":
         return ""
     return f"{plain(Decimal(int(bps)).scaleb(-2))} %"
