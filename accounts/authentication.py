@@ -88,7 +88,7 @@ def deferred_key_check(request: Request) -> DeferredKeyCheck | None:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """A view whose POST and DELETE send a matcher command and pass the request's
+    """A view whose POST, PATCH and DELETE send a matcher command and pass the request's
     ``deferred_key_check`` to it says so with ``key_checked_by_command = True``."""
 
     def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
@@ -97,7 +97,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if key_id is None:
             return None  # not an API request: the next authenticator (session) decides
         view = request.parser_context.get("view")
-        defer = request.method in ("POST", "DELETE") and getattr(
+        defer = request.method in ("POST", "PATCH", "DELETE") and getattr(
             view, "key_checked_by_command", False
         )
         found, unchecked = (None, False)

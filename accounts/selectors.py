@@ -139,7 +139,7 @@ def _ref(
     cause: str, deposits: dict[uuid.UUID, int], withdrawals: dict[uuid.UUID, int]
 ) -> dict[str, Any]:
     kind, _, rest = cause.partition(":")
-    if kind == "o" and rest.isdigit():
+    if kind in ("o", "g") and rest.isdigit():  # g: an OCO stop leg's hold when it triggers
         return {"type": "order", "order_id": int(rest)}
     if kind == "a":
         order_id = rest.partition(":")[0]

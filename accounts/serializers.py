@@ -308,7 +308,8 @@ class LedgerOutputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=LedgerReason.values)
     cause = serializers.CharField(
         help_text="What moved the money, as the engine names it: o:<order_id>, "
-        "t:<symbol>:<trade_id>, a:<order_id>:<seq>, x:<transfer id>."
+        "t:<symbol>:<trade_id>, a:<order_id>:<seq>, g:<order_id> (an OCO stop leg's hold when "
+        "it triggers), x:<transfer id>."
     )
     ref = serializers.DictField(
         help_text='The cause resolved: {"type": "order", "order_id"}, {"type": "trade", '

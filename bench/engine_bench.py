@@ -1,11 +1,15 @@
 """Matching engine benchmark: prints figures; not a test.
 
     .venv/bin/python bench/engine_bench.py [--commands 300000] [--resting 1000000] [--seed 1]
-                                           [--skip-memory] [--floor] [--builds pure,compiled]
+                                           [--skip-memory] [--floor]
+                                           [--stream plain|conditional]
+                                           [--builds pure,compiled [--streams plain,conditional]]
 
-1. A seeded, realistic single-market stream (BTC-USDT): ~50 % resting limits, ~20 % crossing
-   limits, ~5 % market orders, ~25 % cancels of live orders; a few thousand live orders over a
-   few hundred price levels; 1,000 accounts funded by Deposit commands. Balances, fees and
+1. A seeded, realistic single-market stream (``bench/engine_streams.py``): ``plain`` is ~50 %
+   resting limits, ~20 % crossing limits, ~5 % market orders, ~25 % cancels of live orders on a
+   few thousand live orders over a few hundred price levels, 1,000 accounts funded by Deposit
+   commands; ``conditional`` turns a tenth of the commands into stop, take-profit, trailing and
+   OCO orders near the last price, many of which trigger during the run. Balances, fees and
    events are all on (the engine has no switch to turn them off). The stream is built outside
    the timed region, against a scratch engine so that cancels target orders that are live.
 2. Throughput: one pass over the stream on a fresh engine, ``time.perf_counter_ns`` around the
@@ -16,9 +20,11 @@
 3. ``--floor``: the cost of building the stream's events alone (see ``event_floor``).
 4. The machine probe (``bench/machine.py``) before the throughput pass and after the latency
    pass: how fast the machine was meanwhile.
-5. ``--builds pure,compiled``: the whole benchmark once per engine build, each in a child
-   process with ``ENGINE_BUILD`` set (matching/build.py), on the same seeded stream, then the
-   builds side by side: throughput, CPU per command, p50 / p99, the probes, and the CPU ratio.
+5. ``--builds pure,compiled``: the whole benchmark once per engine build and per stream
+   (``--streams``, both by default), each in a child process with ``ENGINE_BUILD`` set
+   (matching/build.py), on the same seeded streams, then side by side: throughput, CPU per
+   command, p50 / p99, the probes, and two CPU ratios: compiled vs pure on each stream, and the
+   conditional stream vs the plain one on each build (issue 19's targets: >= 1.5x and <= 1.10x).
    Without it, the build this process loaded (the compiled one when built) runs, and its
    header line says which.
 6. Memory per resting order: tracemalloc's traced bytes before and after placing N
@@ -31,204 +37,32 @@ import argparse
 import gc
 import os
 import platform
-import random
 import re
 import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import machine  # bench/ is on the path: this runs as a script
+from engine_streams import (
+    ACCOUNTS,
+    FEE_ACCOUNT,
+    STREAMS,
+    SYM,
+    mixed_stream,
+    resting_orders,
+    setup_commands,
+)
 
 from matching.build import build_note
-from matching.commands import AddMarket, CancelOrder, Command, Deposit, PlaceOrder
+from matching.commands import Command
 from matching.engine import MatchingEngine
-from matching.types import (
-    AssetSpec,
-    MarketSpec,
-    OrderType,
-    Side,
-    StpMode,
-    TimeInForce,
-)
+from matching.events import OrderTriggered
 
-SYM = "BTC-USDT"
-SPEC = MarketSpec(
-    symbol=SYM,
-    base=AssetSpec("BTC", 8),
-    quote=AssetSpec("USDT", 6),
-    tick_size=Decimal("0.01"),
-    lot_size=Decimal("0.0001"),  # 0.01 x 0.0001 x 10**6 = 1 quote atom per tick-lot
-    min_notional=Decimal("1"),
-    maker_fee_rate=Decimal("0.0002"),
-    taker_fee_rate=Decimal("0.0005"),
-)
-MID = 3_000_000  # 30,000.00 USDT
-ACCOUNTS = 1_000
-FEE_ACCOUNT = 0
-BUY, SELL = Side.BUY, Side.SELL
-LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
-GTC, IOC = TimeInForce.GTC, TimeInForce.IOC
-STP = StpMode.EXPIRE_TAKER
-
-
-def setup_commands() -> list[Command]:
-    cmds: list[Command] = [AddMarket("m", 0, SPEC)]
-    for a in range(1, ACCOUNTS + 1):
-        cmds.append(Deposit(f"d{a}b", 0, f"dep-b-{a}", a, "BTC", 10**8 * 10**6))
-        cmds.append(Deposit(f"d{a}q", 0, f"dep-q-{a}", a, "USDT", 10**15 * 10**6))
-    return cmds
-
-
-def mixed_stream(n: int, seed: int) -> tuple[list[Command], list[Command], list[str]]:
-    """(setup, stream, kind of each stream command), built against a scratch engine."""
-    rng = random.Random(seed)
-    setup = setup_commands()
-    scratch = MatchingEngine(FEE_ACCOUNT)
-    for cmd in setup:
-        scratch.apply(cmd)
-    live = scratch.open_orders_by_id  # read-only use: which ids are resting right now
-    cmds: list[Command] = []
-    kinds: list[str] = []
-    oid = 0
-    live_ids: list[int] = []
-    # warm the book to a few thousand live orders over a few hundred levels
-    for i in range(3_000):
-        oid += 1
-        side = BUY if i % 2 else SELL
-        off = rng.randint(1, 150)
-        price = MID - off if side is BUY else MID + off
-        c: Command = PlaceOrder(
-            f"w{i}",
-            i,
-            oid,
-            rng.randint(1, ACCOUNTS),
-            SYM,
-            side,
-            LIMIT,
-            GTC,
-            price,
-            rng.randint(1, 50),
-            None,
-            False,
-            STP,
-            None,
-        )
-        setup.append(c)
-        scratch.apply(c)
-        live_ids.append(oid)
-    for i in range(n):
-        r = rng.random()
-        acct = rng.randint(1, ACCOUNTS)
-        side = BUY if rng.random() < 0.5 else SELL
-        if r < 0.25 and live_ids:
-            # cancel a live order (owner's account); prune ids that died meanwhile
-            while live_ids:
-                j = rng.randrange(len(live_ids))
-                victim = live_ids[j]
-                live_ids[j] = live_ids[-1]
-                live_ids.pop()
-                o = live.get(victim)
-                if o is not None:
-                    c = CancelOrder(f"c{i}", i, o.account, SYM, victim, None)
-                    kinds.append("cancel")
-                    break
-            else:
-                continue
-        elif r < 0.75:
-            oid += 1
-            off = rng.randint(1, 150)
-            price = MID - off if side is BUY else MID + off
-            c = PlaceOrder(
-                f"c{i}",
-                i,
-                oid,
-                acct,
-                SYM,
-                side,
-                LIMIT,
-                GTC,
-                price,
-                rng.randint(1, 50),
-                None,
-                False,
-                STP,
-                None,
-            )
-            kinds.append("limit_rest")
-            live_ids.append(oid)
-        elif r < 0.95:
-            oid += 1
-            off = rng.randint(0, 5)
-            best = scratch.markets_by_symbol[SYM].book
-            if side is BUY:
-                price = (best.best_ask if best.best_ask < 10**9 else MID) + off
-            else:
-                price = (best.best_bid if best.best_bid else MID) - off
-            tif = GTC if rng.random() < 0.5 else IOC
-            c = PlaceOrder(
-                f"c{i}",
-                i,
-                oid,
-                acct,
-                SYM,
-                side,
-                LIMIT,
-                tif,
-                price,
-                rng.randint(1, 200),
-                None,
-                False,
-                STP,
-                None,
-            )
-            kinds.append("limit_cross")
-            live_ids.append(oid)
-        else:
-            oid += 1
-            if side is BUY and rng.random() < 0.5:
-                c = PlaceOrder(
-                    f"c{i}",
-                    i,
-                    oid,
-                    acct,
-                    SYM,
-                    BUY,
-                    MARKET,
-                    IOC,
-                    None,
-                    None,
-                    rng.randint(10_000_000, 100_000_000),
-                    False,
-                    STP,
-                    None,
-                )
-            else:
-                c = PlaceOrder(
-                    f"c{i}",
-                    i,
-                    oid,
-                    acct,
-                    SYM,
-                    side,
-                    MARKET,
-                    IOC,
-                    None,
-                    rng.randint(1, 40),
-                    None,
-                    False,
-                    STP,
-                    None,
-                )
-            kinds.append("market")
-        cmds.append(c)
-        scratch.apply(c)
-    return setup, cmds, kinds
+TRIGGERING = "(that triggered)"
 
 
 def throughput(setup: list[Command], cmds: list[Command]) -> tuple[float, float, int, int, int]:
@@ -265,13 +99,17 @@ def latencies(setup: list[Command], cmds: list[Command], kinds: list[str]) -> di
     clock = time.perf_counter_ns
     out: dict[str, list[int]] = {}
     samples = [0] * len(cmds)
+    triggering = [False] * len(cmds)
     gc.collect()
     for i, c in enumerate(cmds):
         t0 = clock()
-        apply(c)
+        events = apply(c)
         samples[i] = clock() - t0
-    for k, ns in zip(kinds, samples, strict=True):
+        triggering[i] = OrderTriggered in map(type, events)  # (outside the timed call)
+    for k, ns, fired in zip(kinds, samples, triggering, strict=True):
         out.setdefault(k, []).append(ns)
+        if fired:  # the commands whose trades triggered orders, which then executed inside them
+            out.setdefault(TRIGGERING, []).append(ns)
     out["all"] = samples
     return out
 
@@ -312,30 +150,6 @@ def pct(values: list[int], p: float) -> float:
     return s[min(len(s) - 1, int(p * len(s)))] / 1000
 
 
-def resting_orders(n: int, with_client_ids: bool) -> Iterator[Command]:
-    rng = random.Random(7)
-    for i in range(1, n + 1):
-        side = BUY if i % 2 else SELL
-        off = rng.randint(1, 2_000)
-        price = MID - off if side is BUY else MID + off
-        yield PlaceOrder(
-            "r",
-            i,
-            i,
-            rng.randint(1, ACCOUNTS),
-            SYM,
-            side,
-            LIMIT,
-            GTC,
-            price,
-            rng.randint(1, 50),
-            None,
-            False,
-            STP,
-            f"cli-{i:012d}" if with_client_ids else None,
-        )
-
-
 def memory_per_order(n: int, with_client_ids: bool) -> tuple[float, int]:
     engine = MatchingEngine(FEE_ACCOUNT)
     for c in setup_commands():
@@ -362,37 +176,56 @@ FIGURES = {
 }
 
 
-def compare_builds(builds: list[str], argv: list[str]) -> None:
-    """Run this benchmark once per build, each in a child process; print them side by side."""
-    found: dict[str, dict[str, str]] = {}
-    for name in builds:
-        print(f"=== ENGINE_BUILD={name}", flush=True)
-        done = subprocess.run(
-            [sys.executable, __file__, *argv],
-            env={**os.environ, "ENGINE_BUILD": name},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        print(done.stdout, end="", flush=True)
-        found[name] = {}
-        for key, pattern in FIGURES.items():
-            match = re.search(pattern, done.stdout, re.MULTILINE)
-            found[name][key] = " / ".join(match.groups()) if match else "?"
-    print("builds side by side (same stream):")
-    head = ("build", "commands/s", "CPU us/cmd", "p50 us", "p99 us")
-    print(f"  {head[0]:<10} {head[1]:>11} {head[2]:>11} {head[3]:>7} {head[4]:>7}  probe ms")
-    for name, got in found.items():
+def _child(build: str, stream: str, argv: list[str]) -> dict[str, str]:
+    """Run this benchmark on one build and one stream in a child process; its figures."""
+    print(f"=== ENGINE_BUILD={build} --stream {stream}", flush=True)
+    done = subprocess.run(
+        [sys.executable, __file__, *argv, "--stream", stream],
+        env={**os.environ, "ENGINE_BUILD": build},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    print(done.stdout, end="", flush=True)
+    found = {}
+    for key, pattern in FIGURES.items():
+        match = re.search(pattern, done.stdout, re.MULTILINE)
+        found[key] = " / ".join(match.groups()) if match else "?"
+    return found
+
+
+def _cpu_ratio(slow: dict[str, str] | None, fast: dict[str, str] | None) -> str:
+    try:
+        return f"{float(slow['cpu']) / float(fast['cpu']):.2f}x"  # type: ignore[index]
+    except (TypeError, ValueError):
+        return "?"
+
+
+def compare_builds(builds: list[str], streams: list[str], argv: list[str]) -> None:
+    """Run this benchmark once per build and stream, builds alternating; print side by side."""
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for stream in streams:
+        for build in builds:
+            found[build, stream] = _child(build, stream, argv)
+    print("builds and streams side by side:")
+    head = ("build", "stream", "commands/s", "CPU us/cmd", "p50 us", "p99 us")
+    print(
+        f"  {head[0]:<10} {head[1]:<12} {head[2]:>11} {head[3]:>11} {head[4]:>7} {head[5]:>7}"
+        "  probe ms"
+    )
+    for (build, stream), got in found.items():
         print(
-            f"  {name:<10} {got['rate']:>11} {got['cpu']:>11} {got['p50']:>7} {got['p99']:>7}"
-            f"  {got['probe']}"
+            f"  {build:<10} {stream:<12} {got['rate']:>11} {got['cpu']:>11} {got['p50']:>7}"
+            f" {got['p99']:>7}  {got['probe']}"
         )
-    if {"pure", "compiled"} <= found.keys():
-        try:
-            ratio = float(found["pure"]["cpu"]) / float(found["compiled"]["cpu"])
-            print(f"compiled vs pure: {ratio:.2f}x less CPU per command")
-        except ValueError:
-            pass
+    for stream in streams:
+        if "pure" in builds and "compiled" in builds:
+            ratio = _cpu_ratio(found.get(("pure", stream)), found.get(("compiled", stream)))
+            print(f"{stream} stream: compiled vs pure {ratio} less CPU per command")
+    if "plain" in streams and "conditional" in streams:
+        for build in builds:
+            ratio = _cpu_ratio(found.get((build, "conditional")), found.get((build, "plain")))
+            print(f"{build} build: conditional stream vs plain {ratio} CPU per command")
 
 
 def main() -> None:
@@ -404,27 +237,42 @@ def main() -> None:
     ap.add_argument(
         "--floor", action="store_true", help="also time building the events alone (no engine)"
     )
+    ap.add_argument("--stream", choices=STREAMS, default="plain")
     ap.add_argument(
         "--builds",
         help="comma-separated engine builds to run one after the other: pure,compiled",
     )
+    ap.add_argument(
+        "--streams",
+        default=",".join(STREAMS),
+        help="with --builds: the streams to run on each build (default: plain,conditional)",
+    )
     args = ap.parse_args()
     if args.builds:
-        argv = sys.argv[1:]  # the children's: these arguments less --builds and its value
-        if "--builds" in argv:
-            del argv[argv.index("--builds") : argv.index("--builds") + 2]
-        argv = [a for a in argv if not a.startswith("--builds=")]
-        compare_builds([b.strip() for b in args.builds.split(",") if b.strip()], argv)
+        argv = []  # the children's: these arguments less the ones that choose builds/streams
+        skip = False
+        for arg in sys.argv[1:]:
+            if skip:
+                skip = False
+            elif arg in ("--builds", "--streams", "--stream"):
+                skip = True
+            elif not arg.startswith(("--builds=", "--streams=", "--stream=")):
+                argv.append(arg)
+        compare_builds(
+            [b.strip() for b in args.builds.split(",") if b.strip()],
+            [s.strip() for s in args.streams.split(",") if s.strip()],
+            argv,
+        )
         return
     print(
         f"python {platform.python_version()} ({platform.python_implementation()}), "
         f"{platform.machine()}, seed {args.seed}; {build_note()}"
     )
     t0 = time.perf_counter()
-    setup, cmds, kinds = mixed_stream(args.commands, args.seed)
+    setup, cmds, kinds = mixed_stream(args.commands, args.seed, args.stream)
     mix = {k: kinds.count(k) for k in sorted(set(kinds))}
     print(
-        f"stream: {len(cmds):,} commands built in {time.perf_counter() - t0:.1f}s; "
+        f"stream {args.stream}: {len(cmds):,} commands built in {time.perf_counter() - t0:.1f}s; "
         f"mix {mix}; setup {len(setup):,} commands (1 market, {ACCOUNTS} accounts x 2 "
         f"deposits, 3,000 warm-up orders)"
     )
@@ -438,11 +286,11 @@ def main() -> None:
     lat = latencies(setup, cmds, kinds)
     total = sum(lat["all"])
     print("latency per command (us):     p50      p99    p99.9     mean    count  share of time")
-    for k in ("all", "limit_rest", "limit_cross", "market", "cancel"):
+    for k in ("all", *sorted(set(kinds)), TRIGGERING):
         v = lat.get(k, [])
         if v:
             print(
-                f"  {k:<12}            {pct(v, 0.5):7.2f}  {pct(v, 0.99):7.2f}  "
+                f"  {k:<18}      {pct(v, 0.5):7.2f}  {pct(v, 0.99):7.2f}  "
                 f"{pct(v, 0.999):7.2f}  {sum(v) / len(v) / 1000:7.2f}  {len(v):7,}"
                 f"  {sum(v) / total:6.1%}"
             )

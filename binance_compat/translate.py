@@ -122,6 +122,7 @@ _EXECUTION = {
     "expired": "EXPIRED",
     "rejected": "REJECTED",
     "amended": "REPLACED",
+    "triggered": "NEW",  # Binance reports a triggered stop as NEW
 }
 _REJECT = {
     "insufficient_funds": "INSUFFICIENT_BALANCES",
@@ -139,6 +140,8 @@ def execution_report(data: dict[str, Any]) -> dict[str, Any] | None:
     (Binance sends one TRADE with status FILLED), so it is dropped (None); except for a market
     buy by quote amount, whose trades cannot say they filled it (no base quantity to reach):
     its end is a TRADE with status FILLED and nothing executed by itself."""
+    if data.get("e") != "order":
+        return None  # an order list's update (OCO): not mapped to Binance's listStatus
     update = data.get("update")
     if update == "filled" and data.get("quantity") is not None:
         return None

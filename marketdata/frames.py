@@ -22,14 +22,24 @@ book, candles and ticker buckets are a ``marketdata.market_state.MarketState``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from marketdata import groups, serializers
 from marketdata.aggregation import INTERVALS, Candle, close_time, ticker, window_start
 from marketdata.formatting import Fmt, amount
 from marketdata.market_state import DepthDiff, MarketState, coalesce_depth
+from marketdata.order_frames import (
+    LATER_ORDER_EVENTS,
+    NS_PER_MS,
+    ORDER_EVENTS,
+    Frame,
+    ListInfo,
+    OrderFrames,
+    OrderInfo,
+    dumps,
+    info_of,
+)
 from matching.events import (
     BalanceChanged,
     BookChanged,
@@ -37,38 +47,12 @@ from matching.events import (
     MarketAdded,
     MarketUpdated,
     OrderAccepted,
-    OrderAmended,
-    OrderCancelled,
-    OrderExpired,
-    OrderFilled,
-    OrderRejected,
     TradeExecuted,
 )
 from matching.types import MarketSpec
-from trading.orders import fill_json, order_update_json, placed_json
+from trading.orders import fill_json
 
-NS_PER_MS = 1_000_000
 KEEP_CLOSED_MS = 60_000  # a trade stamped a little before a boundary may arrive after it
-Frame = tuple[str, str]  # (pub/sub channel, JSON text of {"stream", "data"})
-
-
-def dumps(stream: str, data: dict[str, Any]) -> str:
-    return json.dumps({"stream": stream, "data": data}, separators=(",", ":"))
-
-
-class OrderInfo(NamedTuple):
-    """What order messages repeat on every update; order events after acceptance omit it."""
-
-    client_order_id: str | None
-    side: str
-    type: str
-    time_in_force: str
-    price: int | None
-    quantity: int | None
-    quote_quantity: int | None
-    post_only: bool = False
-    stp_mode: str | None = None
-    created_at: int | None = None  # ms
 
 
 def depth_data(fmt: Fmt, diff: DepthDiff) -> dict[str, Any]:
@@ -120,7 +104,7 @@ def kline_data(fmt: Fmt, symbol: str, interval: str, c: Candle, now_ms: int) -> 
     }
 
 
-class PublisherState:
+class PublisherState(OrderFrames):
     """The publisher's whole state: its markets, the assets' decimals, each shard's persister
     checkpoint when it was seeded (``marketdata.seed``) and what the orders it saw were placed
     with. ``on_events`` turns one read into frames, ``on_tick`` sends candle closes and tickers."""
@@ -142,6 +126,7 @@ class PublisherState:
         self.skip_accounts = frozenset(skip_accounts)
         self.ticker_every_ms = ticker_every_ms
         self.orders: dict[int, OrderInfo] = {}
+        self.lists: dict[int, ListInfo] = {}  # order lists seen accepted, until done
         # Private channels someone listens to, as asked of Redis just before this read's
         # frames are built (None: unknown, build them all). Most traders have no stream
         # open; their frames would be encoded and published to nobody.
@@ -171,8 +156,8 @@ class PublisherState:
         for ev in events:
             if type(ev) is OrderAccepted:
                 ids.discard(ev.order_id)
-                self.orders.setdefault(ev.order_id, _info(ev))
-            elif type(ev) in (OrderFilled, OrderCancelled, OrderExpired, OrderAmended):
+                self.orders.setdefault(ev.order_id, info_of(ev))
+            elif type(ev) in LATER_ORDER_EVENTS:
                 if ev.order_id not in self.orders:  # type: ignore[union-attr]
                     ids.add(ev.order_id)  # type: ignore[union-attr]
         return ids
@@ -193,7 +178,7 @@ class PublisherState:
                     state.apply_book(ev)  # type: ignore[arg-type]
             elif kind is BalanceChanged:
                 frames.extend(self._on_balance(ev))  # type: ignore[arg-type]
-            elif kind in _ORDER_EVENTS:
+            elif kind in ORDER_EVENTS:
                 frames.extend(self._on_order(ev))
             elif kind is MarketAdded or kind is MarketUpdated:
                 self._on_market(ev.spec)  # type: ignore[union-attr]
@@ -334,113 +319,6 @@ class PublisherState:
             frames.append((channel, dumps("orders", data)))
         return frames
 
-    def _order(
-        self,
-        update: str,
-        ts: int,
-        order_id: int,
-        symbol: str,
-        status: str | None,
-        lots: int | None,
-        quote: int | None,
-        info: OrderInfo | None,
-        *,
-        side: str | None = None,
-        reason: str | None = None,
-        fill: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """The message of one change of an order; what it was placed with is null where the
-        placement was not seen (``info`` None), its amounts where the market is unknown."""
-        state = self.markets.get(symbol)
-        fmt = state.fmt if state is not None else None
-        if info is None or fmt is None:
-            price = quantity = quote_quantity = None
-        else:
-            price = None if info.price is None else fmt.ticks(info.price)
-            quantity = None if info.quantity is None else fmt.lots(info.quantity)
-            quote_quantity = (
-                None if info.quote_quantity is None else fmt.quote_atoms(info.quote_quantity)
-            )
-        placed = placed_json(
-            order_id=order_id,
-            client_order_id=info.client_order_id if info else None,
-            symbol=symbol,
-            side=info.side if info else side,
-            type=info.type if info else None,
-            time_in_force=info.time_in_force if info else None,
-            price=price,
-            quantity=quantity,
-            quote_quantity=quote_quantity,
-            post_only=info.post_only if info else None,
-            stp_mode=info.stp_mode if info else None,
-        )
-        return order_update_json(
-            placed,
-            update=update,
-            time=ts // NS_PER_MS,
-            created_at=info.created_at if info else None,
-            status=status,
-            reason=reason,
-            filled_quantity=None if lots is None or fmt is None else fmt.lots(lots),
-            filled_quote=None if quote is None or fmt is None else fmt.quote_atoms(quote),
-            fill=fill,
-        )
-
-    def _on_order(self, ev: Event) -> list[Frame]:
-        # The order-info map is kept for every account; frames only for those listened to.
-        if type(ev) is OrderAccepted:
-            accepted = self.orders.setdefault(ev.order_id, _info(ev))
-            if (channel := self._channel(ev.account, "orders")) is None:
-                return []
-            data = self._order("new", ev.ts, ev.order_id, ev.symbol, "new", 0, 0, accepted)
-            return [(channel, dumps("orders", data))]
-        if type(ev) is OrderRejected:
-            if ev.side is None:
-                return []  # a refused cancel or amend changes no order
-            if (channel := self._channel(ev.account, "orders")) is None:
-                return []
-            data = self._order(
-                "rejected", ev.ts, ev.order_id, ev.symbol, "rejected", 0, 0, _info(ev),
-                reason=str(ev.reason),
-            )  # fmt: skip
-            return [(channel, dumps("orders", data))]
-        if type(ev) is OrderAmended:
-            old = self.orders.get(ev.order_id)
-            if old is not None:
-                self.orders[ev.order_id] = old._replace(price=ev.price, quantity=ev.quantity)
-            if (channel := self._channel(ev.account, "orders")) is None:
-                return []
-            amended = self.orders.get(ev.order_id)
-            # The engine does not repeat fills on an amend: leave them unknown rather than 0.
-            data = self._order("amended", ev.ts, ev.order_id, ev.symbol, None, None, None, amended)
-            if amended is None:
-                data["price"], data["quantity"] = (
-                    self._order_price(ev.symbol, ev.price),
-                    self._order_qty(ev.symbol, ev.quantity),
-                )
-            return [(channel, dumps("orders", data))]
-        if not isinstance(ev, OrderFilled | OrderCancelled | OrderExpired):
-            return []
-        end = ev
-        status = _END_STATUS[type(end)]
-        info = self.orders.pop(end.order_id, None)
-        if (channel := self._channel(end.account, "orders")) is None:
-            return []
-        reason = None if isinstance(end, OrderFilled) else str(end.reason)
-        data = self._order(
-            status, end.ts, end.order_id, end.symbol, status, end.filled_quantity,
-            end.filled_quote, info, reason=reason,
-        )  # fmt: skip
-        return [(channel, dumps("orders", data))]
-
-    def _order_price(self, symbol: str, ticks: int) -> str | None:
-        state = self.markets.get(symbol)
-        return state.fmt.ticks(ticks) if state else None
-
-    def _order_qty(self, symbol: str, lots: int) -> str | None:
-        state = self.markets.get(symbol)
-        return state.fmt.lots(lots) if state else None
-
     def _on_market(self, spec: MarketSpec) -> None:
         """A market an operator added or changed (trading.services): its assets' decimals,
         and its numbers written at its sizes from the events after this one on."""
@@ -465,29 +343,3 @@ class PublisherState:
             "reason": str(ev.reason),
         }
         return [(channel, dumps("balances", data))]
-
-
-_ORDER_EVENTS = (
-    OrderAccepted,
-    OrderRejected,
-    OrderAmended,
-    OrderFilled,
-    OrderCancelled,
-    OrderExpired,
-)
-_END_STATUS = {OrderFilled: "filled", OrderCancelled: "cancelled", OrderExpired: "expired"}
-
-
-def _info(ev: OrderAccepted | OrderRejected) -> OrderInfo:
-    return OrderInfo(
-        ev.client_order_id,
-        str(ev.side),
-        str(ev.type),
-        str(ev.time_in_force),
-        ev.price,
-        ev.quantity,
-        ev.quote_quantity,
-        ev.post_only,
-        None if ev.stp_mode is None else str(ev.stp_mode),
-        ev.ts // NS_PER_MS,
-    )

@@ -65,6 +65,12 @@ def _order_infos(ids: set[int]) -> dict[int, OrderInfo]:
             o.post_only,
             o.stp_mode,
             datetime_to_ms(o.created_at),
+            None if o.stop_price is None else price_to_ticks(spec, o.stop_price),
+            o.trailing_delta,
+            None if o.iceberg_quantity is None else quantity_to_lots(spec, o.iceberg_quantity),
+            None if o.expire_time is None else datetime_to_ms(o.expire_time),
+            o.list_id,
+            None if o.trigger_price is None else price_to_ticks(spec, o.trigger_price),
         )
     return out
 

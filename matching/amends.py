@@ -10,17 +10,21 @@ An amend never trades: a new price that would cross the book is refused
 ``post_only_would_take``. The hold is adjusted by the exact difference (``hold`` or
 ``release``, cause ``a:<order_id>:<seq>``); ``insufficient_funds`` if an increase is not
 available. Events: ``OrderAmended`` (``kept_priority``), the hold change if any, and
-``BookChanged`` unless nothing changed.
+``BookChanged`` unless nothing changed. An iceberg's quantity is held to the iceberg bounds
+(``matching.iceberg``): reduced, it keeps its place and its visible slice is trimmed to what is
+left; requeued, it shows a fresh slice.
 """
 
 from __future__ import annotations
 
 from matching.arith import notional_atoms, order_hold
 from matching.balances import balance_moved
+from matching.book import new_slice
 from matching.commands import AmendOrder
 from matching.emit import order_amended
 from matching.errors import RejectReason
 from matching.events import Event
+from matching.iceberg import too_many_parts
 from matching.state import EngineState
 from matching.types import BalanceReason, Side
 
@@ -37,7 +41,13 @@ def amend_order(engine: EngineState, command: AmendOrder) -> list[Event]:
         command.account, command.symbol, command.order_id, command.client_order_id
     )
     if order is None:
+        if engine.cond.find(
+            command.account, command.symbol, command.order_id, command.client_order_id
+        ):
+            return engine.rejected(command, RejectReason.ORDER_NOT_AMENDABLE)  # untriggered
         return engine.rejected(command, RejectReason.ORDER_NOT_FOUND)
+    if market.triggers is not None and order.order_id in market.triggers.legs:
+        return engine.rejected(command, RejectReason.ORDER_NOT_AMENDABLE)  # an OCO leg
     if command.new_price is None and command.new_quantity is None:
         return engine.rejected(command, RejectReason.INVALID_ORDER)
     old_price = order.price
@@ -49,6 +59,8 @@ def amend_order(engine: EngineState, command: AmendOrder) -> list[Event]:
     if not 0 < price <= units.max_price_ticks:
         return engine.rejected(command, RejectReason.INVALID_PRICE)
     if not order.filled < quantity <= units.max_lots:
+        return engine.rejected(command, RejectReason.INVALID_QUANTITY)
+    if order.display and too_many_parts(quantity, order.display):  # an iceberg (iceberg.py)
         return engine.rejected(command, RejectReason.INVALID_QUANTITY)
     notional = notional_atoms(units, price, quantity)
     if notional < units.min_notional_atoms:
@@ -73,6 +85,8 @@ def amend_order(engine: EngineState, command: AmendOrder) -> list[Event]:
         book.remove(order, is_buy)
         order.price = price
         order.quantity = quantity
+        if order.display:
+            new_slice(order)  # an iceberg shows a fresh slice at its new place
         book.append(order, is_buy)
     seq = engine.seq + 1
     events: list[Event] = [

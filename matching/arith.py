@@ -49,6 +49,10 @@ MAX_PRICE_TICKS = 2**62
 MAX_QUANTITY_LOTS = 2**62
 """Largest quantity (in lots) an order may carry."""
 
+STOP_MARKET_BUY_CAP_BPS = 1000
+"""A ``*_market`` buy by quantity holds, and buys up to, its stop price plus this many basis
+points (rounded up to the tick): its protection price (docs/order-types.md)."""
+
 MAX_AMOUNT_ATOMS = 2**126
 """Largest amount (in atoms) of a transfer or a quote-quantity market order."""
 

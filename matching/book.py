@@ -15,19 +15,26 @@ Book layout
   the sentinel ``NO_BID`` (0) or ``NO_ASK`` (``MAX_PRICE_TICKS + 1``), so "does a buy at p
   cross?" is the single comparison ``p >= best_ask``, with no None checks.
 * A level is an intrusive doubly linked FIFO of :class:`Order` objects (``prev``/``next``
-  slots) with a cached ``total`` of remaining lots: append, unlink and pop-front are O(1).
+  slots) with a cached ``total`` of the lots it shows: append, unlink and pop-front are O(1).
+* An iceberg order (``display`` > 0, docs/order-types.md "Iceberg orders") shows only its
+  ``visible`` slice, ``min(display, remaining)`` when it was (re)queued and less as it fills:
+  ``total`` and the depth count that slice, the holds its whole remaining. When the slice is
+  filled and quantity remains, :meth:`Book.fill` gives it a new slice and moves it to the back
+  of its level. An ordinary order has ``display`` 0 and its ``visible`` is unused; the hot path
+  pays one ``if order.display`` test for this, in ``fill`` and in the fill loop.
 
 Ordering invariant
 ------------------
 Within a level orders are in arrival (time-priority) order; across levels the best price is
 first. An order keeps its place when its quantity is reduced and goes to the back of its
-(new) level when its price changes or its quantity grows. The book is never left crossed:
-``best_bid < best_ask`` after every command (the engine matches before it rests).
+(new) level when its price changes or its quantity grows, and an iceberg when it is refilled.
+The book is never left crossed: ``best_bid < best_ask`` after every command (the engine matches
+before it rests).
 
 The fill loop lives in ``matching.fills`` (it settles balances and emits events as it walks);
 this module owns the structure, the operations on it (append, remove, reduce, fill) and its
 ``validate()``. Every operation keeps each level's ``total`` equal to the sum of what its orders
-have left.
+show (:func:`shown`).
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ class Order:
     __slots__ = (
         "account",
         "client_order_id",
+        "display",
+        "expire_time",
         "filled",
         "filled_quote",
         "next",
@@ -59,6 +68,7 @@ class Order:
         "side",
         "stp_mode",
         "symbol",
+        "visible",
     )
 
     def __init__(
@@ -73,6 +83,8 @@ class Order:
         filled_quote: int,
         client_order_id: str | None,
         stp_mode: StpMode,
+        display: int = 0,
+        expire_time: int = 0,
     ) -> None:
         self.order_id = order_id
         self.account = account
@@ -84,8 +96,25 @@ class Order:
         self.filled_quote = filled_quote
         self.client_order_id = client_order_id
         self.stp_mode = stp_mode
+        # An iceberg's slice size (its iceberg_quantity); 0: an ordinary order, which shows all
+        # it has left. ``visible``: what an iceberg shows now (set when it is queued).
+        self.display = display
+        self.visible = 0
+        # A GTD order's expire time, unix ms (0: not GTD): matching.expiry indexes it.
+        self.expire_time = expire_time
         self.prev: Order | None = None
         self.next: Order | None = None
+
+
+def new_slice(order: Order) -> None:
+    """Give an iceberg a fresh visible slice, ``min(display, remaining)``, before it is queued."""
+    remaining = order.quantity - order.filled
+    order.visible = order.display if order.display < remaining else remaining
+
+
+def shown(order: Order) -> int:
+    """The lots ``order`` contributes to its level's ``total`` (and to the depth)."""
+    return order.visible if order.display else order.quantity - order.filled
 
 
 class Level:
@@ -124,7 +153,9 @@ class Book:
         return len(self.bids) + len(self.asks)
 
     def append(self, order: Order, is_buy: bool) -> Level:
-        """Put ``order`` at the back of its price level (creating the level if needed)."""
+        """Put ``order`` at the back of its price level (creating the level if needed).
+
+        An iceberg shows the ``visible`` it has (:func:`new_slice` gives a fresh one)."""
         price = order.price
         level = (self.bids if is_buy else self.asks).get(price)
         if level is None:
@@ -137,20 +168,27 @@ class Book:
         else:
             tail.next = order
         level.tail = order
-        level.total += order.quantity - order.filled
+        level.total += order.visible if order.display else order.quantity - order.filled
         return level
 
     def remove(self, order: Order, is_buy: bool) -> Level:
         """Take a resting order out of the book; return its level (``total`` 0: it is gone)."""
         level = (self.bids if is_buy else self.asks)[order.price]
-        level.total -= order.quantity - order.filled
+        level.total -= order.visible if order.display else order.quantity - order.filled
         self.unlink(order, level)
         return level
 
     def reduce(self, order: Order, is_buy: bool, quantity: int) -> None:
-        """Lower a resting order's (total) quantity in place: it keeps its time priority."""
+        """Lower a resting order's (total) quantity in place: it keeps its time priority (an
+        iceberg's visible slice is trimmed to what it has left)."""
         level = (self.bids if is_buy else self.asks)[order.price]
-        level.total -= order.quantity - quantity
+        if order.display:
+            left = quantity - order.filled
+            if order.visible > left:
+                level.total -= order.visible - left
+                order.visible = left
+        else:
+            level.total -= order.quantity - quantity
         order.quantity = quantity
 
     def fill(self, level: Level, order: Order, lots: int) -> bool:
@@ -158,10 +196,37 @@ class Book:
         the order, which then leaves the book."""
         order.filled += lots
         level.total -= lots
+        if order.display:  # an iceberg: ``lots`` came out of its visible slice
+            return self.fill_iceberg(level, order, lots)
         if order.filled < order.quantity:
             return False
         self.unlink(order, level)
         return True
+
+    def fill_iceberg(self, level: Level, order: Order, lots: int) -> bool:
+        """The rest of :meth:`fill` for an iceberg (``level.total`` is already lowered): when
+        its slice is used up and quantity remains, a new slice at the back of the level."""
+        order.visible -= lots
+        if order.filled == order.quantity:
+            self.unlink(order, level)
+            return True
+        if not order.visible:
+            new_slice(order)
+            level.total += order.visible
+            tail = level.tail
+            if tail is not order and tail is not None:  # to the back (the level keeps it)
+                prev, nxt = order.prev, order.next
+                if prev is None:
+                    level.head = nxt
+                else:
+                    prev.next = nxt
+                if nxt is not None:
+                    nxt.prev = prev
+                order.prev = tail
+                order.next = None
+                tail.next = order
+                level.tail = order
+        return False
 
     def add_level(self, price: int, is_buy: bool) -> Level:
         """A new, empty level at ``price`` (which has none yet); updates the best price."""
@@ -274,7 +339,11 @@ class Book:
                         raise EngineInvariantError(f"{self.symbol}: broken FIFO at {price}")
                     if not 0 <= order.filled < order.quantity:
                         raise EngineInvariantError(f"order {order.order_id}: bad fill state")
-                    total += order.quantity - order.filled
+                    if order.display and not (
+                        0 < order.visible <= min(order.display, order.quantity - order.filled)
+                    ):
+                        raise EngineInvariantError(f"order {order.order_id}: bad visible slice")
+                    total += shown(order)
                     count += 1
                     prev, order = order, order.next
                 if prev is not level.tail:

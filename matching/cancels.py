@@ -14,9 +14,11 @@ from __future__ import annotations
 from typing import Final
 
 from matching.commands import CancelAll, CancelOrder
+from matching.conditional import end_untriggered
 from matching.errors import EndReason, RejectReason
 from matching.events import Event, OrderCancelled
-from matching.state import EngineState
+from matching.order_lists import cancel_list, reconcile_lists
+from matching.state import EngineState, Market
 from matching.types import Side
 
 BUY: Final = Side.BUY  # (enum members bound once: a global is a faster lookup)
@@ -33,7 +35,7 @@ def cancel_order(engine: EngineState, command: CancelOrder) -> list[Event]:
         return engine.rejected(command, RejectReason.INVALID_ORDER)
     order = engine.find_order(account, symbol, order_id, client_order_id)
     if order is None:
-        return engine.rejected(command, RejectReason.ORDER_NOT_FOUND)
+        return _cancel_untriggered(engine, market, command)
     events: list[Event] = []
     total = engine.end_resting(
         market, order, OrderCancelled, USER_CANCELLED, events, command_id, ts
@@ -43,6 +45,12 @@ def cancel_order(engine: EngineState, command: CancelOrder) -> list[Event]:
         events.append(engine.book_changed(market, level, (), command_id, ts))
     else:
         events.append(engine.book_changed(market, (), level, command_id, ts))
+    if market.triggers is not None:  # an OCO leg: the other leg goes too
+        order_list = market.triggers.legs.get(order.order_id)
+        if order_list is not None:
+            cancel_list(
+                engine, market, order_list, order.order_id, USER_CANCELLED, events, command_id, ts
+            )
     return events
 
 
@@ -83,4 +91,50 @@ def cancel_all(engine: EngineState, command: CancelAll) -> list[Event]:
                 command.ts,
             )
         )
+    if engine.cond.by_id or engine.cond.lists:
+        _cancel_all_conditional(engine, command, events)
     return events
+
+
+# ---------------------------------------------------------------- conditional orders, OCO lists
+
+
+def _cancel_untriggered(engine: EngineState, market: Market, command: CancelOrder) -> list[Event]:
+    """Cancel an untriggered order (and its OCO's limit leg), or refuse: not found."""
+    cond = engine.cond.find(
+        command.account, command.symbol, command.order_id, command.client_order_id
+    )
+    if cond is None:
+        return engine.rejected(command, RejectReason.ORDER_NOT_FOUND)
+    events: list[Event] = []
+    if cond.list_id is not None:
+        cancel_list(
+            engine,
+            market,
+            engine.cond.lists[cond.list_id],
+            cond.order_id,
+            USER_CANCELLED,
+            events,
+            command.command_id,
+            command.ts,
+        )
+    else:
+        end_untriggered(
+            engine, market, cond, USER_CANCELLED, events, command.command_id, command.ts
+        )
+    return events
+
+
+def _cancel_all_conditional(engine: EngineState, command: CancelAll, events: list[Event]) -> None:
+    """CancelAll's part for untriggered orders (after the resting ones); then the lists whose
+    legs it ended are settled (``OrderListDone``)."""
+    symbol = command.symbol
+    untriggered = engine.cond.by_account.get(command.account, {})
+    for cond in [c for c in untriggered.values() if symbol is None or c.symbol == symbol]:
+        market = engine.markets_by_symbol[cond.symbol]
+        end_untriggered(
+            engine, market, cond, EndReason.CANCEL_ALL, events, command.command_id, command.ts
+        )
+    for market in engine.markets_by_symbol.values():
+        if market.triggers is not None and (symbol is None or market.spec.symbol == symbol):
+            reconcile_lists(engine, market, events, 0, command.command_id, command.ts)

@@ -100,11 +100,11 @@ class ReportTotals(NamedTuple):
 class PlaceOrder(NamedTuple):
     """Place an order. ``order_id`` is assigned by the sender and globally unique.
 
-    LIMIT needs ``price`` and ``quantity``. MARKET sell needs ``quantity``; MARKET buy needs
-    exactly one of ``quantity`` (base lots) or ``quote_quantity`` (quote atoms).
-    ``time_in_force`` is ignored for MARKET orders (they never rest). The conditional types
-(``stop_*``, ``take_profit_*``) need ``stop_price`` (or, for ``stop_*``, ``trailing_delta``);
-their ``price`` is the limit of the ``*_limit`` variants. See docs/order-types.md.
+        LIMIT needs ``price`` and ``quantity``. MARKET sell needs ``quantity``; MARKET buy needs
+        exactly one of ``quantity`` (base lots) or ``quote_quantity`` (quote atoms).
+        ``time_in_force`` is ignored for MARKET orders (they never rest). The conditional types
+    (``stop_*``, ``take_profit_*``) need ``stop_price`` (or, for ``stop_*``, ``trailing_delta``);
+    their ``price`` is the limit of the ``*_limit`` variants. See docs/order-types.md.
     """
 
     command_id: str

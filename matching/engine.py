@@ -11,13 +11,25 @@ Where each command is handled (each module's docstring holds its part of the con
 ``PlaceOrder``                                            ``matching.orders`` (validation,
                                                           holds, outcome) and ``matching.fills``
                                                           (the fill loop: fees, self-trade
-                                                          prevention, settlement)
+                                                          prevention, settlement);
+                                                          icebergs: ``matching.iceberg``
+``PlaceOrder`` of ``stop_*`` / ``take_profit_*``          ``matching.conditional`` (validation,
+                                                          hold, ``untriggered``); the index is
+                                                          ``matching.untriggered``
+(after a PlaceOrder in a market with untriggered          ``matching.triggers`` (OCO rules,
+orders or OCO legs)                                       trailing, triggers, cascade and cap)
+``PlaceOrderList``, ``CancelOrderList``                   ``matching.order_lists``
 ``CancelOrder``, ``CancelAll``                            ``matching.cancels``
 ``AmendOrder``                                            ``matching.amends``
+``Tick`` (GTD expiry)                                     ``matching.expiry``
 ``Deposit``, ``Withdraw``, ``SettleWithdrawal``,          ``matching.transfers``
 ``ReleaseWithdrawal``, ``ReportTotals``
 ``AddMarket``, ``UpdateMarket``, ``SetMarketStatus``      ``matching.markets``
 ========================================================  =====================================
+
+A capped cascade leaves its market in ``cond.backlog``; ``apply`` then first triggers what
+waits there for the next command addressed to that market. ``validate`` checks the conditional
+part through ``matching.validate_conditional``.
 
 They all work on ``matching.state.EngineState`` (markets, balances, open-order indexes, the
 event sequence), which this module's :class:`MatchingEngine` extends with ``apply``, the read
@@ -37,10 +49,12 @@ unknown command is ``CommandRejected(invalid_command)``.
 
 *Events.* ``seq`` +1 per event across the engine. ``BalanceChanged`` is unique per
 ``(account, asset, reason, cause)``: causes are ``x:<transfer_id>``, ``o:<order_id>`` (order
-hold and final release), ``t:<symbol>:<trade_id>`` (fills, price-improvement release, fees) and
-``a:<order_id>:<seq>`` (amends). ``trade_id`` counts per market from 1. ``BookChanged`` is
-emitted once per command per market whose levels changed, best price first per side, with
-``update_id`` +1 per market.
+hold and final release), ``t:<symbol>:<trade_id>`` (fills, price-improvement release, fees),
+``a:<order_id>:<seq>`` (amends) and ``g:<order_id>`` (an OCO stop leg's hold at its trigger).
+``trade_id`` counts per market from 1. ``BookChanged`` is
+emitted once per order that changed a market's levels (so once per command, but where a command
+triggers orders or cancels an OCO leg: one per executed order and cancelled leg), best price
+first per side, with ``update_id`` +1 per market.
 """
 
 from __future__ import annotations
@@ -60,20 +74,25 @@ from matching.commands import (
     AmendOrder,
     CancelAll,
     CancelOrder,
+    CancelOrderList,
     Command,
     Deposit,
     PlaceOrder,
+    PlaceOrderList,
     ReleaseWithdrawal,
     ReportTotals,
     SetMarketStatus,
     SettleWithdrawal,
+    Tick,
     UpdateMarket,
     Withdraw,
 )
 from matching.emit import command_rejected
 from matching.errors import EngineInvariantError, RejectReason
 from matching.events import Event
+from matching.expiry import check_expiries, next_expiry_ns, tick
 from matching.markets import add_market, set_market_status, update_market
+from matching.order_lists import cancel_order_list, place_order_list
 from matching.orders import place_order
 from matching.state import EngineState, Market
 from matching.transfers import (
@@ -83,7 +102,10 @@ from matching.transfers import (
     settle_withdrawal,
     withdraw,
 )
+from matching.triggers import run_after_order
 from matching.types import MarketSpec, Side
+from matching.untriggered import Conditional
+from matching.validate_conditional import validate_conditionals
 
 __all__ = ["Depth", "Market", "MatchingEngine", "OrderView"]
 
@@ -94,6 +116,8 @@ _HANDLERS: dict[type, Handler] = {
     CancelOrder: cancel_order,
     CancelAll: cancel_all,
     AmendOrder: amend_order,
+    PlaceOrderList: place_order_list,
+    CancelOrderList: cancel_order_list,
     Deposit: deposit,
     Withdraw: withdraw,
     SettleWithdrawal: settle_withdrawal,
@@ -102,6 +126,7 @@ _HANDLERS: dict[type, Handler] = {
     UpdateMarket: update_market,
     SetMarketStatus: set_market_status,
     ReportTotals: report_totals,
+    Tick: tick,
 }
 
 
@@ -123,8 +148,14 @@ class OrderView(NamedTuple):
     quantity: int
     filled: int
     filled_quote: int
-    remaining: int
+    remaining: int  # all it has left, an iceberg's hidden part too (the depth shows the slice)
     client_order_id: str | None
+    iceberg_quantity: int | None = None
+    expire_time: int | None = None  # unix ms, a GTD order's
+    # a conditional order waiting for its trigger (not in the book; ``price`` 0 and
+    # ``quantity`` 0 where it has none: market variants, a buy by quote)
+    untriggered: bool = False
+    stop_price: int | None = None
 
 
 class MatchingEngine(EngineState):
@@ -134,11 +165,16 @@ class MatchingEngine(EngineState):
 
     def apply(self, cmd: Command) -> list[Event]:
         """Apply one command; return its events (possibly none). Never raises on bad input."""
+        if self.cond.backlog:  # a cascade hit its cap: its market's next command goes on
+            return self._apply_after_backlog(cmd)
         # the two commands that make most of the traffic skip the dict lookup: an identity
         # test on the class is cheaper
         kind = type(cmd)
         if kind is PlaceOrder:
-            return place_order(self, cmd)  # type: ignore[arg-type]  # no narrowing via `kind`
+            events = place_order(self, cmd)  # type: ignore[arg-type]  # no narrowing via `kind`
+            if self.after_order is not None:  # its market has untriggered orders or OCO legs
+                self._run_triggers(events, cmd)  # type: ignore[arg-type]
+            return events
         if kind is CancelOrder:
             return cancel_order(self, cmd)  # type: ignore[arg-type]
         handler = _HANDLERS.get(kind)
@@ -153,6 +189,47 @@ class MatchingEngine(EngineState):
                 )
             ]
         return handler(self, cmd)
+
+    # ------------------------------------------------------------------ conditional orders
+
+    def _run_triggers(self, events: list[Event], cmd: PlaceOrder) -> None:
+        """The checks and cascade after a PlaceOrder (``matching.triggers``)."""
+        market = self.after_order
+        self.after_order = None
+        if market is not None:
+            run_after_order(self, market, events, 0, cmd.command_id, cmd.ts, cmd.side is Side.BUY)
+        self.cond.fired = 0
+
+    def _apply_after_backlog(self, cmd: Command) -> list[Event]:
+        """Trigger the crossed orders a capped cascade left in the markets ``cmd`` addresses,
+        then apply ``cmd``."""
+        backlog = self.cond.backlog
+        symbol = getattr(cmd, "symbol", None)
+        if type(symbol) is str:
+            addressed = [symbol] if symbol in backlog else []
+        elif type(cmd) is Tick or type(cmd) is CancelAll:
+            addressed = list(backlog)
+        else:
+            addressed = []
+        events: list[Event] = []
+        command_id = str(getattr(cmd, "command_id", ""))
+        ts = int(getattr(cmd, "ts", 0) or 0)
+        for name in addressed:
+            market = self.markets_by_symbol.get(name)
+            if market is None or market.halted:
+                continue
+            rise_first = backlog.pop(name)
+            run_after_order(self, market, events, len(events), command_id, ts, rise_first)
+        # then the command itself, as usual, its triggers counted with these (one command
+        # triggers at most the cap); the markets still waiting are set aside meanwhile, and a
+        # cap the command hits again wins
+        waiting = dict(backlog)
+        backlog.clear()
+        events.extend(self.apply(cmd))
+        self.cond.fired = 0
+        for name, rise_first in waiting.items():
+            backlog.setdefault(name, rise_first)
+        return events
 
     # ------------------------------------------------------------------ read views
 
@@ -172,17 +249,29 @@ class MatchingEngine(EngineState):
         return self.balances_book.of(account)
 
     def order(self, order_id: int) -> OrderView | None:
-        """An open (resting) order, or None."""
+        """An open order (resting, or untriggered), or None."""
         order = self.open_orders_by_id.get(order_id)
-        return None if order is None else _view(order)
+        if order is not None:
+            return _view(order)
+        cond = self.cond.by_id.get(order_id)
+        return None if cond is None else _untriggered_view(cond)
 
     def open_orders(self, account: int, symbol: str | None = None) -> list[OrderView]:
-        """The account's open orders in the order they were accepted."""
-        return [
+        """The account's open orders in the order they were accepted (resting), then its
+        untriggered orders in the order they were accepted."""
+        views = [
             _view(order)
             for order in self.open_by_account.get(account, {}).values()
             if symbol is None or order.symbol == symbol
         ]
+        untriggered = self.cond.by_account.get(account)
+        if untriggered:
+            views += [
+                _untriggered_view(cond)
+                for cond in untriggered.values()
+                if symbol is None or cond.symbol == symbol
+            ]
+        return views
 
     def market(self, symbol: str) -> MarketSpec | None:
         market = self.markets_by_symbol.get(symbol)
@@ -190,6 +279,11 @@ class MatchingEngine(EngineState):
 
     def markets(self) -> list[MarketSpec]:
         return [market.spec for market in self.markets_by_symbol.values()]
+
+    def next_expiry_ns(self) -> int | None:
+        """When (ns) the earliest open GTD order is due: a ``Tick`` with a ``ts`` at or after it
+        expires it. None: no open GTD order. The matcher logs the Tick (pipeline/worker.py)."""
+        return next_expiry_ns(self)
 
     def state_hash(self) -> str:
         """sha256 hex of the canonical snapshot (``matching.snapshot.dump``)."""
@@ -240,6 +334,7 @@ class MatchingEngine(EngineState):
             1 for order in self.open_orders_by_id.values() if order.client_order_id is not None
         ):
             raise EngineInvariantError("client id index holds stale entries")
+        validate_conditionals(self, expected_locked)
         balances = self.balances_book
         for transfer in balances.transfers.values():
             if transfer.state == PENDING:
@@ -258,6 +353,7 @@ class MatchingEngine(EngineState):
             net = balances.deposited.get(asset, 0) - balances.withdrawn.get(asset, 0)
             if totals.get(asset, 0) != net:
                 raise EngineInvariantError(f"{asset}: balances {totals.get(asset)} != net {net}")
+        check_expiries(self)
         for market in self.markets_by_symbol.values():
             book = market.book
             if book.best_bid != NO_BID and book.best_ask != NO_ASK:
@@ -277,4 +373,23 @@ def _view(order: Order) -> OrderView:
         order.filled_quote,
         order.quantity - order.filled,
         order.client_order_id,
+        order.display or None,
+        order.expire_time or None,
+    )
+
+
+def _untriggered_view(cond: Conditional) -> OrderView:
+    return OrderView(
+        cond.order_id,
+        cond.account,
+        cond.symbol,
+        cond.side,
+        cond.price or 0,
+        cond.quantity or 0,
+        0,
+        0,
+        cond.quantity or 0,
+        cond.client_order_id,
+        untriggered=True,
+        stop_price=cond.stop_price,
     )

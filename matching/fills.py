@@ -20,6 +20,11 @@ maker receives; the buyer's fee, the seller's fee. Every ``BalanceChanged`` show
 right after its own movement; all of a fill's movements share the cause ``t:<symbol>:<trade_id>``.
 A maker filled completely leaves the book with ``OrderFilled``.
 
+*Icebergs.* A resting iceberg trades at most its visible slice at its place in the queue; when
+that slice is filled and quantity remains, it is refilled at the back of its level
+(``matching.book``) and the same taker may reach it again there, after the orders that were
+behind it. As a taker an iceberg trades its whole quantity like any order.
+
 Taker modes: how the taker pays and when it stops
 -------------------------------------------------
 ``BY_LOTS``: limit orders and market sells hold what they can spend up front and fill by
@@ -108,6 +113,12 @@ def fill_taker(
     walked: list[tuple[int, int]] = []
     stop: EndReason | str | None = None
     seq = engine.seq
+    traded_at = 0  # the last trade's price: the market's last price (conditional orders)
+    first_at = 0  # the first's: with the last, the range this taker traded over (it is monotone)
+    # the market's conditional orders when OCO legs rest in it (None: the usual case, one test)
+    legs = market.triggers
+    if legs is not None and not legs.legs:
+        legs = None
     while wanted:
         price = book.best_ask if is_buy else book.best_bid
         if (price > limit) if is_buy else (price < limit):
@@ -123,13 +134,16 @@ def fill_taker(
                     break
                 engine.seq = seq
                 engine.end_resting(market, maker, OrderExpired, SELF_TRADE, events, command_id, ts)
+                if legs is not None and maker.order_id in legs.legs:
+                    legs.touched_legs.append(maker.order_id)  # an OCO leg ended: settle its list
                 seq = engine.seq
                 if stp_mode is EXPIRE_BOTH:
                     stop = SELF_TRADE
                     break
                 maker = next_maker
                 continue
-            maker_left = maker.quantity - maker.filled
+            # an iceberg trades its visible slice at this place in the queue (matching.book)
+            maker_left = maker.visible if maker.display else maker.quantity - maker.filled
             lots = wanted if wanted < maker_left else maker_left
             if mode != BY_LOTS:
                 spendable = taker_pays.available if mode == BUY_BASE else budget - filled_quote
@@ -149,11 +163,16 @@ def fill_taker(
                 taker_fee, maker_fee = seller_fee, buyer_fee
                 taker_paid, maker_paid = base_amount, quote_amount
             trade_id += 1
+            traded_at = price
+            if not first_at:
+                first_at = price
             wanted -= lots
             filled += lots
             filled_quote += quote_amount
             maker.filled_quote += quote_amount
             maker_done = book.fill(level, maker, lots)
+            if legs is not None and maker.order_id in legs.legs:
+                legs.touched_legs.append(maker.order_id)  # an OCO leg traded: settle its list
             cause = f"t:{symbol}:{trade_id}"
             seq += 1
             events.append(
@@ -311,6 +330,8 @@ def fill_taker(
                 )
             if not wanted:
                 break
+            if next_maker is None and not maker_done and maker.display:
+                next_maker = maker  # an iceberg refilled at the back: it is next again
             maker = next_maker
         if level.total != total_before:  # any fill or expiry lowers it: the level changed
             walked.append((price, level.total))  # 0 if it was emptied (and dropped)
@@ -319,5 +340,14 @@ def fill_taker(
     taker.filled = filled
     taker.filled_quote = filled_quote
     market.trade_id = trade_id
+    if traded_at:
+        market.last_price = traded_at
+        triggers = market.triggers
+        if triggers is not None:  # conditional orders wait: their check reads the range
+            low, high = (first_at, traded_at) if is_buy else (traded_at, first_at)
+            if not triggers.trade_low or low < triggers.trade_low:
+                triggers.trade_low = low
+            if high > triggers.trade_high:
+                triggers.trade_high = high
     engine.seq = seq
     return stop, tuple(walked)

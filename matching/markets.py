@@ -41,7 +41,8 @@ def update_market(engine: EngineState, command: UpdateMarket) -> list[Event]:
     units = _compile(engine, spec, spec.symbol)
     if units is None or spec.base != market.spec.base or spec.quote != market.spec.quote:
         return engine.rejected(command, RejectReason.INVALID_MARKET_SPEC)
-    if len(market.book) and (
+    # untriggered orders hold prices in ticks too (matching.untriggered)
+    if (len(market.book) or market.triggers is not None) and (
         units.lot_atoms != market.units.lot_atoms or units.tick_atoms != market.units.tick_atoms
     ):
         return engine.rejected(command, RejectReason.MARKET_NOT_EMPTY)

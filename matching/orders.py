@@ -5,17 +5,19 @@ Decided semantics (see ``matching.engine`` for the rest of the contract)
 *Validation*, first failure wins: ``unknown_market``, ``market_halted``,
 ``duplicate_order_id``, ``duplicate_client_order_id``, ``invalid_order`` (field combination:
 LIMIT needs price and quantity and no quote_quantity; MARKET has no price; market sell needs
-quantity; market buy exactly one of quantity / quote_quantity; post_only only on LIMIT GTC;
-client_order_id, if given, 1..64 chars), ``invalid_price`` (1..``max_price_ticks``: 2**62 ticks
-and a price below 10**19), ``invalid_quantity`` (lots 1..``max_lots``: 2**62 and below 10**19
-units; quote_quantity 1..``max_notional_atoms``), ``below_min_notional`` (limit: price x
+quantity; market buy exactly one of quantity / quote_quantity; post_only only on LIMIT GTC or
+GTD; client_order_id, if given, 1..64 chars), ``invalid_price`` (1..``max_price_ticks``: 2**62
+ticks and a price below 10**19), ``invalid_quantity`` (lots 1..``max_lots``: 2**62 and below
+10**19 units; quote_quantity 1..``max_notional_atoms``), ``below_min_notional`` (limit: price x
 quantity; market buy by quote: quote_quantity; market orders by base quantity are not checked,
 their price is unknown), ``above_max_notional`` (a limit order's price x quantity above
 ``max_notional_atoms``, 10**19 quote units less one atom: ``matching.arith``, "Bounds"),
 ``insufficient_funds`` (the order's hold exceeds available), ``post_only_would_take``,
 ``fok_not_fillable`` (the quantity fillable within the limit, counting self-trade prevention
-exactly as matching will apply it, is short). A rejected order leaves no trace: its ids are not
-consumed.
+exactly as matching will apply it, and an iceberg's hidden quantity behind its visible slice,
+is short). The iceberg checks (``matching.iceberg``) and the GTD checks (``matching.expiry``)
+come right after ``below_min_notional`` / ``above_max_notional``. A rejected order leaves no
+trace: its ids are not consumed.
 
 *Holds.* A limit buy holds ``price x quantity`` quote, any sell its base, a market buy by quote
 its ``quote_quantity``. A market buy by base quantity holds nothing: it pays each fill from
@@ -24,10 +26,11 @@ from the base received), then expires ``insufficient_funds``; it can never overs
 buy filling below its limit releases the difference at once (reason ``release``). Whatever an
 order still holds when it ends is released (cause ``o:<order_id>``).
 
-*Outcome.* A limit GTC order that does not cross, or still has quantity after taking, rests
-(``BookChanged``); one that filled completely is ``OrderFilled``; otherwise it expires:
-``ioc_unfilled`` (limit IOC / FOK rest), ``no_liquidity`` (a market order's rest: book
-exhausted), ``self_trade_prevention``, ``insufficient_funds``. A market buy by quote ends when
+*Outcome.* A limit GTC or GTD order that does not cross, or still has quantity after taking,
+rests (``BookChanged``; an iceberg shows its first slice, a GTD order enters the expiry index);
+one that filled completely is ``OrderFilled``; otherwise it expires: ``ioc_unfilled`` (limit
+IOC / FOK rest), ``no_liquidity`` (a market order's rest: book exhausted),
+``self_trade_prevention``, ``insufficient_funds``. A market buy by quote ends when
 its unspent quote cannot buy one more lot at the next maker's price: ``OrderFilled`` if it bought
 anything, else ``OrderExpired(no_liquidity)``; the unspent quote is released.
 """
@@ -44,8 +47,9 @@ from matching.arith import (
     order_hold,
 )
 from matching.balances import balance_moved
-from matching.book import Book, Order
+from matching.book import Book, Order, new_slice
 from matching.commands import PlaceOrder
+from matching.conditional import is_conditional, place_conditional
 from matching.emit import order_accepted, order_expired, order_filled, order_rejected
 from matching.errors import EndReason, RejectReason
 from matching.events import (
@@ -53,7 +57,9 @@ from matching.events import (
     OrderExpired,
     OrderFilled,
 )
+from matching.expiry import expire_time_refusal, remember_expiry
 from matching.fills import BUDGET_SPENT, BUY_BASE, BUY_QUOTE, BY_LOTS, fill_taker
+from matching.iceberg import iceberg_refusal
 from matching.state import EngineState, Levels, Market
 from matching.types import BalanceReason, OrderType, Side, StpMode, TimeInForce
 
@@ -67,6 +73,7 @@ MARKET: Final = OrderType.MARKET
 GTC: Final = TimeInForce.GTC
 IOC: Final = TimeInForce.IOC
 FOK: Final = TimeInForce.FOK
+GTD: Final = TimeInForce.GTD
 EXPIRE_TAKER: Final = StpMode.EXPIRE_TAKER
 EXPIRE_MAKER: Final = StpMode.EXPIRE_MAKER
 EXPIRE_BOTH: Final = StpMode.EXPIRE_BOTH
@@ -94,15 +101,21 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
         client_order_id,
         _stop_price,
         _trailing_delta,
-        _iceberg_quantity,
-        _expire_time,
+        iceberg_quantity,
+        expire_time,
     ) = command
     market = engine.markets_by_symbol.get(symbol)
     if market is None:
         return _order_rejected(engine, command, RejectReason.UNKNOWN_MARKET)
     reason = _refusal(engine, market, command)
+    if reason is None and (
+        iceberg_quantity is not None or expire_time is not None or time_in_force is GTD
+    ):
+        reason = iceberg_refusal(command) or expire_time_refusal(command)
     if reason is not None:
         return _order_rejected(engine, command, reason)
+    if order_type is not LIMIT and order_type is not MARKET:  # stop / take-profit
+        return place_conditional(engine, market, command)
     units = market.units
     book = market.book
     is_buy = side is BUY
@@ -148,7 +161,20 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
         if used is None:
             used = engine.used_client_ids[account] = set()
         used.add(client_order_id)
-    order = Order(order_id, account, symbol, side, limit, lots, 0, 0, client_order_id, stp_mode)
+    order = Order(
+        order_id,
+        account,
+        symbol,
+        side,
+        limit,
+        lots,
+        0,
+        0,
+        client_order_id,
+        stp_mode,
+        iceberg_quantity or 0,
+        expire_time or 0,
+    )
     seq = engine.seq + 1
     events: list[Event] = [
         order_accepted(
@@ -169,8 +195,8 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
             client_order_id=client_order_id,
             stop_price=None,
             trailing_delta=None,
-            iceberg_quantity=None,
-            expire_time=None,
+            iceberg_quantity=iceberg_quantity,
+            expire_time=expire_time,
             list_id=None,
         )
     ]
@@ -201,6 +227,12 @@ def place_order(engine: EngineState, command: PlaceOrder) -> list[Event]:
     else:
         stop, walked = None, ()
     _finish(engine, market, command, order, is_buy, mode, budget, stop, walked, events)
+    triggers = market.triggers
+    if triggers is not None and (triggers.trade_high or triggers.touched_legs):
+        # conditional orders wait and it traded (or self-trade prevention ended a maker, maybe
+        # an OCO leg): the engine runs the trigger check; an order that did neither moved no
+        # price and ended no leg
+        engine.after_order = market
     return events
 
 
@@ -238,9 +270,17 @@ def _finish(
     elif filled == order.quantity:
         seq += 1
         events.append(_order_filled(seq, command_id, ts, order))
-    elif stop is None and command.type is LIMIT and command.time_in_force is GTC:
+    elif (
+        stop is None
+        and command.type is LIMIT
+        and (command.time_in_force is GTC or command.time_in_force is GTD)
+    ):
+        if order.display:
+            new_slice(order)  # an iceberg shows its first slice
         level = market.book.append(order, is_buy)
         engine.remember_order(order)
+        if order.expire_time:
+            remember_expiry(engine, order.expire_time, order.order_id)
         rested = ((order.price, level.total),)
     else:
         if isinstance(stop, EndReason):
@@ -343,6 +383,12 @@ def _refusal(engine: EngineState, market: Market, command: PlaceOrder) -> Reject
         or (client_id is not None and not 0 < len(client_id) <= MAX_CLIENT_ORDER_ID)
     ):
         return RejectReason.INVALID_ORDER
+    # conditional orders: their own fields are checked by matching.conditional; a plain order
+    # has no stop price
+    if order_type is not LIMIT and order_type is not MARKET:
+        return None if is_conditional(order_type) else RejectReason.INVALID_ORDER
+    if _stop_price is not None or _trailing_delta is not None:
+        return RejectReason.INVALID_ORDER
     units = market.units
     if order_type is LIMIT:
         tif = time_in_force
@@ -350,8 +396,8 @@ def _refusal(engine: EngineState, market: Market, command: PlaceOrder) -> Reject
             price is None
             or lots is None
             or quote_quantity is not None
-            or (tif is not GTC and tif is not IOC and tif is not FOK)
-            or (post_only and tif is not GTC)
+            or (tif is not GTC and tif is not IOC and tif is not FOK and tif is not GTD)
+            or (post_only and tif is not GTC and tif is not GTD)
         ):
             return RejectReason.INVALID_ORDER
         if not 0 < price <= units.max_price_ticks:
@@ -385,21 +431,35 @@ def _refusal(engine: EngineState, market: Market, command: PlaceOrder) -> Reject
 def _fok_fillable(
     book: Book, is_buy: bool, limit: int, lots: int, account: int, stp_mode: StpMode
 ) -> bool:
-    """Would a FOK of ``lots`` fill completely? Applies self-trade prevention as matching would."""
+    """Would a FOK of ``lots`` fill completely? Applies self-trade prevention as matching would.
+
+    Icebergs as matching reaches them: one pass over the level in queue order, each iceberg
+    giving its visible slice (its refill goes to the back, behind every order of this pass, so
+    an own order in the pass stops the taker before it); once the pass is through, only other
+    accounts' icebergs are left at that price and the taker gets all they hide."""
     needed = lots
     for level in book.levels(not is_buy):
         if (level.price > limit) if is_buy else (level.price < limit):
             return False
+        hidden = 0
         maker = level.head
         while maker is not None:
             if maker.account == account:
                 if stp_mode is not EXPIRE_MAKER:
                     return False
+            elif maker.display:
+                needed -= maker.visible
+                if needed <= 0:
+                    return True
+                hidden += maker.quantity - maker.filled - maker.visible
             else:
                 needed -= maker.quantity - maker.filled
                 if needed <= 0:
                     return True
             maker = maker.next
+        needed -= hidden
+        if needed <= 0:
+            return True
     return False
 
 
@@ -423,5 +483,9 @@ def _order_rejected(engine: EngineState, command: PlaceOrder, reason: RejectReas
             quote_quantity=command.quote_quantity,
             post_only=command.post_only,
             stp_mode=command.stp_mode,
+            stop_price=command.stop_price,
+            trailing_delta=command.trailing_delta,
+            iceberg_quantity=command.iceberg_quantity,
+            expire_time=command.expire_time,
         )
     ]

@@ -29,6 +29,7 @@ from matching.events import (
     OrderExpired,
 )
 from matching.types import BalanceReason, MarketSpec, MarketStatus, Side
+from matching.untriggered import Conditionals, Triggers
 
 BUY: Final = Side.BUY  # (enum members bound once: a global is a faster lookup)
 RELEASE: Final = BalanceReason.RELEASE
@@ -40,7 +41,17 @@ Levels = tuple[tuple[int, int], ...]
 class Market:
     """One market: its spec, its integer units, its book and its counters."""
 
-    __slots__ = ("book", "fee_balances", "halted", "spec", "trade_id", "units", "update_id")
+    __slots__ = (
+        "book",
+        "fee_balances",
+        "halted",
+        "last_price",
+        "spec",
+        "trade_id",
+        "triggers",
+        "units",
+        "update_id",
+    )
 
     def __init__(self, spec: MarketSpec, units: MarketUnits) -> None:
         self.spec = spec
@@ -52,6 +63,11 @@ class Market:
         # The fee account's (base, quote) balances, looked up by the first taker and kept:
         # every fill pays into them.
         self.fee_balances: tuple[Bal, Bal] | None = None
+        # conditional orders (matching.untriggered): the last trade's price (0: no trade yet),
+        # and the untriggered orders and list legs, None while the market has none (so a trade
+        # costs one test when no conditional order waits)
+        self.last_price = 0
+        self.triggers: Triggers | None = None
 
 
 class EngineState:
@@ -67,6 +83,14 @@ class EngineState:
         self.open_by_client_id: dict[int, dict[str, Order]] = {}
         self.used_client_ids: dict[int, set[str]] = {}
         self.used_order_ids: set[int] = set()
+        # GTD expiry index (matching.expiry): a heap of (expire_time ms, order_id), ended
+        # orders' entries deleted lazily, compacted when it reaches ``expiries_compact_at``.
+        self.expiries: list[tuple[int, int]] = []
+        self.expiries_compact_at = 1024
+        # conditional orders and order lists (matching.untriggered); ``after_order``: the market
+        # whose triggers the engine runs once the current PlaceOrder is done
+        self.cond = Conditionals()
+        self.after_order: Market | None = None
 
     # ------------------------------------------------------------------ rejections
 

@@ -49,6 +49,9 @@ from matching.events import (
     OrderCancelled,
     OrderExpired,
     OrderFilled,
+    OrderListAccepted,
+    OrderListDone,
+    OrderListRejected,
     OrderRejected,
 )
 from pipeline.event_reader import EventReader
@@ -387,8 +390,27 @@ class Persister:
                 elif type(ev) is OrderRejected and ev.reason != RejectReason.DUPLICATE_ORDER_ID:
                     pipe.hdel(keys.pending(ev.account), str(ev.order_id))
                     pipe.hdel(keys.placed(ev.account), str(ev.order_id))
+                elif isinstance(ev, OrderListAccepted | OrderListDone | OrderListRejected):
+                    self._drop_list_copies(pipe, keys, ev)
         pipe.xack(keys.events, PERSISTER_GROUP, *[b.entry_id for b in batches])
         pipe.execute()
+
+    @staticmethod
+    def _drop_list_copies(
+        pipe: Any, keys: Any, ev: OrderListAccepted | OrderListDone | OrderListRejected
+    ) -> None:
+        """An order list's copies are kept under its id negated (trading.services.lists):
+        pending until its row is written, placed until it is done. A refused list's legs
+        never get an event of their own: their copies go with it."""
+        key = str(-ev.list_id)
+        if isinstance(ev, OrderListAccepted):
+            pipe.hdel(keys.pending(ev.account), key)
+        elif isinstance(ev, OrderListDone):
+            pipe.hdel(keys.placed(ev.account), key)
+        elif ev.reason != RejectReason.DUPLICATE_LIST_ID:
+            legs = (key, str(ev.limit_order_id), str(ev.stop_order_id))
+            pipe.hdel(keys.pending(ev.account), *legs)
+            pipe.hdel(keys.placed(ev.account), *legs)
 
     def _gather(self) -> list[EventBatch]:
         """The next batch: what is waiting, plus what arrives while lingering.

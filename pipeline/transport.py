@@ -86,6 +86,8 @@ class SubmitGuards:
       barrier waits for the persister to pass it (``MatcherClient.read_barrier``).
     - ``placeholder``: (order id, JSON of the order as placed): readers show the order
       "pending" until the persister writes it, and a cancel's reply shows it as placed.
+    - ``more_placeholders``: more such pairs: an order list's legs, and the list itself
+      under its id negated (trading.services.lists).
 
     And reads, after the reply: ``read_placed``, the writer's orders as placed on the shard
     (``True``: all, an order id: that one), for a cancel's reply.
@@ -93,6 +95,7 @@ class SubmitGuards:
 
     writer: int | None = None
     placeholder: tuple[int, bytes] | None = None
+    more_placeholders: tuple[tuple[int, bytes], ...] = ()
     read_placed: bool | int = False
     rate_limit: RateLimit | None = None
     key_check: KeyCheck | None = None
@@ -156,6 +159,8 @@ class CommandLog:
             rate_ttl=0 if rate_limit is None else rate_limit.ttl_s,
             key_check="1" if key_check else "",
         )
+        for extra_id, extra_json in guards.more_placeholders:
+            submit += (extra_id, extra_json)
         wait = ("BLPOP", reply_key, wait_s)
         commands: tuple[tuple[Any, ...], ...] = (submit, wait) if wait_s > 0 else (submit,)
         read: tuple[Any, ...] | None = None

@@ -2,9 +2,9 @@
 
 Loop: read a batch of commands from the shard's command stream (consumer group ``matcher``),
 apply each to the engine, then publish the events, the replies and the acks in one Redis
-transaction, with a "touched" marker for each maker of the batch's trades (their private reads
-wait for the batch to be recorded: MatcherClient.read_barrier). The loop never touches
-Postgres.
+transaction, with a "touched" marker for each maker of the batch's trades, each owner of an
+order it triggered and each owner of a GTD order its Ticks expired (their private reads wait
+for the batch to be recorded: MatcherClient.read_barrier). The loop never touches Postgres.
 
 Recovery after any stop, including SIGKILL mid-batch:
 
@@ -17,6 +17,15 @@ Recovery after any stop, including SIGKILL mid-batch:
 3. Process commands delivered before the crash but never acked (their batch never committed),
    then new ones. Nothing acknowledged to a caller is lost (it is in the log) and nothing is
    applied twice (a committed batch is never replayed with output).
+
+GTD expiry: the engine reads no clock, so the matcher is its clock. After each batch, when the
+engine's earliest GTD expiry (``MatchingEngine.next_expiry_ns``) is due by the wall clock and
+no Tick of this process is still waiting in the log, it appends a ``Tick`` (ts: the clock now)
+to its own command stream through ``CommandLog.submit``, like any sender. The Tick is applied
+when the loop reads it, like any command: durable, in the log's order, so a replay expires the
+same orders at the same place. While an expiry is near, the loop blocks on the log no longer
+than until it is due. After a restart a Tick may be logged while an earlier one is still
+unread: the second finds nothing due and emits nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +35,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from common.clock import now_ns
 from matching import snapshot
-from matching.commands import AddMarket, Command, UpdateMarket
+from matching.commands import AddMarket, Command, Tick, UpdateMarket
 from matching.engine import MatchingEngine
-from matching.events import BalanceChanged, BookChanged, Event, TradeExecuted
+from matching.errors import EndReason
+from matching.events import (
+    BalanceChanged,
+    BookChanged,
+    Event,
+    OrderExpired,
+    OrderTriggered,
+    TradeExecuted,
+)
 from matching.types import MarketSpec
 from pipeline.matcher_transport import MatcherTransport
 from pipeline.packing import pack_events, unpack_command
@@ -37,6 +55,8 @@ from pipeline.streams import stream_id_key
 from pipeline.transport import CommandLog
 
 log = logging.getLogger(__name__)
+
+GTD_EXPIRED = EndReason.GTD_EXPIRED
 
 
 class RecoveryError(RuntimeError):
@@ -63,6 +83,7 @@ class Matcher:
         block_ms: int = 200,
         snapshot_every: int = 100_000,
         depth_levels: int = 1000,
+        clock: Callable[[], int] = now_ns,
     ) -> None:
         self.transport = transport
         self.fee_account = fee_account
@@ -73,6 +94,11 @@ class Matcher:
         self.engine = MatchingEngine(fee_account=fee_account)
         self.last_cmd: bytes | None = None
         self.stats = MatcherStats()
+        self.clock = clock  # ns; what decides when a GTD expiry is due (a Tick's ts)
+        # The log entry id of the Tick this process appended and has not applied yet: at most
+        # one in flight.
+        self.tick_in_flight: bytes | None = None
+        self.ticks_logged = 0
 
     # -- recovery -------------------------------------------------------------------------
 
@@ -109,7 +135,7 @@ class Matcher:
         markets only, and log the ones that differ (the rows may merely lag the engine: they
         are the persister's projection of its market events, trading/projections.py).
         """
-        sender = CommandLog(self.transport.client)
+        sender = self._sender()
         sent = 0
         for spec in specs:
             current = self.engine.market(spec.symbol)
@@ -130,6 +156,39 @@ class Matcher:
             sender.submit(self.transport.keys.shard, cmd, wait_s=0)
             sent += 1
         return sent
+
+    def _sender(self) -> CommandLog:
+        return CommandLog(self.transport.client)
+
+    # -- GTD expiry: the matcher's clock -----------------------------------------------------
+
+    def log_due_tick(self) -> bool:
+        """Append a ``Tick`` to this shard's command log when the earliest GTD expiry is due by
+        the clock and no Tick of ours is in flight; True when one was appended."""
+        if self.tick_in_flight is not None:
+            return False
+        due = self.engine.next_expiry_ns()
+        if due is None:
+            return False
+        now = self.clock()
+        if now < due:
+            return False
+        shard = self.transport.keys.shard
+        sent = self._sender().submit(shard, Tick(f"tick:{shard}:{now}", now), wait_s=0)
+        self.tick_in_flight = sent.entry_id.encode()
+        self.ticks_logged += 1
+        return True
+
+    def block_ms_now(self) -> int:
+        """How long the next read may wait for commands: ``block_ms``, or less when a GTD
+        expiry falls due before that (at least 1: 0 would mean "forever" to XREADGROUP)."""
+        if self.tick_in_flight is not None:
+            return self.block_ms
+        due = self.engine.next_expiry_ns()
+        if due is None:
+            return self.block_ms
+        wait_ms = (due - self.clock()) // 1_000_000 + 1
+        return max(1, min(self.block_ms, wait_ms))
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -162,10 +221,15 @@ class Matcher:
                 replies.append((cmd.command_id, pack_events(reply_events(events))))
         if last is None:
             last = entries[-1][0]
+        in_flight = self.tick_in_flight
+        if in_flight is not None and stream_id_key(entries[-1][0]) >= stream_id_key(in_flight):
+            self.tick_in_flight = None  # our Tick is applied (or was, before a crash)
         # The books this batch changed, as of its end: what GET /depth serves, consistent
         # with the BookChanged diffs by update id. And the accounts it changed on someone
-        # else's command, the makers of its trades: their next private read waits until this
-        # batch is recorded (MatcherClient.read_barrier), as the sender's own does.
+        # else's command, the makers of its trades, the owners of the orders it triggered (the
+        # order then trades, rests or expires, and its OCO's other leg ends) and the owners of
+        # the GTD orders a Tick expired: their next private read waits until this batch is recorded
+        # (MatcherClient.read_barrier), as the sender's own does.
         changed = set()
         touched = set()
         for ev in batch_events:
@@ -174,6 +238,10 @@ class Matcher:
                 changed.add(ev.symbol)  # type: ignore[union-attr]
             elif kind is TradeExecuted:
                 touched.add(ev.maker_account)  # type: ignore[union-attr]
+            elif kind is OrderTriggered or (
+                kind is OrderExpired and ev.reason is GTD_EXPIRED  # type: ignore[union-attr]
+            ):
+                touched.add(ev.account)  # type: ignore[union-attr]
         depths = [self.engine.depth(symbol, self.depth_levels) for symbol in sorted(changed)]
         self.transport.commit_batch(
             batch_events, last, self.engine.seq, replies, acks, depths, touched=sorted(touched)
@@ -202,7 +270,8 @@ class Matcher:
             pass
         beat = 0.0
         while not should_stop():
-            self.process(self.transport.read_batch(self.batch_size, self.block_ms))
+            self.process(self.transport.read_batch(self.batch_size, self.block_ms_now()))
+            self.log_due_tick()
             if time.monotonic() - beat >= 1.0:
                 beat = time.monotonic()
                 self.transport.heartbeat(self.engine.seq)

@@ -29,7 +29,16 @@ from accounts.models import (
 from marketdata.models import Kline, KlineInterval
 from trading import demo
 from trading import services as trading_services
-from trading.models import EventCheckpoint, Market, Order, OrderIdBlock, OrderType, Side, Trade
+from trading.models import (
+    EventCheckpoint,
+    Market,
+    Order,
+    OrderIdBlock,
+    OrderList,
+    OrderType,
+    Side,
+    Trade,
+)
 
 _ids = itertools.count(1_000_000)
 
@@ -189,6 +198,9 @@ def make_one_of_each(owner: User, other: User) -> dict[type[Model], Model]:
         Market: market,
         Order: maker,
         Trade: make_trade(maker, taker),
+        OrderList: OrderList.objects.create(
+            id=next_id(), user=owner, market=market, status="executing", client_list_id="l-1"
+        ),
         Kline: make_kline(market),
         EventCheckpoint: EventCheckpoint.objects.create(stream="s-test", last_seq=7),
         OrderIdBlock: OrderIdBlock.objects.create(),

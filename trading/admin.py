@@ -10,7 +10,15 @@ from django.http import HttpRequest, HttpResponse
 from accounts.admin import ProjectionAdmin, run_action
 from common.errors import DomainError
 from trading import services
-from trading.models import EventCheckpoint, Market, MarketStatus, Order, OrderIdBlock, Trade
+from trading.models import (
+    EventCheckpoint,
+    Market,
+    MarketStatus,
+    Order,
+    OrderIdBlock,
+    OrderList,
+    Trade,
+)
 
 
 class MarketForm(forms.ModelForm):
@@ -150,12 +158,34 @@ class OrderAdmin(ProjectionAdmin):
         "type",
         "price",
         "quantity",
+        "stop_price",
         "filled_quantity",
         "status",
+        "list",
     )
     list_filter = ("status", "market", "side", "type", "time_in_force")
     list_select_related = ("user", "market")
     search_fields = ("user__username", "client_order_id")
+    date_hierarchy = "created_at"
+
+
+@admin.register(OrderList)
+class OrderListAdmin(ProjectionAdmin):
+    """OCO order lists, written by the persister like orders (their legs: Orders, ``list``)."""
+
+    list_display = (
+        "id",
+        "created_at",
+        "user",
+        "market",
+        "contingency_type",
+        "client_list_id",
+        "status",
+        "reject_reason",
+    )
+    list_filter = ("status", "market")
+    list_select_related = ("user", "market")
+    search_fields = ("user__username", "client_list_id")
     date_hierarchy = "created_at"
 
 

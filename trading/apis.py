@@ -28,9 +28,11 @@ from common.pagination import NewestFirst
 from trading import selectors, services, statements
 from trading.orders import row_trade
 from trading.serializers import (
+    AmendedOrderOutputSerializer,
     CancelledOrderOutputSerializer,
     CancelPendingOutputSerializer,
     MarketOutputSerializer,
+    OrderAmendInputSerializer,
     OrderHistoryQuerySerializer,
     OrderLookupQuerySerializer,
     OrderOutputSerializer,
@@ -40,6 +42,7 @@ from trading.serializers import (
     SymbolQuerySerializer,
     TimeRangeQuerySerializer,
     TradeOutputSerializer,
+    parse_amend,
     parse_order,
 )
 from trading.services import OrderWriter
@@ -68,7 +71,8 @@ def query(serializer_class: type[Serializer], request: Request) -> dict[str, Any
     return dict(serializer.validated_data)
 
 
-WRITE_METHODS = ("POST", "DELETE")  # an order write's: accounts.authentication defers its check
+# an order write's: accounts.authentication defers its check
+WRITE_METHODS = ("POST", "PATCH", "DELETE")
 
 
 def order_writer(request: Request) -> OrderWriter:
@@ -185,6 +189,46 @@ class OrderApi(OrderWritesApi):
             pending = {
                 "order_id": order_id,
                 "client_order_id": client_order_id,
+                "symbol": q["symbol"],
+                "status": "pending",
+            }
+            return Response(pending, status=202)
+        return Response(order)
+
+    @extend_schema(
+        operation_id="order_amend",
+        request=OrderAmendInputSerializer,
+        responses={
+            200: AmendedOrderOutputSerializer,
+            202: CancelPendingOutputSerializer,
+            400: OpenApiResponse(
+                description="Invalid (price_off_tick, quantity_off_lot, ...), or refused by the"
+                " matcher: invalid_quantity (not above what is filled), insufficient_funds,"
+                " below_min_notional, ..."
+            ),
+            404: OpenApiResponse(description="order_not_found: no such open order."),
+            409: OpenApiResponse(
+                description="order_not_amendable (untriggered), post_only_would_take (the new"
+                " price would trade), market_halted."
+            ),
+            **ERRORS,
+        },
+    )
+    def patch(self, request: Request) -> Response:
+        with order_writer(request) as writer:
+            q = parse_amend(request.data)
+            order = services.order_amend(
+                writer,
+                q["symbol"],
+                order_id=q["order_id"],
+                client_order_id=q["client_order_id"],
+                price=q["price"],
+                quantity=q["quantity"],
+            )
+        if order is None:
+            pending = {
+                "order_id": q["order_id"],
+                "client_order_id": q["client_order_id"],
                 "symbol": q["symbol"],
                 "status": "pending",
             }

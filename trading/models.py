@@ -40,12 +40,33 @@ class Side(models.TextChoices):
 class OrderType(models.TextChoices):
     LIMIT = "limit"
     MARKET = "market"
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+    TAKE_PROFIT_MARKET = "take_profit_market"
+    TAKE_PROFIT_LIMIT = "take_profit_limit"
+
+
+# Conditional orders wait outside the book, untriggered, until the last trade price crosses
+# their stop price (docs/order-types.md).
+CONDITIONAL_TYPES: frozenset[str] = frozenset(
+    {
+        OrderType.STOP_MARKET,
+        OrderType.STOP_LIMIT,
+        OrderType.TAKE_PROFIT_MARKET,
+        OrderType.TAKE_PROFIT_LIMIT,
+    }
+)
+# The types that carry a limit price (the market variants carry none).
+PRICED_TYPES: frozenset[str] = frozenset(
+    {OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT}
+)
 
 
 class TimeInForce(models.TextChoices):
     GTC = "GTC", "Good till cancelled"
     IOC = "IOC", "Immediate or cancel"
     FOK = "FOK", "Fill or kill"
+    GTD = "GTD", "Good till date"
 
 
 class StpMode(models.TextChoices):
@@ -56,6 +77,7 @@ class StpMode(models.TextChoices):
 
 class OrderStatus(models.TextChoices):
     PENDING = "pending"  # acknowledged by the API, not yet processed by the matcher
+    UNTRIGGERED = "untriggered"  # a conditional order waiting for its trigger, outside the book
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
@@ -64,7 +86,24 @@ class OrderStatus(models.TextChoices):
     REJECTED = "rejected"
 
 
-OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+OPEN_STATUSES = (
+    OrderStatus.PENDING,
+    OrderStatus.UNTRIGGERED,
+    OrderStatus.NEW,
+    OrderStatus.PARTIALLY_FILLED,
+)
+
+
+class ListStatus(models.TextChoices):
+    """An order list's (OCO's) status (matching.types.ListStatus)."""
+
+    EXECUTING = "executing"  # a leg is still open
+    ALL_DONE = "all_done"  # both legs ended
+    REJECTED = "rejected"
+
+
+class ContingencyType(models.TextChoices):
+    OCO = "oco"
 
 
 class Market(models.Model):
@@ -146,7 +185,7 @@ class Order(models.Model):
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="orders", db_index=False)
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
     side = models.CharField(max_length=4, choices=Side.choices)
-    type = models.CharField(max_length=8, choices=OrderType.choices)
+    type = models.CharField(max_length=20, choices=OrderType.choices)
     time_in_force = models.CharField(
         max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC
     )
@@ -157,6 +196,25 @@ class Order(models.Model):
     price = money_field(null=True, blank=True)
     quantity = money_field(null=True, blank=True)
     quote_quantity = money_field(null=True, blank=True)
+    # Conditional orders, icebergs, GTD (docs/order-types.md); null when unused. stop_price is
+    # the trigger (a trailing stop's is written when it fires); trigger_price the last trade
+    # price that crossed it, at triggered_at.
+    stop_price = money_field(null=True, blank=True)
+    trailing_delta = models.IntegerField(null=True, blank=True, help_text="Basis points.")
+    iceberg_quantity = money_field(null=True, blank=True)
+    expire_time = models.DateTimeField(null=True, blank=True, help_text="GTD orders.")
+    # The OCO the order is a leg of. No FK constraint: the persister writes a list and its
+    # legs from the same batch, in whatever order its events come.
+    list = models.ForeignKey(
+        "OrderList",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    trigger_price = money_field(null=True, blank=True)
+    triggered_at = models.DateTimeField(null=True, blank=True)
     filled_quantity = money_field(default=0)
     filled_quote = money_field(default=0)
     status = models.CharField(
@@ -193,8 +251,16 @@ class Order(models.Model):
                 condition=Q(price__isnull=True) | Q(price__gt=0), name="order_price_gt_0"
             ),
             models.CheckConstraint(
-                condition=Q(type=OrderType.MARKET) | Q(price__isnull=False),
+                condition=~Q(type__in=PRICED_TYPES) | Q(price__isnull=False),
                 name="order_limit_has_price",
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_price__isnull=True) | Q(stop_price__gt=0),
+                name="order_stop_price_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(iceberg_quantity__isnull=True) | Q(iceberg_quantity__gt=0),
+                name="order_iceberg_quantity_gt_0",
             ),
             models.CheckConstraint(
                 condition=Q(quantity__isnull=False) | Q(quote_quantity__isnull=False),
@@ -214,6 +280,45 @@ class Order(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class OrderList(models.Model):
+    """An order list (an OCO: a limit leg and a stop leg), a projection like Order: its row is
+    born from the matcher's OrderListAccepted or OrderListRejected, its status moves with
+    OrderListDone (trading/projections.py). Its legs point at it (``Order.list``)."""
+
+    # Assigned by the API from the order ids' blocks (trading/ids.py), so a list id is never
+    # also an order id.
+    id = models.BigIntegerField(primary_key=True)
+    client_list_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="order_lists", db_index=False
+    )
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="order_lists")
+    contingency_type = models.CharField(
+        max_length=8, choices=ContingencyType.choices, default=ContingencyType.OCO
+    )
+    status = models.CharField(max_length=16, choices=ListStatus.choices)
+    reject_reason = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)  # the command's time
+    updated_at = models.DateTimeField(default=timezone.now)  # the last event's time
+    last_event_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # As for orders: a rejected list never consumed its client id.
+            models.UniqueConstraint(
+                fields=["user", "client_list_id"],
+                condition=Q(client_list_id__isnull=False) & ~Q(status="rejected"),
+                name="order_list_unique_client_list_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_list_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"list #{self.pk} {self.contingency_type} ({self.status})"
 
 
 class Trade(models.Model):

@@ -1,8 +1,9 @@
 """The one order representation: every shape in which the API shows an order is built here.
 
 * the order (``order_json``): ``order_id, client_order_id, symbol, side, type, time_in_force,
-  price, quantity, quote_quantity, post_only, stp_mode, filled_quantity, filled_quote, status,
-  reject_reason, expire_reason, fills, created_at, updated_at``, as the POST reply, GET, open
+  price, quantity, quote_quantity, post_only, stp_mode, stop_price, trailing_delta,
+  iceberg_quantity, expire_time, list_id, filled_quantity, filled_quote, status, reject_reason,
+  expire_reason, trigger_price, fills, created_at, updated_at``, as the POST reply, GET, open
   orders, history and the "pending" placeholder show it; a cancel's reply is the same without
   ``fills``;
 * a fill of it (``fill_json``), in ``fills`` and in the ``orders`` stream's ``fill``;
@@ -33,14 +34,17 @@ from matching.arith import atoms_to_amount, lots_to_quantity, ticks_to_price
 from matching.events import (
     CommandRejected,
     Event,
+    OrderAccepted,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
+    OrderListRejected,
     OrderRejected,
+    OrderTriggered,
     TradeExecuted,
 )
 from matching.types import MarketSpec, OrderType, Side, StpMode, TimeInForce
-from trading.models import Order, OrderStatus, Trade
+from trading.models import CONDITIONAL_TYPES, Order, OrderStatus, Trade
 
 NS_PER_MS = 1_000_000
 
@@ -59,6 +63,16 @@ class OrderRequest:
     post_only: bool
     stp_mode: StpMode
     client_order_id: str | None
+    # conditional orders, icebergs, GTD (docs/order-types.md); None when unused
+    stop_price: Decimal | None = None
+    trailing_delta: int | None = None  # basis points
+    iceberg_quantity: Decimal | None = None
+    expire_time: int | None = None  # unix ms, with GTD
+
+
+# An order's amounts in the engine's integers: (price ticks, quantity lots, quote atoms), then
+# (stop price ticks, iceberg lots) for the types that have them.
+Units = tuple[int | None, ...]
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -81,6 +95,11 @@ def placed_json(
     quote_quantity: str | None,
     post_only: bool | None,
     stp_mode: str | None,
+    stop_price: str | None = None,
+    trailing_delta: int | None = None,
+    iceberg_quantity: str | None = None,
+    expire_time: int | None = None,
+    list_id: int | None = None,
 ) -> dict[str, Any]:
     """What the order was placed with: the first fields of every shape."""
     return {
@@ -95,6 +114,11 @@ def placed_json(
         "quote_quantity": quote_quantity,
         "post_only": post_only,
         "stp_mode": stp_mode,
+        "stop_price": stop_price,
+        "trailing_delta": trailing_delta,
+        "iceberg_quantity": iceberg_quantity,
+        "expire_time": expire_time,
+        "list_id": list_id,
     }
 
 
@@ -109,8 +133,10 @@ def order_json(
     fills: list[dict[str, Any]] | None,
     created_at: int | None,
     updated_at: int,
+    trigger_price: str | None = None,
 ) -> dict[str, Any]:
-    """The order, from ``placed_json``; ``fills`` None leaves them out (a cancel's reply)."""
+    """The order, from ``placed_json``; ``fills`` None leaves them out (a cancel's reply).
+    ``trigger_price``: the last trade price that triggered a conditional order."""
     order = {
         **placed,
         "filled_quantity": filled_quantity,
@@ -118,6 +144,7 @@ def order_json(
         "status": status,
         "reject_reason": reject_reason,
         "expire_reason": expire_reason,
+        "trigger_price": trigger_price,
     }
     if fills is not None:
         order["fills"] = fills
@@ -151,10 +178,14 @@ def order_update_json(
     filled_quantity: str | None,
     filled_quote: str | None,
     fill: dict[str, Any] | None,
+    trigger_price: str | None = None,
+    kept_priority: bool | None = None,
 ) -> dict[str, Any]:
     """One change of the order, as the private ``orders`` stream sends it (docs/api.md):
     ``update`` says what happened, ``reason`` why it ended or was refused, ``fill`` is the
-    trade of a ``trade`` update; the stream does not repeat ``fills``."""
+    trade of a ``trade`` update, ``trigger_price`` the price that triggered a ``triggered``
+    one, ``kept_priority`` whether an ``amended`` one kept its place; the stream does not
+    repeat ``fills``."""
     return {
         "e": "order",
         "E": time,
@@ -163,9 +194,11 @@ def order_update_json(
         "created_at": created_at,
         "status": status,
         "reason": reason,
+        "trigger_price": trigger_price,
         "filled_quantity": filled_quantity,
         "filled_quote": filled_quote,
         "fill": fill,
+        "kept_priority": kept_priority,
     }
 
 
@@ -177,10 +210,13 @@ def placed_order(
     spec: MarketSpec,
     order_id: int,
     ts_ns: int,
-    units: tuple[int | None, int | None, int | None],
+    units: Units,
+    list_id: int | None = None,
 ) -> dict[str, Any]:
-    """The order as sent (status pending); ``units`` are its (ticks, lots, quote atoms)."""
-    ticks, lots, quote_atoms = units
+    """The order as sent (status pending); ``units`` are its (ticks, lots, quote atoms[, stop
+    ticks, iceberg lots])."""
+    ticks, lots, quote_atoms = units[:3]
+    stop_ticks, iceberg_lots = (*units[3:5], None, None)[:2]
     ms = ts_ns // NS_PER_MS
     placed = placed_json(
         order_id=order_id,
@@ -198,6 +234,13 @@ def placed_order(
         ),
         post_only=req.post_only,
         stp_mode=str(req.stp_mode),
+        stop_price=None if stop_ticks is None else plain(ticks_to_price(spec, stop_ticks)),
+        trailing_delta=req.trailing_delta,
+        iceberg_quantity=None
+        if iceberg_lots is None
+        else plain(lots_to_quantity(spec, iceberg_lots)),
+        expire_time=req.expire_time,
+        list_id=list_id,
     )
     return order_json(
         placed,
@@ -217,7 +260,7 @@ def rejection(events: Sequence[Event], order_id: int) -> str | None:
     for ev in events:
         if type(ev) is OrderRejected and ev.order_id == order_id:
             return str(ev.reason)
-        if type(ev) is CommandRejected:
+        if type(ev) is CommandRejected or type(ev) is OrderListRejected:
             return str(ev.reason)
     return None
 
@@ -234,7 +277,20 @@ def apply_reply(order: dict[str, Any], spec: MarketSpec, events: Sequence[Event]
     status = OrderStatus.NEW
     fills: list[dict[str, Any]] = []
     for ev in events:
-        if isinstance(ev, TradeExecuted):
+        if isinstance(ev, OrderAccepted):
+            if ev.order_id != order_id:
+                continue
+            if ev.type in CONDITIONAL_TYPES:
+                status = OrderStatus.UNTRIGGERED
+            if ev.stop_price is not None:  # a trailing stop's initial one, set by the engine
+                order["stop_price"] = plain(ticks_to_price(spec, ev.stop_price))
+        elif isinstance(ev, OrderTriggered):
+            if ev.order_id != order_id:
+                continue
+            status = OrderStatus.NEW
+            order["stop_price"] = plain(ticks_to_price(spec, ev.stop_price))
+            order["trigger_price"] = plain(ticks_to_price(spec, ev.trigger_price))
+        elif isinstance(ev, TradeExecuted):
             if ev.taker_order_id != order_id:
                 continue
             fills.append(_taker_fill(spec, ev))
@@ -300,6 +356,11 @@ def cancelled_order(
         quote_quantity=p.get("quote_quantity"),
         post_only=p.get("post_only"),
         stp_mode=p.get("stp_mode"),
+        stop_price=p.get("stop_price"),
+        trailing_delta=p.get("trailing_delta"),
+        iceberg_quantity=p.get("iceberg_quantity"),
+        expire_time=p.get("expire_time"),
+        list_id=p.get("list_id"),
     )
     return order_json(
         as_placed,
@@ -311,6 +372,7 @@ def cancelled_order(
         fills=None,
         created_at=p.get("created_at"),
         updated_at=ev.ts // NS_PER_MS,
+        trigger_price=p.get("trigger_price"),
     )
 
 
@@ -326,14 +388,24 @@ PLACED_COLUMNS = (
     "post_only",
     "stp_mode",
     "created_at",
+    "stop_price",
+    "trailing_delta",
+    "iceberg_quantity",
+    "expire_time",
+    "list_id",
+    "trigger_price",
 )
-"""What an order was placed with, as ``Order.objects.values_list(*PLACED_COLUMNS)``."""
+"""What an order was placed with (and its trigger), as
+``Order.objects.values_list(*PLACED_COLUMNS)``."""
 
 
 def placed_from_row(values: Sequence[Any]) -> dict[str, Any]:
     """The fields of ``placed_order`` from a ``PLACED_COLUMNS`` row (no model instance: a
     cancel-all formats dozens of them on the order path)."""
-    _, coid, side, type_, tif, price, quantity, quote_quantity, post_only, stp, created = values
+    _, coid, side, type_, tif, price, quantity, quote_quantity, post_only, stp, created = values[
+        :11
+    ]
+    stop, trailing, iceberg, expire, list_id, trigger = values[11:]
     return {
         "client_order_id": coid,
         "side": side,
@@ -345,6 +417,12 @@ def placed_from_row(values: Sequence[Any]) -> dict[str, Any]:
         "post_only": post_only,
         "stp_mode": stp,
         "created_at": datetime_to_ms(created),
+        "stop_price": _money(stop),
+        "trailing_delta": trailing,
+        "iceberg_quantity": _money(iceberg),
+        "expire_time": None if expire is None else datetime_to_ms(expire),
+        "list_id": list_id,
+        "trigger_price": _money(trigger),
     }
 
 
@@ -365,6 +443,11 @@ def row_order(order: Order, symbol: str, fills: Iterable[Trade] = ()) -> dict[st
         quote_quantity=_money(order.quote_quantity),
         post_only=order.post_only,
         stp_mode=order.stp_mode,
+        stop_price=_money(order.stop_price),
+        trailing_delta=order.trailing_delta,
+        iceberg_quantity=_money(order.iceberg_quantity),
+        expire_time=None if order.expire_time is None else datetime_to_ms(order.expire_time),
+        list_id=order.list_id,
     )
     return order_json(
         placed,
@@ -376,6 +459,7 @@ def row_order(order: Order, symbol: str, fills: Iterable[Trade] = ()) -> dict[st
         fills=[row_fill(trade, order.id) for trade in fills],
         created_at=datetime_to_ms(order.created_at),
         updated_at=datetime_to_ms(order.updated_at),
+        trigger_price=_money(order.trigger_price),
     )
 
 

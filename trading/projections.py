@@ -40,11 +40,16 @@ from matching.events import (
     OrderCancelled,
     OrderExpired,
     OrderFilled,
+    OrderListAccepted,
+    OrderListDone,
+    OrderListRejected,
     OrderRejected,
+    OrderTriggered,
     TradeExecuted,
 )
 from matching.types import MarketSpec
-from trading.models import Market, Order, OrderStatus, Trade
+from trading.list_projections import ListBatch
+from trading.models import CONDITIONAL_TYPES, Market, Order, OrderStatus, Trade
 from trading.specs import cached_market, cached_scales
 from trading.transitions import order_may_become, order_may_become_sql
 
@@ -61,6 +66,13 @@ _ORDER_COLUMNS = (
     "price",
     "quantity",
     "quote_quantity",
+    "stop_price",
+    "trailing_delta",
+    "iceberg_quantity",
+    "expire_time",
+    "list_id",
+    "trigger_price",
+    "triggered_at",
     "filled_quantity",
     "filled_quote",
     "status",
@@ -70,6 +82,7 @@ _ORDER_COLUMNS = (
     "updated_at",
     "last_event_seq",
 )
+
 
 _TRADE_COLUMNS = (
     "market_id",
@@ -101,6 +114,7 @@ class _Batch:
         # batch gives it (None: none yet), which its stored row must allow.
         self.entry: dict[int, list[Any]] = {}
         self.trades: list[tuple[Any, ...]] = []
+        self.lists = ListBatch()  # order lists (OCOs), trading/list_projections.py
 
     def move(self, order_id: int, seq: int, status: str | None, **fields: Any) -> None:
         """Fold event ``seq``'s ``fields`` (and ``status``, None: unchanged) into the order."""
@@ -159,6 +173,14 @@ def _new_order(ev: OrderAccepted | OrderRejected, status: str, reason: str) -> d
         "price": _price(spec, ev.price),
         "quantity": _qty(spec, ev.quantity),
         "quote_quantity": _quote(spec, ev.quote_quantity),
+        "stop_price": _price(spec, ev.stop_price),
+        "trailing_delta": ev.trailing_delta,
+        "iceberg_quantity": _qty(spec, ev.iceberg_quantity),
+        # unix ms; as ns for the one time format of the bulk writes
+        "expire_time": None if ev.expire_time is None else bulk.time_text(ev.expire_time * MS),
+        "list_id": ev.list_id,
+        "trigger_price": None,
+        "triggered_at": None,
         "filled_quantity": "0",
         "filled_quote": "0",
         "status": status,
@@ -168,6 +190,9 @@ def _new_order(ev: OrderAccepted | OrderRejected, status: str, reason: str) -> d
         "updated_at": when,
         "last_event_seq": ev.seq,
     }
+
+
+MS = 1_000_000  # ns per ms
 
 
 def _trade(ev: TradeExecuted) -> tuple[Any, ...]:
@@ -205,9 +230,27 @@ def apply_events(events: Sequence[Event]) -> None:
 
 
 def _on_accepted(batch: _Batch, ev: OrderAccepted) -> None:
-    # The row is born with the engine's first answer, new (or rejected, below): the table's
-    # moves out of the API's pending placeholder. Every later status goes through ``move``.
-    batch.new[ev.order_id] = _new_order(ev, OrderStatus.NEW, "")
+    # The row is born with the engine's first answer, new, untriggered for a conditional order
+    # (or rejected, below): the table's moves out of the API's pending placeholder. Every later
+    # status goes through ``move``.
+    status = OrderStatus.UNTRIGGERED if ev.type in CONDITIONAL_TYPES else OrderStatus.NEW
+    batch.new[ev.order_id] = _new_order(ev, status, "")
+
+
+def _on_triggered(batch: _Batch, ev: OrderTriggered) -> None:
+    # It keeps the type it was placed with (stop_limit, ...): its status says it was triggered.
+    # stop_price is the one that fired: a trailing stop's is known only now.
+    _, spec, _, _ = cached_market(ev.symbol)
+    when = bulk.time_text(ev.ts)
+    batch.move(
+        ev.order_id,
+        ev.seq,
+        OrderStatus.NEW,
+        stop_price=_price(spec, ev.stop_price),
+        trigger_price=_price(spec, ev.trigger_price),
+        triggered_at=when,
+        updated_at=when,
+    )
 
 
 def _on_rejected(batch: _Batch, ev: OrderRejected) -> None:
@@ -304,6 +347,10 @@ _HANDLERS: dict[type, Callable[[_Batch, Any], None]] = {
     OrderCancelled: _on_end,
     OrderExpired: _on_end,
     OrderAmended: _on_amend,
+    OrderTriggered: _on_triggered,
+    OrderListAccepted: lambda batch, ev: batch.lists.accepted(ev),
+    OrderListRejected: lambda batch, ev: batch.lists.rejected(ev),
+    OrderListDone: lambda batch, ev: batch.lists.done(ev),
     MarketStatusChanged: _on_market_status,
     MarketAdded: _on_market_spec,
     MarketUpdated: _on_market_spec,
@@ -311,7 +358,8 @@ _HANDLERS: dict[type, Callable[[_Batch, Any], None]] = {
 
 
 def _flush(batch: _Batch) -> None:
-    # Orders before trades: a trade refers to both of its orders.
+    # Lists before their legs, orders before trades: a trade refers to both of its orders.
+    batch.lists.flush()
     if batch.new:
         bulk.insert_rows(
             Order,

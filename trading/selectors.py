@@ -17,15 +17,17 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from common.clock import datetime_to_ms
 from common.errors import NotFound
 from matching.events import OrderCancelled
 from pipeline.barrier import await_recorded
 from pipeline.client import matcher
-from trading.models import Market, Order, OrderStatus, Trade
+from trading.models import ListStatus, Market, Order, OrderList, OrderStatus, Trade
+from trading.order_lists import list_json, row_list
 from trading.orders import PLACED_COLUMNS, cancelled_order, placed_from_row, row_order
 from trading.specs import cached_market
 
-OPEN = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+OPEN = (OrderStatus.UNTRIGGERED, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
 def market_list() -> QuerySet[Market]:
@@ -63,8 +65,15 @@ def _as_dicts(orders: Sequence[Order]) -> list[dict[str, Any]]:
 
 
 def _pending(user_id: int) -> list[dict[str, Any]]:
+    """The user's orders the persister has not written yet, as placed. (Order lists are kept
+    beside them under their ids negated: trading.services.lists.)"""
     placeholders = matcher().pending_orders(user_id)
-    return [json.loads(raw) for _, raw in sorted(placeholders.items())]
+    return [json.loads(raw) for key, raw in sorted(placeholders.items()) if key > 0]
+
+
+def _pending_lists(user_id: int) -> list[dict[str, Any]]:
+    placeholders = matcher().pending_orders(user_id)
+    return [json.loads(raw) for key, raw in sorted(placeholders.items()) if key < 0]
 
 
 def order_get(
@@ -192,3 +201,97 @@ def trade_history(
     if end:
         rows = rows.filter(executed_at__lt=end)
     return rows
+
+
+# --- order lists (OCO) ----------------------------------------------------------------------------
+
+
+def order_list_get(
+    user_id: int, symbol: str, *, list_id: int | None, client_list_id: str | None
+) -> dict[str, Any]:
+    """One of the caller's order lists with its legs, by id or client id; another user's is
+    ``order_list_not_found``. A list the matcher has not processed yet is its placeholder."""
+    await_recorded(user_id)
+
+    def from_db() -> OrderList | None:
+        rows = OrderList.objects.filter(user_id=user_id, market__symbol=symbol)
+        if list_id is not None:
+            return rows.filter(id=list_id).first()
+        rows = rows.filter(client_list_id=client_list_id)
+        return (
+            rows.exclude(status=ListStatus.REJECTED).first() or rows.order_by("-created_at").first()
+        )
+
+    row = from_db()
+    if row is None:
+        for placeholder in _pending_lists(user_id):
+            if placeholder["symbol"] == symbol and (
+                placeholder["list_id"] == list_id
+                or (list_id is None and placeholder["client_list_id"] == client_list_id)
+            ):
+                return placeholder
+        row = from_db()  # written between the two reads: its placeholder is gone
+    if row is None:
+        raise NotFound("No such order list.", code="order_list_not_found")
+    return lists_with_orders([row], symbol)[0]
+
+
+def order_list_history(user_id: int, *, symbol: str | None = None) -> QuerySet[OrderList]:
+    """The caller's order lists, any status."""
+    await_recorded(user_id)
+    rows = OrderList.objects.filter(user_id=user_id).select_related("market")
+    if symbol:
+        rows = rows.filter(market__symbol=symbol)
+    return rows
+
+
+def lists_with_orders(
+    lists: Sequence[OrderList], symbol: str | None = None
+) -> list[dict[str, Any]]:
+    """The lists with their legs (and the legs' fills): two queries for a page."""
+    legs: dict[int, list[Order]] = {}
+    orders = list(Order.objects.filter(list_id__in=[r.id for r in lists]))
+    for order in orders:
+        if order.list_id is not None:
+            legs.setdefault(order.list_id, []).append(order)
+    fills = _fills(orders)
+    return [row_list(r, symbol or r.market.symbol, legs.get(r.id, ()), fills) for r in lists]
+
+
+def order_list_cancelled(
+    user_id: int,
+    symbol: str,
+    list_id: int | None,
+    client_list_id: str | None,
+    events: Sequence[OrderCancelled],
+    placeholders: Mapping[int, bytes],
+) -> dict[str, Any]:
+    """The list a cancel just ended, answered without waiting for the persister (as
+    ``orders_cancelled``): ``orders`` are the legs this cancel ended, without fills."""
+    legs = orders_cancelled(user_id, events, placeholders)
+    if list_id is None and legs:
+        list_id = legs[0]["list_id"]
+    raw = placeholders.get(-list_id) if list_id is not None else None
+    placed: dict[str, Any] | None = json.loads(raw) if raw is not None else None
+    if placed is None:
+        rows = OrderList.objects.filter(user_id=user_id, market__symbol=symbol)
+        row = (
+            rows.filter(id=list_id).first()
+            if list_id is not None
+            else rows.filter(client_list_id=client_list_id).order_by("-created_at").first()
+        )
+        placed = {
+            "list_id": list_id if row is None else row.id,
+            "client_list_id": client_list_id if row is None else row.client_list_id,
+            "created_at": None if row is None else datetime_to_ms(row.created_at),
+        }
+    return list_json(
+        list_id=placed["list_id"],
+        client_list_id=placed["client_list_id"],
+        symbol=symbol,
+        status=ListStatus.ALL_DONE,
+        reject_reason=None,
+        orders=legs,
+        created_at=placed["created_at"],
+        updated_at=max((leg["updated_at"] for leg in legs), default=None),
+    )

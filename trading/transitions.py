@@ -8,12 +8,24 @@ it halts the shard's persistence on that event instead (docs/reliability.md, "A 
 from __future__ import annotations
 
 from accounts.transitions import Table
+from trading.models import ListStatus as LS
 from trading.models import OrderStatus as S
 
 ORDER_TRANSITIONS: Table = {
-    S.PENDING: frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED, S.REJECTED}),
+    S.PENDING: frozenset(
+        {S.UNTRIGGERED, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED, S.REJECTED}
+    ),
+    # A conditional order waits outside the book; its trigger makes it new, and its own trades
+    # in the same command may fill it at once. Cancelled (by its owner, or as the other leg of
+    # an OCO), expired (GTD, or a triggered market order that found no liquidity).
+    S.UNTRIGGERED: frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED}),
     S.NEW: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.EXPIRED}),
     S.PARTIALLY_FILLED: frozenset({S.FILLED, S.CANCELLED, S.EXPIRED}),
+}
+
+
+LIST_TRANSITIONS: Table = {
+    LS.EXECUTING: frozenset({LS.ALL_DONE}),
 }
 
 

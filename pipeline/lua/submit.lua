@@ -28,6 +28,8 @@
 -- order_id      the order placed, '' for none; order_json its placeholder
 -- rate_limit    the most requests in the window, '' for no limit; rate_ttl the counter's TTL (s)
 -- key_check     '1' to refuse for a switched-off key or user, '' not to check
+-- (then, past the named arguments, more (order id, JSON) pairs kept like order_id's: an order
+-- list's legs, and the list itself under its id negated)
 local commands, writes, pending, rate_counter = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local reply, placed, key_off, user_off = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local payload, reply_flag, user_field, order_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -60,6 +62,12 @@ if order_id ~= '' then
   redis.call('HSET', pending, order_id, order_json)
   redis.call('PEXPIRE', pending, 86400000)
   redis.call('HSET', placed, order_id, order_json)
+  redis.call('PEXPIRE', placed, 86400000)
+end
+for i = 9, #ARGV - 1, 2 do
+  redis.call('HSET', pending, ARGV[i], ARGV[i + 1])
+  redis.call('PEXPIRE', pending, 86400000)
+  redis.call('HSET', placed, ARGV[i], ARGV[i + 1])
   redis.call('PEXPIRE', placed, 86400000)
 end
 return id

@@ -47,6 +47,7 @@ _RESET_TABLES = (
     "accounts_shardbalance",
     "trading_trade",
     "trading_order",
+    "trading_orderlist",
     "accounts_deposit",
     "accounts_withdrawal",
     "accounts_apikey",

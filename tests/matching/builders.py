@@ -17,13 +17,16 @@ from matching.commands import (
     AmendOrder,
     CancelAll,
     CancelOrder,
+    CancelOrderList,
     Command,
     Deposit,
     PlaceOrder,
+    PlaceOrderList,
     ReleaseWithdrawal,
     ReportTotals,
     SetMarketStatus,
     SettleWithdrawal,
+    Tick,
     UpdateMarket,
     Withdraw,
 )
@@ -109,10 +112,14 @@ def limit(
     stp: StpMode = StpMode.EXPIRE_TAKER,
     client_order_id: str | None = None,
     symbol: str = SYM,
+    iceberg: int | None = None,
+    expire_time: int | None = None,
+    ts: int = 1,
 ) -> PlaceOrder:
+    """A limit order; ``iceberg``: its iceberg_quantity; ``expire_time`` (ms): with GTD."""
     return PlaceOrder(
         cid(),
-        1,
+        ts,
         order_id,
         account,
         symbol,
@@ -125,6 +132,8 @@ def limit(
         post_only,
         stp,
         client_order_id,
+        iceberg_quantity=iceberg,
+        expire_time=expire_time,
     )
 
 
@@ -155,6 +164,98 @@ def market(
         stp,
         client_order_id,
     )
+
+
+def tick(ts: int) -> Tick:
+    """The matcher's clock at ``ts`` ns: expires the GTD orders due by then."""
+    return Tick(cid(), ts)
+
+
+def conditional(
+    order_id: int,
+    account: int,
+    side: Side,
+    order_type: OrderType,
+    stop_price: int | None,
+    qty: int | None = None,
+    price: int | None = None,
+    *,
+    quote: int | None = None,
+    tif: TimeInForce = TimeInForce.GTC,
+    trailing_delta: int | None = None,
+    post_only: bool = False,
+    stp: StpMode = StpMode.EXPIRE_TAKER,
+    client_order_id: str | None = None,
+    symbol: str = SYM,
+) -> PlaceOrder:
+    """A stop / take-profit order (``price`` only for the ``*_limit`` variants)."""
+    return PlaceOrder(
+        cid(),
+        1,
+        order_id,
+        account,
+        symbol,
+        side,
+        order_type,
+        tif,
+        price,
+        qty,
+        quote,
+        post_only,
+        stp,
+        client_order_id,
+        stop_price,
+        trailing_delta,
+    )
+
+
+def oco(
+    list_id: int,
+    account: int,
+    side: Side,
+    qty: int,
+    price: int,
+    stop_price: int,
+    stop_limit_price: int | None = None,
+    *,
+    limit_order_id: int | None = None,
+    stop_order_id: int | None = None,
+    stop_tif: TimeInForce = TimeInForce.GTC,
+    client_list_id: str | None = None,
+    limit_client_order_id: str | None = None,
+    stop_client_order_id: str | None = None,
+    stp: StpMode = StpMode.EXPIRE_TAKER,
+    symbol: str = SYM,
+) -> PlaceOrderList:
+    """An OCO; its legs' ids default to ``list_id * 10 + 1`` (limit) and ``+ 2`` (stop)."""
+    return PlaceOrderList(
+        cid(),
+        1,
+        list_id,
+        account,
+        symbol,
+        side,
+        qty,
+        price,
+        stop_price,
+        stop_limit_price,
+        stop_tif,
+        list_id * 10 + 1 if limit_order_id is None else limit_order_id,
+        list_id * 10 + 2 if stop_order_id is None else stop_order_id,
+        client_list_id,
+        limit_client_order_id,
+        stop_client_order_id,
+        stp,
+    )
+
+
+def cancel_list(
+    account: int,
+    list_id: int | None = None,
+    client_list_id: str | None = None,
+    symbol: str = SYM,
+) -> CancelOrderList:
+    return CancelOrderList(cid(), 1, account, symbol, list_id, client_list_id)
 
 
 def cancel(

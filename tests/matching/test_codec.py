@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from matching import codec
 from matching.codec import decode_command, decode_event, encode_command, encode_event
-from matching.commands import COMMAND_TYPES, AddMarket, Command
+from matching.commands import COMMAND_TYPES, AddMarket, Command, PlaceOrder, Tick
 from matching.engine import MatchingEngine
 from matching.events import EVENT_TYPES, Event, TransferRejected
-from matching.types import MarketStatus, Side
+from matching.types import MarketStatus, OrderType, Side, TimeInForce
 from tests.matching import streams
 from tests.matching.builders import (
     ALICE,
@@ -29,13 +29,17 @@ from tests.matching.builders import (
     amend,
     cancel,
     cancel_all,
+    cancel_list,
+    conditional,
     deposit,
     limit,
     market,
+    oco,
     release,
     report_totals,
     set_status,
     settle,
+    tick,
     update_market,
     withdraw,
 )
@@ -54,6 +58,15 @@ ALL_COMMANDS: list[Command] = [
     cancel(ALICE, 1),
     cancel_all(ALICE),
     amend(ALICE, 1, price=99),
+    limit(3, ALICE, Side.SELL, 100, 9, TimeInForce.GTD, iceberg=2, expire_time=10),
+    tick(5_000_000),
+    conditional(5, ALICE, Side.BUY, OrderType.STOP_LIMIT, 105, 2, 106, client_order_id="s"),
+    conditional(6, ALICE, Side.SELL, OrderType.STOP_MARKET, None, 2, trailing_delta=150),
+    oco(7, ALICE, Side.SELL, 2, 110, 90, 89, client_list_id="l", stop_tif=TimeInForce.IOC),
+    oco(8, ALICE, Side.BUY, 2, 90, 110),
+    cancel_list(ALICE, 7),
+    cancel_list(ALICE, client_list_id="l"),
+    Tick("t", 5),
 ]
 
 
@@ -74,6 +87,12 @@ def _all_events() -> list[Event]:
         amend(ALICE, 3, qty=3),
         cancel(ALICE, 3),
         market(4, ALICE, Side.BUY, qty=50),  # expires
+        conditional(5, ALICE, Side.BUY, OrderType.STOP_MARKET, 101, 1),
+        limit(6, BOB, Side.SELL, 101, 2),
+        market(7, ALICE, Side.BUY, qty=1),  # OrderTriggered
+        oco(8, BOB, Side.SELL, 2, 120, 90),  # OrderListAccepted
+        oco(8, BOB, Side.SELL, 2, 120, 90),  # OrderListRejected
+        cancel_list(BOB, 8),  # OrderListDone
         withdraw("w1", ALICE, USD, 5, 1),
         settle("w1"),
         settle("nope"),  # TransferRejected
@@ -105,6 +124,38 @@ def test_withdraw_decodes_without_its_fee_when_logged_before_the_field() -> None
     wire = encode_command(withdraw("w1", ALICE, USD, 5))
     assert wire[-1] == 0
     assert decode_command(wire[:-1]) == withdraw("w1", ALICE, USD, 5)._replace(command_id=wire[1])
+
+
+def test_tick_round_trips_when_encoded_and_decoded() -> None:
+    cmd = Tick("tick:s0:1", 1_700_000_000_123_456_789)
+    wire = encode_command(cmd)
+    assert wire == ["Tick", "tick:s0:1", 1_700_000_000_123_456_789]
+    assert decode_command(json.loads(json.dumps(wire))) == cmd
+    with pytest.raises(ValueError):
+        decode_command(["Tick", "t", "1"])
+    with pytest.raises(ValueError):
+        decode_command(["Tick", "t"])
+
+
+def test_place_order_keeps_iceberg_and_expire_time_when_round_tripped() -> None:
+    cmd = limit(1, ALICE, Side.BUY, 100, 9, TimeInForce.GTD, iceberg=2, expire_time=10)
+    wire = encode_command(cmd)
+    assert wire[-2:] == [2, 10]
+    back = decode_command(json.loads(json.dumps(wire)))
+    assert isinstance(back, PlaceOrder)
+    assert back == cmd and (back.iceberg_quantity, back.expire_time) == (2, 10)
+
+
+def test_place_order_decodes_without_its_newer_fields_when_logged_with_14() -> None:
+    # given a PlaceOrder as logged before stop_price .. expire_time existed: 14 fields
+    cmd = limit(1, ALICE, Side.BUY, 100, 2)
+    old_wire = encode_command(cmd)[:15]
+    # when decoded
+    back = decode_command(old_wire)
+    # then it is the same order, its newer fields None
+    assert back == cmd
+    assert isinstance(back, PlaceOrder)
+    assert (back.iceberg_quantity, back.expire_time, back.stop_price) == (None, None, None)
 
 
 def test_enums_travel_as_plain_strings_when_encoded() -> None:
@@ -144,7 +195,7 @@ def _spec_with(index: int, value: object) -> list[object]:
         [],
         [1],
         ["NoSuchCommand", "c", 1],
-        GOOD[:-1],
+        GOOD[:14],  # one field short of the 14 a PlaceOrder had before its optional ones
         [*GOOD, None],
         _with(GOOD, 2, "1"),  # ts as str
         _with(GOOD, 3, True),  # bool is not an int

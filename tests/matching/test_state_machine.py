@@ -7,6 +7,13 @@ engine's counters) plus, independently of the engine's counters: per-asset conse
 against the deposits and settled withdrawals seen in the events, ``seq`` contiguity,
 BalanceChanged cause uniqueness, balance events consistent with ``balance()``, fees never above
 what they are charged on, and snapshot/restore giving the same state hash.
+
+The commands include icebergs and GTD orders (valid and not) and Ticks at random times; a rule
+also ticks exactly at the engine's next expiry, or one ns before it (nothing may expire then).
+what they are charged on, and snapshot/restore giving the same state hash. The commands include
+conditional orders (trailing stops too), OCO lists and their cancels; ``validate()`` then also
+recomputes what untriggered orders and lists hold (the larger leg's need) and checks the trigger
+index against the last price.
 """
 
 from __future__ import annotations
@@ -17,9 +24,18 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from matching import snapshot
-from matching.commands import AmendOrder, CancelOrder, Command, PlaceOrder
+from matching.commands import (
+    AmendOrder,
+    CancelOrder,
+    CancelOrderList,
+    Command,
+    PlaceOrder,
+    PlaceOrderList,
+    Tick,
+)
 from matching.engine import MatchingEngine
-from matching.events import BalanceChanged, TradeExecuted, TransferApplied
+from matching.errors import EndReason
+from matching.events import BalanceChanged, Event, OrderExpired, TradeExecuted, TransferApplied
 from tests.matching import streams
 from tests.matching.builders import FEE_ACCOUNT, SYM, add_market
 
@@ -40,7 +56,7 @@ class EngineMachine(RuleBasedStateMachine):
         for cmd in streams.seed_book():
             self.apply(cmd)
 
-    def apply(self, cmd: Command) -> None:
+    def apply(self, cmd: Command) -> list[Event]:
         self.history.append(cmd)
         events = self.engine.apply(cmd)
         for ev in events:
@@ -65,20 +81,27 @@ class EngineMachine(RuleBasedStateMachine):
                 assert 0 <= ev.taker_fee and 0 <= ev.maker_fee
                 assert ev.maker_account != ev.taker_account
         self.engine.validate()
+        return events
 
     @rule(cmd=streams.commands, fresh_id=streams.st.integers(0, 9))
     def command(self, cmd: Command, fresh_id: int) -> None:
         if isinstance(cmd, PlaceOrder) and fresh_id:
             self.next_order_id += 1
             cmd = cmd._replace(order_id=self.next_order_id)
+        elif isinstance(cmd, PlaceOrderList) and fresh_id:
+            self.next_order_id += 2
+            cmd = cmd._replace(
+                list_id=self.next_order_id,
+                limit_order_id=self.next_order_id - 1,
+                stop_order_id=self.next_order_id,
+            )
         self.apply(cmd)
 
-    @precondition(lambda self: bool(self.engine.open_orders_by_id))
+    @precondition(lambda self: bool(self.engine.open_orders_by_id or self.engine.cond.by_id))
     @rule(data=streams.st.data())
     def cancel_or_amend_a_live_order(self, data: streams.st.DataObject) -> None:
-        order = self.engine.order(
-            data.draw(streams.st.sampled_from(sorted(self.engine.open_orders_by_id)))
-        )
+        live = sorted({*self.engine.open_orders_by_id, *self.engine.cond.by_id})
+        order = self.engine.order(data.draw(streams.st.sampled_from(live)))
         assert order is not None
         account = order.account if data.draw(streams.st.integers(0, 9)) else 5
         if data.draw(streams.st.booleans()):
@@ -110,6 +133,32 @@ class EngineMachine(RuleBasedStateMachine):
     def repeat_a_command(self, data: streams.st.DataObject) -> None:
         self.apply(data.draw(streams.st.sampled_from(self.history)))
 
+    @precondition(lambda self: self.engine.next_expiry_ns() is not None)
+    @rule(early=streams.st.booleans())
+    def tick_at_the_next_expiry(self, early: bool) -> None:
+        due = self.engine.next_expiry_ns()
+        assert due is not None
+        gtd = {
+            order_id: order.expire_time
+            for order_id, order in self.engine.open_orders_by_id.items()
+            if order.expire_time
+        }
+        gtd.update(  # untriggered GTD orders expire too
+            (order_id, cond.expire_time)
+            for order_id, cond in self.engine.cond.by_id.items()
+            if cond.expire_time
+        )
+        events = self.apply(Tick("T", due - 1 if early else due))
+        if early:
+            assert events == []
+            return
+        expired = [ev for ev in events if isinstance(ev, OrderExpired)]
+        assert expired and all(ev.reason is EndReason.GTD_EXPIRED for ev in expired)
+        assert [ev.order_id for ev in expired] == sorted(
+            (order_id for order_id, ms in gtd.items() if ms * streams.MS <= due),
+            key=lambda order_id: (gtd[order_id], order_id),
+        )
+
     @invariant()
     def balances_match_events_and_conservation(self) -> None:
         totals: dict[str, int] = {}
@@ -119,6 +168,14 @@ class EngineMachine(RuleBasedStateMachine):
             totals[asset] = totals.get(asset, 0) + available + locked
         for asset in set(totals) | set(self.net):
             assert totals.get(asset, 0) == self.net.get(asset, 0)
+
+    @precondition(lambda self: bool(self.engine.cond.lists))
+    @rule(data=streams.st.data())
+    def cancel_a_live_list(self, data: streams.st.DataObject) -> None:
+        order_list = self.engine.cond.lists[
+            data.draw(streams.st.sampled_from(sorted(self.engine.cond.lists)))
+        ]
+        self.apply(CancelOrderList("zl", 4, order_list.account, SYM, order_list.list_id, None))
 
     @invariant()
     def snapshot_round_trip_keeps_state(self) -> None:

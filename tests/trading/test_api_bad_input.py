@@ -67,7 +67,8 @@ BODIES = [
     ({**OK, "side": "hold"}, 400, "invalid_request"),
     ({**OK, "side": None}, 400, "invalid_request"),
     ({**OK, "type": "stop"}, 400, "invalid_request"),
-    ({**OK, "time_in_force": "GTD"}, 400, "invalid_request"),
+    ({**OK, "time_in_force": "GTX"}, 400, "invalid_request"),
+    ({**OK, "time_in_force": "GTD"}, 400, "invalid_expire_time"),  # GTD needs expire_time
     ({**OK, "stp_mode": "none"}, 400, "invalid_request"),
     ({**OK, "post_only": "yes"}, 400, "invalid_request"),
     ({**OK, "post_only": True, "time_in_force": "IOC"}, 400, "invalid_request"),

@@ -10,14 +10,15 @@ everything that depends on the book. Every command goes out through the request'
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from accounts import shard_funds
 from common.errors import DomainError, NotFound, ValidationFailed
 from matching.arith import MarketUnits, base_atoms, order_hold
-from matching.commands import CancelAll, CancelOrder, PlaceOrder
-from matching.errors import RejectReason
-from matching.events import OrderCancelled
+from matching.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
+from matching.errors import EndReason, RejectReason
+from matching.events import OrderAmended, OrderCancelled
 from matching.types import MarketSpec, Side
 from pipeline.client import new_command_id, now_ns, shard_map
 from trading import selectors
@@ -25,6 +26,7 @@ from trading.ids import next_order_id
 from trading.orders import OrderRequest, apply_rejection, apply_reply, placed_order, rejection
 from trading.services.validation import (
     Amounts,
+    amend_units,
     check_sizes_still,
     market_of,
     shard_of,
@@ -33,6 +35,9 @@ from trading.services.validation import (
 from trading.services.writer import OrderWriter
 
 _R = RejectReason
+# The protection price of a stop/take-profit market buy by quantity: its stop price plus 10 %
+# (docs/order-types.md; the engine's matching.arith.STOP_MARKET_BUY_CAP_BPS).
+STOP_MARKET_BUY_CAP_BPS = 1000
 REJECT_STATUS: dict[str, int] = {
     **dict.fromkeys(
         (
@@ -42,6 +47,10 @@ REJECT_STATUS: dict[str, int] = {
             _R.INVALID_ORDER,
             _R.BELOW_MIN_NOTIONAL,
             _R.ABOVE_MAX_NOTIONAL,
+            _R.INVALID_STOP_PRICE,
+            _R.NO_REFERENCE_PRICE,
+            _R.INVALID_EXPIRE_TIME,
+            _R.INVALID_ORDER_LIST,
             # a symbol the database lists but the matcher does not (yet): a bad field value,
             # as when the database does not list it (docs/api.md)
             _R.UNKNOWN_MARKET,
@@ -55,10 +64,15 @@ REJECT_STATUS: dict[str, int] = {
             _R.POST_ONLY_WOULD_TAKE,
             _R.FOK_NOT_FILLABLE,
             _R.MARKET_HALTED,
+            _R.WOULD_TRIGGER_IMMEDIATELY,
+            _R.DUPLICATE_LIST_ID,
+            _R.DUPLICATE_CLIENT_LIST_ID,
+            _R.ORDER_NOT_AMENDABLE,
         ),
         409,
     ),
     _R.ORDER_NOT_FOUND: 404,
+    _R.ORDER_LIST_NOT_FOUND: 404,
 }
 
 
@@ -74,30 +88,36 @@ class OrderRejected(DomainError):
         self.status = REJECT_STATUS.get(reason, 400)
 
 
-def _fund_shard(
-    writer: OrderWriter,
-    spec: MarketSpec,
-    units: MarketUnits,
-    req: OrderRequest,
-    shard: str,
-    amounts: Amounts,
+def hold_atoms(
+    units: MarketUnits, side: Side, amounts: Amounts, stop: int | None = None
+) -> int | None:
+    """What an order holds (atoms of quote for a buy, base for a sell), or None: a market buy
+    by base quantity holds nothing, it spends what there is."""
+    ticks, lots, quote = amounts
+    is_buy = side is Side.BUY
+    if ticks is None and is_buy and lots is not None and stop is not None:
+        # a stop/take-profit market buy by quantity holds at its protection price
+        # (docs/order-types.md): the stop price plus 10 %, rounded up to the tick
+        ticks = -(-stop * (10_000 + STOP_MARKET_BUY_CAP_BPS) // 10_000)
+    if ticks is not None and lots is not None:
+        return order_hold(units, is_buy, ticks, lots)
+    if not is_buy and lots is not None:
+        return base_atoms(units, lots)
+    return quote
+
+
+def fund_shard(
+    writer: OrderWriter, spec: MarketSpec, side: Side, shard: str, atoms: int | None
 ) -> None:
-    """With several matcher shards, bring what the order will hold to its market's shard
-    (deposits land on the funding shard). A no-op, without any I/O, with one shard."""
+    """With several matcher shards, bring what an order will hold (``hold_atoms``) to its
+    market's shard (deposits land on the funding shard). A no-op, without any I/O, with one
+    shard."""
     if len(shard_map().shards) == 1:
         return
     writer.check_key()  # a transfer may be sent first, without the check
-    ticks, lots, quote = amounts
-    is_buy = req.side is Side.BUY
-    if ticks is not None and lots is not None:
-        atoms = order_hold(units, is_buy, ticks, lots)
-    elif not is_buy and lots is not None:
-        atoms = base_atoms(units, lots)
-    elif quote is not None:
-        atoms = quote
-    else:
-        return  # a market buy by base quantity holds nothing; it spends what the shard has
-    asset = spec.quote.code if is_buy else spec.base.code
+    if atoms is None:
+        return
+    asset = spec.quote.code if side is Side.BUY else spec.base.code
     shard_funds.ensure_available(writer.user_id, asset, atoms, shard)
 
 
@@ -107,13 +127,15 @@ def order_place(writer: OrderWriter, req: OrderRequest) -> tuple[dict[str, Any],
     Not answered within ORDER_REPLY_TIMEOUT: the command is durable, the order is "pending"
     (the API answers 202). Refused by the matcher: raises OrderRejected. The command carries
     the order as placed (its placeholder, shown "pending" until the persister writes it)."""
-    entry, spec, units, (ticks, lots, quote) = validated(req)
+    entry, spec, units, (ticks, lots, quote), (stop, iceberg) = validated(req)
     shard = shard_of(req.symbol)
-    _fund_shard(writer, spec, units, req, shard, (ticks, lots, quote))
+    fund_shard(
+        writer, spec, req.side, shard, hold_atoms(units, req.side, (ticks, lots, quote), stop)
+    )
 
     order_id = next_order_id()
     ts = now_ns()
-    order = placed_order(req, spec, order_id, ts, (ticks, lots, quote))
+    order = placed_order(req, spec, order_id, ts, (ticks, lots, quote, stop, iceberg))
     cmd = PlaceOrder(
         new_command_id(),
         ts,
@@ -129,6 +151,10 @@ def order_place(writer: OrderWriter, req: OrderRequest) -> tuple[dict[str, Any],
         req.post_only,
         req.stp_mode,
         req.client_order_id,
+        stop,
+        req.trailing_delta,
+        iceberg,
+        req.expire_time,
     )
     placeholder = json.dumps(order, separators=(",", ":")).encode()
     check_sizes_still(req.symbol, entry)
@@ -170,7 +196,60 @@ def order_cancel(
     if reason is not None:
         raise ValidationFailed(f"The cancel was refused: {reason}.", code=reason)
     cancelled = [ev for ev in sent.events if isinstance(ev, OrderCancelled)]
-    return selectors.orders_cancelled(user_id, cancelled, sent.placed or {})[0]
+    # An OCO leg's cancel ends its other leg too (reason order_list): answer with the one asked.
+    asked = [
+        ev
+        for ev in cancelled
+        if ev.order_id == order_id or (order_id is None and ev.reason != EndReason.ORDER_LIST)
+    ]
+    return selectors.orders_cancelled(user_id, asked or cancelled, sent.placed or {})[0]
+
+
+class AmendRefused(DomainError):
+    """The matcher refused an amend (order_not_amendable, post_only_would_take, ...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The amend was refused: {reason.replace('_', ' ')}.", code=reason)
+        self.status = REJECT_STATUS.get(reason, 400)
+
+
+def order_amend(
+    writer: OrderWriter,
+    symbol: str,
+    *,
+    order_id: int | None,
+    client_order_id: str | None,
+    price: Decimal | None,
+    quantity: Decimal | None,
+) -> dict[str, Any] | None:
+    """Amend one of the caller's resting orders (``quantity`` the new total); the order after
+    it with ``kept_priority``, or None if the matcher did not answer. The reply is read back
+    through the read-your-writes barrier: an amend is no hot path, and its filled amounts and
+    fills are the row's."""
+    _, ticks, lots = amend_units(symbol, price, quantity)
+    cmd = AmendOrder(
+        new_command_id(), now_ns(), writer.user_id, symbol, order_id, client_order_id, ticks, lots
+    )
+    sent = writer.send(shard_of(symbol), cmd)
+    if sent.events is None:
+        return None
+    reason = rejection(sent.events, -1)
+    if reason == RejectReason.ORDER_NOT_FOUND:
+        raise NotFound("No such open order.", code="order_not_found")
+    if reason is not None:
+        raise AmendRefused(reason)
+    amended = next((ev for ev in sent.events if isinstance(ev, OrderAmended)), None)
+    if amended is None:  # nothing to change (the same price and quantity): it kept its place
+        order = selectors.order_get(
+            writer.user_id, symbol, order_id=order_id, client_order_id=client_order_id
+        )
+        order["kept_priority"] = True
+        return order
+    order = selectors.order_get(
+        writer.user_id, symbol, order_id=amended.order_id, client_order_id=None
+    )
+    order["kept_priority"] = amended.kept_priority
+    return order
 
 
 def order_cancel_all(writer: OrderWriter, symbol: str | None) -> tuple[list[dict[str, Any]], bool]:

@@ -52,6 +52,7 @@ class OrderWriter:
         cmd: Command,
         *,
         placeholder: tuple[int, bytes] | None = None,
+        more_placeholders: tuple[tuple[int, bytes], ...] = (),
         read_placed: bool | int = False,
     ) -> Sent:
         """Send ``cmd`` with its guards and wait for the matcher's answer.
@@ -65,6 +66,7 @@ class OrderWriter:
         guards = SubmitGuards(
             writer=self.user_id,
             placeholder=placeholder,
+            more_placeholders=more_placeholders,
             read_placed=read_placed,
             rate_limit=count.limit if count else None,
             key_check=key_check.check if key_check else None,
