@@ -127,7 +127,8 @@ def pair(symbol: str) -> str:
     return symbol.replace("_", "/")
 
 
-STATUS_LABELS = {"partially_filled": "Partially filled"}
+# A conditional order waits outside the book until the last trade price reaches its stop price.
+STATUS_LABELS = {"partially_filled": "Partially filled", "untriggered": "Waiting for trigger"}
 
 
 @register.filter
@@ -145,3 +146,39 @@ def shown(value: str | None, symbol: str, kind: str, places: dict[str, dict[str,
     if wanted is None:
         return value
     return format(Decimal(value), f".{wanted}f")
+
+
+# --- Orders of every type (docs/order-types.md): the same labels as static/js/order-view.js ---
+
+ORDER_TYPE_LABELS = {
+    "limit": "Limit",
+    "market": "Market",
+    "stop_limit": "Stop-limit",
+    "stop_market": "Stop-market",
+    "take_profit_limit": "Take-profit limit",
+    "take_profit_market": "Take-profit market",
+}
+
+
+@register.filter
+def type_label(order_type: str | None) -> str:
+    if not order_type:
+        return ""
+    return ORDER_TYPE_LABELS.get(order_type, order_type.replace("_", " ").capitalize())
+
+
+@register.filter
+def open_status_label(order: dict[str, Any]) -> str:
+    """An open order's status; a conditional order that has left its wait says so."""
+    if order.get("status") == "new" and order.get("trigger_price") is not None:
+        return "Triggered"
+    return status_label(str(order.get("status", "")))
+
+
+@register.filter
+def trailing_percent(bps: int | str | None) -> str:
+    """A trailing delta in basis points as a percentage: 150 -> "1.5 %" (exact); a template's
+    missing value ("") shows nothing."""
+    if bps is None or bps == "":
+        return ""
+    return f"{plain(Decimal(int(bps)).scaleb(-2))} %"

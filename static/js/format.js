@@ -49,7 +49,8 @@ export function title(word) {
   return word ? word[0].toUpperCase() + word.slice(1) : "";
 }
 
-const STATUS = { partially_filled: "Partially filled" };
+// A conditional order waits outside the book until the last trade price reaches its stop price.
+const STATUS = { partially_filled: "Partially filled", untriggered: "Waiting for trigger" };
 export function statusLabel(status) {
   return STATUS[status] || title(status.replaceAll("_", " "));
 }

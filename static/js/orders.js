@@ -1,61 +1,20 @@
 // The orders panel (Trade page: one market; Orders page: every market): open orders with
 // cancel and cancel-all, order history and fills, kept live from the private `orders` stream.
+// Orders of every type (docs/order-types.md): a conditional order shows its stop price and
+// waits "untriggered" until a `triggered` update; the legs of an OCO list are drawn together,
+// and cancelling one leg cancels the list (DELETE /api/v1/order-list), as the engine would.
 //
 // After each (re)subscription the panel re-reads GET /orders, /user/orders and /user/trades;
 // messages that arrive meanwhile are applied on top. An order only ever moves forward (pending,
-// open, then a final status; filled amounts only grow), so a read that is a little older than
-// a message never undoes it.
+// untriggered, open, then a final status; filled amounts only grow), so a read that is a little
+// older than a message never undoes it (order-view.js, mergeOrder).
 import { api, describe, showMessage } from "./api.js";
 import { Dec } from "./decimal.js";
 import { esc, pair, stamp, statusLabel, title } from "./format.js";
+import { OPEN, fromMessage, groupLists, mergeOrder, openStatusLabel, trailingLabel, typeLabel } from "./order-view.js";
 import { streams } from "./ws.js";
 
-const OPEN = new Set(["pending", "new", "partially_filled"]);
 const ROWS = 50;
-
-function rank(order) {
-  if (order.status === "pending") return 0;
-  return OPEN.has(order.status) ? 1 : 2;
-}
-
-// The more advanced of two views of one order.
-export function mergeOrder(old, incoming) {
-  if (!old) return incoming;
-  if (!incoming.status) return { ...old, price: incoming.price ?? old.price, quantity: incoming.quantity ?? old.quantity };
-  if (rank(incoming) < rank(old)) return old;
-  if (
-    rank(incoming) === rank(old) &&
-    old.filled_quantity &&
-    incoming.filled_quantity &&
-    Dec.of(incoming.filled_quantity).cmp(Dec.of(old.filled_quantity)) < 0
-  ) {
-    return old;
-  }
-  const merged = { ...old };
-  for (const [key, value] of Object.entries(incoming)) if (value !== undefined) merged[key] = value;
-  merged.created_at = old.created_at ?? incoming.created_at;
-  merged.post_only = old.post_only ?? incoming.post_only;
-  return merged;
-}
-
-function fromMessage(m) {
-  return {
-    order_id: m.order_id,
-    client_order_id: m.client_order_id,
-    symbol: m.symbol,
-    side: m.side,
-    type: m.type,
-    time_in_force: m.time_in_force,
-    price: m.price,
-    quantity: m.quantity,
-    quote_quantity: m.quote_quantity,
-    filled_quantity: m.filled_quantity,
-    filled_quote: m.filled_quote,
-    status: m.status || undefined,
-    created_at: m.update === "new" || m.update === "rejected" ? m.E : undefined,
-    updated_at: m.E,
-  };
-}
 
 export class OrdersPanel {
   constructor({ root, symbol, initial, markets }) {
@@ -79,6 +38,8 @@ export class OrdersPanel {
     if (!this.openEl) return; // anonymous: a log-in prompt
     if (initial) this.load(initial.open_orders, initial.history, initial.fills);
     root.addEventListener("click", (event) => {
+      const list = event.target.closest("[data-cancel-list]");
+      if (list) this.cancelList(list.dataset.symbol, Number(list.dataset.cancelList), list);
       const button = event.target.closest("[data-cancel]");
       if (button) this.cancel(button.dataset.symbol, Number(button.dataset.cancel), button);
     });
@@ -100,6 +61,9 @@ export class OrdersPanel {
   }
 
   onMessage(m) {
+    // The stream also says how order lists go (e: "order_list"); their legs' own messages
+    // carry everything the tables show.
+    if (m.e !== undefined && m.e !== "order") return;
     if (this.symbol && m.symbol !== this.symbol) return;
     if (this.buffer) this.buffer.push(m);
     this.apply(m);
@@ -127,6 +91,17 @@ export class OrdersPanel {
 
   put(order) {
     this.orders.set(order.order_id, mergeOrder(this.orders.get(order.order_id), order));
+  }
+
+  // What the order form was answered (an order, or an order list with its legs): shown at once,
+  // the stream's messages then move it on.
+  placed(reply) {
+    const orders = Array.isArray(reply?.orders) ? reply.orders : reply?.order_id ? [reply] : [];
+    for (const order of orders) {
+      if (this.symbol && order.symbol && order.symbol !== this.symbol) continue;
+      this.put(order);
+    }
+    this.draw();
   }
 
   async reload() {
@@ -168,6 +143,20 @@ export class OrdersPanel {
     }
   }
 
+  // An OCO leg is cancelled with its list: both legs end (reason order_list).
+  async cancelList(symbol, listId, button) {
+    button.disabled = true;
+    showMessage(this.errorEl, "");
+    try {
+      const { status, data } = await api("DELETE", "/api/v1/order-list", { params: { symbol, list_id: listId } });
+      if (status === 200 && Array.isArray(data?.orders)) for (const order of data.orders) this.put(order);
+      this.draw();
+    } catch (err) {
+      button.disabled = false;
+      showMessage(this.errorEl, describe(err));
+    }
+  }
+
   async cancelAll() {
     this.cancelAllEl.disabled = true;
     showMessage(this.errorEl, "");
@@ -202,20 +191,22 @@ export class OrdersPanel {
     }
     if (this.fills.size > 4 * ROWS) this.fills = new Map(fills.map((f) => [`${f.symbol}:${f.trade_id}`, f]));
     const market = this.symbol ? "" : null;
-    const cols = this.symbol ? 7 : 8; // open orders and history; fills have one column fewer
+    const extra = this.symbol ? 0 : 1; // the market column
     const focused = document.activeElement?.dataset?.cancel;
+    const focusedList = document.activeElement?.dataset?.cancelList;
     this.openEl.innerHTML = open.length
-      ? open.map((o) => this.openRow(o, market)).join("")
-      : `<tr class="empty"><td colspan="${cols}" class="muted">No open orders.</td></tr>`;
+      ? groupLists(open).map((o) => this.openRow(o, market)).join("")
+      : `<tr class="empty"><td colspan="${9 + extra}" class="muted">No open orders.</td></tr>`;
     this.historyEl.innerHTML = all.length
-      ? all.slice(0, ROWS).map((o) => this.historyRow(o, market)).join("")
-      : `<tr class="empty"><td colspan="${cols}" class="muted">No orders yet.</td></tr>`;
+      ? groupLists(all.slice(0, ROWS)).map((o) => this.historyRow(o, market)).join("")
+      : `<tr class="empty"><td colspan="${8 + extra}" class="muted">No orders yet.</td></tr>`;
     this.fillsEl.innerHTML = fills.length
       ? fills.map((f) => this.fillRow(f, market)).join("")
-      : `<tr class="empty"><td colspan="${cols - 1}" class="muted">No fills yet.</td></tr>`;
+      : `<tr class="empty"><td colspan="${6 + extra}" class="muted">No fills yet.</td></tr>`;
     this.countEl.textContent = String(open.length);
     if (this.cancelAllEl) this.cancelAllEl.disabled = open.length === 0;
     if (focused) this.openEl.querySelector(`[data-cancel="${focused}"]`)?.focus();
+    if (focusedList) this.openEl.querySelector(`[data-cancel-list="${focusedList}"]`)?.focus();
   }
 
   // A price or quantity at its market's places ("20" -> "20.00"), as the server writes it.
@@ -239,30 +230,55 @@ export class OrdersPanel {
     return ms ? `<time datetime="${ms}">${stamp(ms)}</time>` : "";
   }
 
+  // The row's opening tag: its order, status and list, for the page and for tests.
+  rowStart(o) {
+    const list = o.list_id != null ? ` data-list-id="${esc(o.list_id)}" class="list-leg"` : "";
+    return `<tr data-order-id="${o.order_id}" data-status="${esc(o.status)}"${list}>`;
+  }
+
   openRow(o, market) {
+    const pending = o.status === "pending" ? " disabled" : "";
+    const cancel =
+      o.list_id != null
+        ? `<button type="button" class="btn btn-small btn-ghost" data-cancel-list="${esc(o.list_id)}" data-symbol="${esc(o.symbol)}" aria-label="Cancel OCO list ${esc(o.list_id)} (both orders)"${pending}>Cancel OCO</button>`
+        : `<button type="button" class="btn btn-small btn-ghost" data-cancel="${o.order_id}" data-symbol="${esc(o.symbol)}" aria-label="Cancel order ${o.order_id}"${pending}>Cancel</button>`;
     return (
-      `<tr data-order-id="${o.order_id}"><td class="left num muted">${this.time(o.created_at)}</td>${this.marketCell(o, market)}` +
-      `<td class="left side-${esc(o.side)}">${title(o.side)}</td><td class="left mid-only">${title(o.type)}${o.post_only ? " · post" : ""}</td>` +
-      this.amounts(o) +
-      `<td class="num"><button type="button" class="btn btn-small btn-ghost" data-cancel="${o.order_id}" data-symbol="${esc(o.symbol)}" aria-label="Cancel order ${o.order_id}"${o.status === "pending" ? " disabled" : ""}>Cancel</button></td></tr>`
+      `${this.rowStart(o)}<td class="left num muted">${this.time(o.created_at)}</td>${this.marketCell(o, market)}` +
+      `<td class="left side-${esc(o.side)}">${title(o.side)}</td>` +
+      this.typeCells(o) +
+      `<td class="left"><span class="status status-${esc(o.status)}">${esc(openStatusLabel(o))}</span></td>` +
+      `<td class="num">${cancel}</td></tr>`
     );
   }
 
-  amounts(o) {
+  // Type (with its options and list), price, stop price, amount and filled: the cells an open
+  // order and a past one share (templates/partials/_order_type_cells.html draws the same).
+  typeCells(o) {
+    let type = esc(typeLabel(o.type));
+    if (o.post_only) type += " · post";
+    if (o.iceberg_quantity) type += ` · <span title="Shows ${esc(o.iceberg_quantity)} at a time">iceberg</span>`;
+    if (o.time_in_force === "GTD" && o.expire_time) {
+      type += ` · <span title="Good till"><time datetime="${esc(o.expire_time)}">GTD ${stamp(o.expire_time)}</time></span>`;
+    }
+    if (o.list_id != null) type += ` <span class="badge badge-list" title="OCO list ${esc(o.list_id)}: one cancels the other">OCO</span>`;
     const price = o.price ? this.shown(o.price, o.symbol, "price") : "Market";
+    let stop = o.stop_price ? this.shown(o.stop_price, o.symbol, "price") : "–";
+    if (o.trailing_delta != null) stop += ` <span class="muted">trail ${esc(trailingLabel(o.trailing_delta))}</span>`;
     const amount = o.quantity ? this.shown(o.quantity, o.symbol, "qty") : esc(o.quote_quantity);
     return (
-      `<td class="num">${price}</td><td class="num">${amount}</td>` +
-      `<td class="num mid-only">${this.shown(o.filled_quantity, o.symbol, "qty")}</td>`
+      `<td class="left">${type}</td><td class="num">${price}</td><td class="num">${stop}</td>` +
+      `<td class="num">${amount}</td><td class="num mid-only">${this.shown(o.filled_quantity, o.symbol, "qty")}</td>`
     );
   }
 
   historyRow(o, market) {
+    const why = { order_list: " <span class=\"muted\">by its OCO</span>", gtd_expired: " <span class=\"muted\">GTD</span>" }[o.expire_reason] || "";
+    const reason = o.expire_reason ? ` title="${esc(o.expire_reason)}"` : "";
     return (
-      `<tr data-order-id="${o.order_id}"><td class="left num muted">${this.time(o.created_at)}</td>${this.marketCell(o, market)}` +
-      `<td class="left side-${esc(o.side)}">${title(o.side)}</td><td class="left mid-only">${title(o.type)}</td>` +
-      this.amounts(o) +
-      `<td class="left"><span class="status status-${esc(o.status)}">${statusLabel(o.status)}</span></td></tr>`
+      `${this.rowStart(o)}<td class="left num muted">${this.time(o.created_at)}</td>${this.marketCell(o, market)}` +
+      `<td class="left side-${esc(o.side)}">${title(o.side)}</td>` +
+      this.typeCells(o) +
+      `<td class="left"><span class="status status-${esc(o.status)}"${reason}>${statusLabel(o.status)}</span>${why}</td></tr>`
     );
   }
 

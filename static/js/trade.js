@@ -89,6 +89,7 @@ new RecentTrades({
   symbol: d.symbol,
   trades: d.trades,
   onTrade: (trade, previous) => {
+    form?.setLastPrice(trade.price);
     if (!previous) return;
     const cmp = Dec.of(trade.price).cmp(Dec.of(previous.price));
     showLast(trade.price, cmp > 0 ? "up" : cmp < 0 ? "down" : "");
@@ -101,8 +102,14 @@ if (d.user !== undefined && document.body.dataset.authenticated === "1") {
   const balances = new Balances(d.user ? d.user.balances : null);
   balances.follow();
   const formEl = $("order-form");
-  if (formEl) form = new OrderForm({ form: formEl, market: { ...m, symbol: d.symbol }, balances, book });
-  new OrdersPanel({ root: $("orders"), symbol: d.symbol, initial: d.user, markets: [{ ...m, symbol: d.symbol }] }).follow();
+  if (formEl) {
+    form = new OrderForm({ form: formEl, market: { ...m, symbol: d.symbol }, balances, book });
+    form.setLastPrice(d.trades[0]?.price ?? d.ticker?.last_price);
+  }
+  const panel = new OrdersPanel({ root: $("orders"), symbol: d.symbol, initial: d.user, markets: [{ ...m, symbol: d.symbol }] });
+  panel.follow();
+  // What the form was answered is shown at once; the private stream then moves it on.
+  formEl?.addEventListener("order-placed", (event) => panel.placed(event.detail));
 }
 
 localizeTimes();
