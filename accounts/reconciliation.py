@@ -26,11 +26,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Context, Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts import shard_funds
@@ -48,6 +46,7 @@ from accounts.models import (
 )
 from common.amounts import plain
 from common.clock import datetime_to_ms
+from common.sums import sums_by
 from matching.commands import ReportTotals
 from matching.events import TotalsReported
 from pipeline.barrier import await_persisted
@@ -91,10 +90,6 @@ def read_engines() -> EngineReading:
     return EngineReading(seqs, totals)
 
 
-def _by_asset(rows: Any, *fields: str) -> dict[int, tuple[Decimal, ...]]:
-    return {row["asset_id"]: tuple(row[f] or Decimal(0) for f in fields) for row in rows}
-
-
 def read_database() -> dict[str, dict[str, Decimal]]:
     """asset code -> the database's figures, all from one snapshot."""
     outermost = not connection.in_atomic_block
@@ -104,30 +99,16 @@ def read_database() -> dict[str, dict[str, Decimal]]:
             # inside a caller's transaction, that one's isolation holds.
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        balances = _by_asset(
-            Balance.objects.values("asset_id").annotate(a=Sum("available"), b=Sum("locked")),
-            "a",
-            "b",
-        )
-        ledger = _by_asset(
-            LedgerEntry.objects.values("asset_id").annotate(
-                a=Sum("delta_available"), b=Sum("delta_locked")
-            ),
-            "a",
-            "b",
-        )
-        deposits = _by_asset(
-            Deposit.objects.filter(status=DepositStatus.CREDITED)
-            .values("asset_id")
-            .annotate(s=Sum("amount")),
-            "s",
+        # exact on SQLite too (common.sums: its SQL SUM adds floats)
+        balances = sums_by(Balance.objects.all(), "asset_id", "available", "locked")
+        ledger = sums_by(LedgerEntry.objects.all(), "asset_id", "delta_available", "delta_locked")
+        deposits = sums_by(
+            Deposit.objects.filter(status=DepositStatus.CREDITED), "asset_id", "amount"
         )
         settled = Withdrawal.objects.filter(
             status=WithdrawalStatus.COMPLETED, settled_at__isnull=False
         )
-        withdrawn = _by_asset(
-            settled.values("asset_id").annotate(s=Sum("amount"), f=Sum(F("fee"))), "s", "f"
-        )
+        withdrawn = sums_by(settled, "asset_id", "amount", "fee")
         assets = {a.pk: a.code for a in Asset.objects.all()}
     zero = (Decimal(0), Decimal(0))
     out: dict[str, dict[str, Decimal]] = {}

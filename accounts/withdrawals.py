@@ -43,7 +43,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import audit, shard_funds, two_factor
@@ -60,6 +60,7 @@ from accounts.transitions import (
 )
 from common.amounts import plain
 from common.errors import Conflict, NotFound, ValidationFailed
+from common.sums import total
 from matching import commands
 from matching.arith import amount_to_atoms
 from matching.events import TransferRejected
@@ -116,10 +117,8 @@ class Quote:
 
 def used_in_24h(user: User, asset: Asset) -> Decimal:
     since = timezone.now() - timedelta(hours=24)
-    total = Withdrawal.objects.filter(
-        user=user, asset=asset, status__in=_COUNTED, created_at__gte=since
-    ).aggregate(s=Sum("amount"))["s"]
-    return total or Decimal(0)
+    mine = Withdrawal.objects.filter(user=user, asset=asset, status__in=_COUNTED)
+    return total(mine.filter(created_at__gte=since), "amount")[0]  # exact on SQLite (common.sums)
 
 
 def check_request(user: User, asset: Asset, amount: Decimal, address: str) -> Quote:

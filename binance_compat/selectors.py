@@ -11,11 +11,12 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 
 from accounts import selectors as account_selectors
 from accounts.models import Balance, User
 from common.clock import MAX_MS, datetime_to_ms, ms_to_datetime
+from common.sums import total
 from marketdata.models import Kline, KlineInterval
 from trading import selectors as trading_selectors
 from trading.models import Market, Order, Trade
@@ -141,10 +142,11 @@ def average_price(market_id: int, quote_decimals: int, now_ms: int) -> tuple[str
     one included), at the quote asset's places, half to even; and the last trade's time. A
     statistic for display, never used for an amount."""
     since = ms_to_datetime(now_ms - now_ms % 60_000 - (AVG_PRICE_MINS - 1) * 60_000)
-    totals = Kline.objects.filter(
-        market_id=market_id, interval=KlineInterval.M1, open_time__gte=since
-    ).aggregate(volume=Sum("volume"), quote=Sum("quote_volume"))
-    volume, quote = totals["volume"], totals["quote"]
+    volume, quote = total(  # exact on SQLite too (common.sums)
+        Kline.objects.filter(market_id=market_id, interval=KlineInterval.M1, open_time__gte=since),
+        "volume",
+        "quote_volume",
+    )
     last = (
         Trade.objects.filter(market_id=market_id)
         .order_by("-trade_id")
