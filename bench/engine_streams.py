@@ -8,13 +8,14 @@ docs/performance.md.
 
 ``conditional``: the plain stream's commands, drawn the same way, with a conditional command
 after about one in nine of them (its own seeded draws), so that a tenth of the stream is
-conditional: stop-limit and stop-market orders, take-profit limits, trailing stops and OCO
-lists, their stop prices 1-100 ticks from the last trade, so that some trigger while the stream
-runs (each trigger executes inside the command whose trade crossed it) and the others wait
-(cancels pick live orders whether resting or untriggered). Cut at the same length as the plain
-stream. (A first version took the conditional commands out of the resting limits: the
-triggered orders then drained the book to under a hundred orders and every taker swept
-further, which measured the thinner book more than the conditional orders.)
+conditional: three in five place a stop-limit, stop-market, take-profit-limit, trailing-stop or
+OCO order with its stop 1-300 ticks from the last trade (the plain stream's price wanders about
+150 ticks either way, so some trigger while it runs, each executing inside the command whose
+trade crossed it), two in five cancel a waiting one (traders move their stops). The plain
+commands' cancels keep to the orders they would cancel in the plain stream, so the book keeps
+its depth. Cut at the same length as the plain stream. (Earlier designs, measured in
+docs/performance.md: taken out of the resting limits, the triggered takers drained the book; with
+every conditional order left to wait or trigger, the shared cancels deepened the book.)
 
 Both are built against a scratch engine, so cancels target orders that are live.
 """
@@ -115,6 +116,7 @@ def mixed_stream(
     oid = 0
     list_id = 0
     live_ids: list[int] = []
+    waiting: list[int] = []  # conditional orders placed: cancelled by their own draws
     last = MID  # the last trade price, as the scratch engine's trades set it
 
     def apply(c: Command) -> None:
@@ -182,27 +184,46 @@ def mixed_stream(
         cmds.append(c)
         apply(c)
         if conditional and extra.random() < 1 / 9:  # then a tenth of the stream is conditional
-            oid += 1
-            c, kind = _conditional(extra, i, oid, list_id + 1, extra.randint(1, ACCOUNTS), last)
-            if kind == "oco":
-                list_id += 1
-                oid += 1  # the stop leg's id
-                live_ids.append(oid - 1)
+            c, kind = _waiting_cancel(extra, i, waiting, scratch)
+            if c is None:
+                oid += 1
+                c, kind = _conditional(extra, i, oid, list_id + 1, extra.randint(1, ACCOUNTS), last)
+                if kind == "oco":
+                    list_id += 1
+                    oid += 1  # the stop leg's id
+                waiting.append(oid)  # (an OCO: its stop leg; cancelling it cancels the list)
             cmds.append(c)
             kinds.append(kind)
-            live_ids.append(oid)
             apply(c)
     return setup, cmds[:n], kinds[:n]
+
+
+def _waiting_cancel(
+    rng: random.Random, i: int, waiting: list[int], scratch: MatchingEngine
+) -> tuple[Command | None, str]:
+    """Two conditional commands in five cancel a waiting conditional order (traders move their
+    stops); None when this one places a new one, or when none is waiting any more."""
+    if rng.random() >= 0.4:
+        return None, ""
+    while waiting:
+        j = rng.randrange(len(waiting))
+        victim = waiting[j]
+        waiting[j] = waiting[-1]
+        waiting.pop()
+        view = scratch.order(victim)
+        if view is not None and view.untriggered:
+            return CancelOrder(f"k{i}", i, view.account, SYM, victim, None), "cancel_conditional"
+    return None, ""
 
 
 def _conditional(
     rng: random.Random, i: int, oid: int, list_id: int, acct: int, last: int
 ) -> tuple[Command, str]:
     """One conditional command near the last trade price: 40 % stop-limit, 20 % stop-market,
-    20 % take-profit-limit, 10 % trailing stop-market, 10 % OCO; stop prices 1-100 ticks away."""
+    20 % take-profit-limit, 10 % trailing stop-market, 10 % OCO; stop prices 1-300 ticks away."""
     side = BUY if rng.random() < 0.5 else SELL
     r = rng.random()
-    gap = rng.randint(1, 100)
+    gap = rng.randint(1, 300)
     lots = rng.randint(1, 50)
     is_buy = side is BUY
     stop_side = last + gap if is_buy else last - gap  # a stop fires on a move against

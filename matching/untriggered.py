@@ -51,6 +51,7 @@ SPAN: Final = 2**64  # > any event seq: the low part of a key
 KEY_TOP: Final = 4 * MAX_PRICE_TICKS  # above any stop price (a trailing buy's may exceed the max)
 NO_RISE: Final = KEY_TOP  # an empty rise index's head: no last price reaches it
 NO_FALL: Final = 0  # an empty fall index's head: every last price is above it
+NO_TRAIL: Final = (KEY_TOP + 1) * SPAN  # an empty trailing index's first key: above any bound
 
 STOP_MARKET: Final = OrderType.STOP_MARKET
 STOP_LIMIT: Final = OrderType.STOP_LIMIT
@@ -210,12 +211,14 @@ class Triggers:
     """
 
     __slots__ = (
+        "buy_head",
         "by_key",
         "fall",
         "fall_head",
         "legs",
         "rise",
         "rise_head",
+        "sell_head",
         "touched_legs",
         "trade_high",
         "trade_low",
@@ -233,6 +236,10 @@ class Triggers:
         self.trail_sells: Any = SortedList()  # of int keys: the lowest peak first
         self.trail_buys: Any = SortedList()  # of int keys: the highest trough first
         self.trailing: dict[int, Conditional] = {}  # trail key -> trailing stop
+        # the first key of each trailing index (NO_TRAIL when empty), cached like the heads
+        # above: after a trade, "does it move any trailing stop?" is two int comparisons
+        self.sell_head = NO_TRAIL
+        self.buy_head = NO_TRAIL
         # the range of the market's trade prices since the last trigger check (0: no trade),
         # kept by the fill loop (``matching.fills``) so the check reads no events
         self.trade_high = 0
@@ -302,34 +309,60 @@ class Triggers:
         if cond.side is BUY:
             key = (KEY_TOP - cond.peak) * SPAN + cond.accepted
             self.trail_buys.add(key)
+            if key < self.buy_head:
+                self.buy_head = key
         else:
             key = cond.peak * SPAN + cond.accepted
             self.trail_sells.add(key)
+            if key < self.sell_head:
+                self.sell_head = key
         cond.trail_key = key
         self.trailing[key] = cond
 
     def remove_trailing(self, cond: Conditional) -> None:
-        (self.trail_buys if cond.side is BUY else self.trail_sells).remove(cond.trail_key)
-        del self.trailing[cond.trail_key]
+        key = cond.trail_key
+        if cond.side is BUY:
+            self.trail_buys.remove(key)
+            if key == self.buy_head:
+                self.buy_head = _first(self.trail_buys)
+        else:
+            self.trail_sells.remove(key)
+            if key == self.sell_head:
+                self.sell_head = _first(self.trail_sells)
+        del self.trailing[key]
 
     def passed_by(self, high: int, low: int) -> list[Conditional]:
         """The trailing stops whose extreme a trade range ``low..high`` passed (a sell's peak
         below ``high``, a buy's trough above ``low``), taken out of the trailing index: the
         caller moves their extreme and puts them back."""
         out: list[Conditional] = []
+        sell_bound = high * SPAN
+        if self.sell_head < sell_bound:
+            out += self._pop_trailing(self.trail_sells, sell_bound)
+            self.sell_head = _first(self.trail_sells)
+        buy_bound = (KEY_TOP - low) * SPAN
+        if self.buy_head < buy_bound:
+            out += self._pop_trailing(self.trail_buys, buy_bound)
+            self.buy_head = _first(self.trail_buys)
+        return out
+
+    def _pop_trailing(self, keys: Any, bound: int) -> list[Conditional]:
+        count: int = keys.bisect_left(bound)
         trailing = self.trailing
-        for keys, bound in (
-            (self.trail_sells, high * SPAN),
-            (self.trail_buys, (KEY_TOP - low) * SPAN),
-        ):
-            if len(keys) and keys[0] < bound:
-                count: int = keys.bisect_left(bound)
-                out += [trailing.pop(key) for key in keys[:count]]
-                del keys[:count]
+        out = [trailing.pop(key) for key in keys[:count]]
+        del keys[:count]
         return out
 
     def any_crossed(self, last: int) -> bool:
         return last >= self.rise_head or last <= self.fall_head
+
+
+def _first(keys: Any) -> int:
+    """The first key of a trailing index, ``NO_TRAIL`` when it is empty."""
+    if len(keys):
+        first: int = keys[0]
+        return first
+    return NO_TRAIL
 
 
 def _rise_head(keys: Any) -> int:

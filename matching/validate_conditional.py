@@ -16,6 +16,7 @@ from matching.untriggered import (
     KEY_TOP,
     NO_FALL,
     NO_RISE,
+    NO_TRAIL,
     SPAN,
     conditional_need,
     rises_on,
@@ -78,6 +79,12 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
             triggers.trail_buys
         ) != len(trailing):
             raise EngineInvariantError(f"{symbol}: trailing index differs")
+        for head, trail_index in (
+            (triggers.sell_head, triggers.trail_sells),
+            (triggers.buy_head, triggers.trail_buys),
+        ):
+            if head != (trail_index[0] if len(trail_index) else NO_TRAIL):
+                raise EngineInvariantError(f"{symbol}: stale trailing index head")
         for key, cond in triggers.trailing.items():
             is_buy = cond.side is Side.BUY
             peak_part = KEY_TOP - cond.peak if is_buy else cond.peak
