@@ -104,6 +104,10 @@ def _check(
     last = market.last_price
     if not last:
         return
+    if last <= triggers.trail_fall_max:  # a trailing sell may be crossed: exact keys first
+        triggers.rekey_trailing(False)
+    if last >= triggers.trail_rise_min:
+        triggers.rekey_trailing(True)
     cond_state = engine.cond
     room = MAX_TRIGGERS_PER_COMMAND - cond_state.fired
     crossed = triggers.crossed(rise_first, last, room)
@@ -153,11 +157,8 @@ def _trail(market: Market) -> None:
         is_buy = cond.side is BUY
         cond.peak = low if is_buy else high
         triggers.add_trailing(cond)
-        stop = trailing_stop(cond.peak, cond.trailing_delta or 0, is_buy)
-        if stop != cond.stop_price:
-            triggers.remove(cond)
-            cond.stop_price = stop
-            triggers.add(cond)
+        cond.stop_price = trailing_stop(cond.peak, cond.trailing_delta or 0, is_buy)
+        triggers.bound_trailing(cond)  # re-keyed in the trigger index only when it may cross
 
 
 def _execute(

@@ -19,6 +19,7 @@ from matching.untriggered import (
     NO_TRAIL,
     SPAN,
     conditional_need,
+    indexed_stop,
     rises_on,
     trailing_stop,
 )
@@ -41,8 +42,8 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
         for keys in (list(triggers.rise), list(triggers.fall)):
             if keys != sorted(keys) or len(set(keys)) != len(keys):
                 raise EngineInvariantError(f"{symbol}: trigger index unsorted")
-        rise_stops = [cond.stop_price for cond in triggers.by_key.values() if cond.rises]
-        fall_stops = [cond.stop_price for cond in triggers.by_key.values() if not cond.rises]
+        rise_stops = [indexed_stop(cond) for cond in triggers.by_key.values() if cond.rises]
+        fall_stops = [indexed_stop(cond) for cond in triggers.by_key.values() if not cond.rises]
         if triggers.rise_head != min(rise_stops, default=NO_RISE) or triggers.fall_head != max(
             fall_stops, default=NO_FALL
         ):
@@ -56,9 +57,18 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
                 raise EngineInvariantError(f"untriggered {cond.order_id} not indexed")
             rises = rises_on(cond.order_type, cond.side is Side.BUY)
             stop = cond.stop_price
-            expected = stop * SPAN if rises else (KEY_TOP - stop) * SPAN
+            keyed = indexed_stop(cond)
+            expected = keyed * SPAN if rises else (KEY_TOP - keyed) * SPAN
             if cond.rises != rises or key != cond.key or key != expected + cond.accepted:
                 raise EngineInvariantError(f"untriggered {cond.order_id}: wrong key")
+            if cond.trailing_delta is None:
+                lags = keyed != stop
+            elif rises:  # a trailing buy's stop only falls: its key may be above it
+                lags = keyed < stop or stop < triggers.trail_rise_min
+            else:
+                lags = keyed > stop or stop > triggers.trail_fall_max
+            if lags:
+                raise EngineInvariantError(f"untriggered {cond.order_id}: key or bound wrong")
             if (key in rise_keys) != rises:
                 raise EngineInvariantError(f"untriggered {cond.order_id}: wrong direction")
             if cond.trailing_delta is not None and stop != trailing_stop(
