@@ -18,7 +18,7 @@ from matching.conditional import end_untriggered
 from matching.errors import EndReason, RejectReason
 from matching.events import Event, OrderCancelled
 from matching.order_lists import cancel_list, reconcile_lists
-from matching.state import EngineState, Market
+from matching.state import EngineState, Market, Touched
 from matching.types import Side
 
 BUY: Final = Side.BUY  # (enum members bound once: a global is a faster lookup)
@@ -37,14 +37,7 @@ def cancel_order(engine: EngineState, command: CancelOrder) -> list[Event]:
     if order is None:
         return _cancel_untriggered(engine, market, command)
     events: list[Event] = []
-    total = engine.end_resting(
-        market, order, OrderCancelled, USER_CANCELLED, events, command_id, ts
-    )
-    level = ((order.price, total),)
-    if order.side is BUY:
-        events.append(engine.book_changed(market, level, (), command_id, ts))
-    else:
-        events.append(engine.book_changed(market, (), level, command_id, ts))
+    engine.cancel_resting(market, order, USER_CANCELLED, events, command_id, ts)
     if market.triggers is not None:  # an OCO leg: the other leg goes too
         order_list = market.triggers.legs.get(order.order_id)
         if order_list is not None:
@@ -64,8 +57,7 @@ def cancel_all(engine: EngineState, command: CancelAll) -> list[Event]:
         if symbol is None or order.symbol == symbol
     ]
     events: list[Event] = []
-    # the prices each market's sides lost orders at (a dict keeps them unique, in order)
-    touched: dict[str, tuple[dict[int, None], dict[int, None]]] = {}
+    touched: Touched = {}
     for order in orders:
         market = engine.markets_by_symbol[order.symbol]
         bids, asks = touched.setdefault(order.symbol, ({}, {}))
@@ -79,18 +71,7 @@ def cancel_all(engine: EngineState, command: CancelAll) -> list[Event]:
             command.command_id,
             command.ts,
         )
-    for market_symbol, (bids, asks) in touched.items():
-        market = engine.markets_by_symbol[market_symbol]
-        book = market.book
-        events.append(
-            engine.book_changed(
-                market,
-                book.totals_at(bids, True),
-                book.totals_at(asks, False),
-                command.command_id,
-                command.ts,
-            )
-        )
+    engine.books_changed(touched, events, command.command_id, command.ts)
     if engine.cond.by_id or engine.cond.lists:
         _cancel_all_conditional(engine, command, events)
     return events

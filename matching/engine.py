@@ -197,7 +197,7 @@ class MatchingEngine(EngineState):
         market = self.after_order
         self.after_order = None
         if market is not None:
-            run_after_order(self, market, events, 0, cmd.command_id, cmd.ts, cmd.side is Side.BUY)
+            run_after_order(self, market, events, cmd.command_id, cmd.ts, cmd.side is Side.BUY)
         self.cond.fired = 0
 
     def _apply_after_backlog(self, cmd: Command) -> list[Event]:
@@ -219,7 +219,7 @@ class MatchingEngine(EngineState):
             if market is None or market.halted:
                 continue
             rise_first = backlog.pop(name)
-            run_after_order(self, market, events, len(events), command_id, ts, rise_first)
+            run_after_order(self, market, events, command_id, ts, rise_first)
         # then the command itself, as usual, its triggers counted with these (one command
         # triggers at most the cap); the markets still waiting are set aside meanwhile, and a
         # cap the command hits again wins

@@ -42,7 +42,7 @@ from typing import Final
 from matching.commands import PlaceOrder, Tick
 from matching.errors import EndReason, EngineInvariantError, RejectReason
 from matching.events import Event, OrderExpired
-from matching.state import EngineState
+from matching.state import EngineState, Touched
 from matching.types import Side, TimeInForce
 
 NS_PER_MS: Final = 1_000_000
@@ -52,9 +52,6 @@ COMPACT_FLOOR: Final = 1024
 BUY: Final = Side.BUY
 GTD: Final = TimeInForce.GTD
 GTD_EXPIRED: Final = EndReason.GTD_EXPIRED
-
-Touched = dict[str, tuple[dict[int, None], dict[int, None]]]
-"""Per market, the bid and ask prices a command took orders away at (a dict: unique, ordered)."""
 
 
 def expire_time_refusal(command: PlaceOrder) -> RejectReason | None:
@@ -126,18 +123,7 @@ def tick(engine: EngineState, command: Tick) -> list[Event]:
     while heap and heap[0][0] * NS_PER_MS <= ts:
         _expire_time, order_id = heappop(heap)
         expire_order(engine, order_id, events, touched, command_id, ts)
-    for symbol, (bids, asks) in touched.items():
-        market = engine.markets_by_symbol[symbol]
-        book = market.book
-        events.append(
-            engine.book_changed(
-                market,
-                book.totals_at(bids, True),
-                book.totals_at(asks, False),
-                command_id,
-                ts,
-            )
-        )
+    engine.books_changed(touched, events, command_id, ts)
     return events
 
 

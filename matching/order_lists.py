@@ -349,12 +349,7 @@ def cancel_list(
             continue
         order = engine.open_orders_by_id.get(order_id)
         if order is not None:
-            total = engine.end_resting(market, order, OrderCancelled, why, events, command_id, ts)
-            level = ((order.price, total),)
-            if order.side is BUY:
-                events.append(engine.book_changed(market, level, (), command_id, ts))
-            else:
-                events.append(engine.book_changed(market, (), level, command_id, ts))
+            engine.cancel_resting(market, order, why, events, command_id, ts)
     settle_list(engine, market, order_list, events, command_id, ts)
 
 
@@ -465,14 +460,7 @@ def stop_leg_triggered(
     engine.cond.triggering.add(list_id)
     limit_order = engine.open_orders_by_id.get(order_list.limit_id)
     if limit_order is not None:
-        total = engine.end_resting(
-            market, limit_order, OrderCancelled, ORDER_LIST, events, command_id, ts
-        )
-        level = ((limit_order.price, total),)
-        if limit_order.side is BUY:
-            events.append(engine.book_changed(market, level, (), command_id, ts))
-        else:
-            events.append(engine.book_changed(market, (), level, command_id, ts))
+        engine.cancel_resting(market, limit_order, ORDER_LIST, events, command_id, ts)
     need = conditional_need(market.units, cond)
     move_hold(engine, market, cond, need - cond.hold, f"g:{cond.order_id}", events, command_id, ts)
 

@@ -38,6 +38,10 @@ RELEASE: Final = BalanceReason.RELEASE
 Levels = tuple[tuple[int, int], ...]
 """``(price, total lots)`` per level, best first, as ``BookChanged`` carries them; 0: gone."""
 
+Touched = dict[str, tuple[dict[int, None], dict[int, None]]]
+"""Per market, the bid and ask prices a command took orders away at (a dict keeps them unique,
+in order): what ``EngineState.books_changed`` reports."""
+
 
 class Market:
     """One market: its spec, its integer units, its book and its counters."""
@@ -238,6 +242,41 @@ class EngineState:
         )
         self.seq = seq + 2
         return level.total
+
+    def cancel_resting(
+        self,
+        market: Market,
+        order: Order,
+        reason: EndReason,
+        events: list[Event],
+        command_id: str,
+        ts: int,
+    ) -> None:
+        """Cancel a resting order (``end_resting``) and report its level (one BookChanged)."""
+        total = self.end_resting(market, order, OrderCancelled, reason, events, command_id, ts)
+        level = ((order.price, total),)
+        if order.side is BUY:
+            events.append(self.book_changed(market, level, (), command_id, ts))
+        else:
+            events.append(self.book_changed(market, (), level, command_id, ts))
+
+    def books_changed(
+        self, touched: Touched, events: list[Event], command_id: str, ts: int
+    ) -> None:
+        """One ``BookChanged`` per market in ``touched`` (in the order they were first
+        touched) with the levels now at the prices it lists."""
+        for symbol, (bids, asks) in touched.items():
+            market = self.markets_by_symbol[symbol]
+            book = market.book
+            events.append(
+                self.book_changed(
+                    market,
+                    book.totals_at(bids, True),
+                    book.totals_at(asks, False),
+                    command_id,
+                    ts,
+                )
+            )
 
     def book_changed(
         self,

@@ -60,29 +60,28 @@ def run_after_order(
     engine: EngineState,
     market: Market,
     events: list[Event],
-    start: int,
     command_id: str,
     ts: int,
     rise_first: bool,
 ) -> None:
-    """The checks after an order whose events start at ``events[start]``, and the cascade."""
+    """The checks after an order that traded (the fill loop kept what they need: the trade
+    range and the OCO legs it touched, ``Triggers``), and the cascade; events go to
+    ``events``."""
     queue: list[Conditional] = []
-    _check(engine, market, events, start, command_id, ts, rise_first, queue)
+    _check(engine, market, events, command_id, ts, rise_first, queue)
     done = 0
     while done < len(queue):
         cond = queue[done]
         done += 1
-        begin = len(events)
         _execute(engine, market, cond, events, command_id, ts)
         if market.triggers is not None:
-            _check(engine, market, events, begin, command_id, ts, cond.side is BUY, queue)
+            _check(engine, market, events, command_id, ts, cond.side is BUY, queue)
 
 
 def _check(
     engine: EngineState,
     market: Market,
     events: list[Event],
-    start: int,
     command_id: str,
     ts: int,
     rise_first: bool,

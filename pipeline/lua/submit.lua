@@ -64,10 +64,10 @@ if order_id ~= '' then
   redis.call('HSET', placed, order_id, order_json)
   redis.call('PEXPIRE', placed, 86400000)
 end
-for i = 9, #ARGV - 1, 2 do
-  redis.call('HSET', pending, ARGV[i], ARGV[i + 1])
+if #ARGV > 8 then  -- the more pairs, in one HSET per hash
+  redis.call('HSET', pending, unpack(ARGV, 9))
   redis.call('PEXPIRE', pending, 86400000)
-  redis.call('HSET', placed, ARGV[i], ARGV[i + 1])
+  redis.call('HSET', placed, unpack(ARGV, 9))
   redis.call('PEXPIRE', placed, 86400000)
 end
 return id
