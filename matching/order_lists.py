@@ -64,6 +64,10 @@ from matching.untriggered import Conditional, OrderList, Triggers, conditional_n
 MAX_CLIENT_LIST_ID: Final = 64
 BUY: Final = Side.BUY
 SELL: Final = Side.SELL
+LIMIT: Final = OrderType.LIMIT
+STOP_LIMIT: Final = OrderType.STOP_LIMIT
+STOP_MARKET: Final = OrderType.STOP_MARKET
+GTC: Final = TimeInForce.GTC
 ORDER_LIST: Final = EndReason.ORDER_LIST
 USER_CANCELLED: Final = EndReason.USER_CANCELLED
 
@@ -139,8 +143,8 @@ def place_order_list(engine: EngineState, command: PlaceOrderList) -> list[Event
             account=order.account,
             symbol=order.symbol,
             side=order.side,
-            type=OrderType.LIMIT,
-            time_in_force=TimeInForce.GTC,
+            type=LIMIT,
+            time_in_force=GTC,
             price=command.price,
             quantity=command.quantity,
             quote_quantity=None,
@@ -200,8 +204,8 @@ def leg_commands(command: PlaceOrderList) -> tuple[PlaceOrder, PlaceOrder]:
         command.account,
         command.symbol,
         command.side,
-        OrderType.LIMIT,
-        TimeInForce.GTC,
+        LIMIT,
+        GTC,
         command.price,
         command.quantity,
         None,
@@ -217,8 +221,8 @@ def leg_commands(command: PlaceOrderList) -> tuple[PlaceOrder, PlaceOrder]:
         command.account,
         command.symbol,
         command.side,
-        OrderType.STOP_LIMIT if stop_limit else OrderType.STOP_MARKET,
-        command.stop_time_in_force if stop_limit else TimeInForce.GTC,
+        STOP_LIMIT if stop_limit else STOP_MARKET,
+        command.stop_time_in_force if stop_limit else GTC,
         command.stop_limit_price,
         command.quantity,
         None,

@@ -46,7 +46,6 @@ from matching.untriggered import (
     MAX_TRIGGERS_PER_COMMAND,
     Conditional,
     is_limit_variant,
-    trailing_stop,
 )
 
 BUY: Final = Side.BUY
@@ -97,8 +96,8 @@ def _check(
         triggers = market.triggers
         if triggers is None:
             return
-    if triggers.trailing:
-        _trail(market)
+    if triggers.trade_high:  # the trailing stops follow the trades' extremes
+        triggers.trail(triggers.trade_high, triggers.trade_low)
     triggers.trade_high = triggers.trade_low = 0  # consumed (by the trailing stops, if any)
     last = market.last_price
     if not last:
@@ -107,6 +106,31 @@ def _check(
         triggers.rekey_trailing(False)
     if last >= triggers.trail_rise_min:
         triggers.rekey_trailing(True)
+    if triggers.any_crossed(last):  # (most checks: nothing is, and this is all they cost)
+        _take_crossed(engine, market, events, command_id, ts, rise_first, last, queue)
+        triggers = market.triggers
+        if triggers is None:
+            return
+    if triggers.empty():
+        market.triggers = None
+
+
+def _take_crossed(
+    engine: EngineState,
+    market: Market,
+    events: list[Event],
+    command_id: str,
+    ts: int,
+    rise_first: bool,
+    last: int,
+    queue: list[Conditional],
+) -> None:
+    """Take the orders ``last`` crossed out of the index, within the cap: each emits
+    ``OrderTriggered`` and joins ``queue``; a cap that leaves crossed ones puts the market in
+    the backlog."""
+    triggers = market.triggers
+    if triggers is None:
+        return
     cond_state = engine.cond
     room = MAX_TRIGGERS_PER_COMMAND - cond_state.fired
     crossed = triggers.crossed(rise_first, last, room)
@@ -135,29 +159,12 @@ def _check(
             stop_leg_triggered(engine, market, cond, events, command_id, ts)
         queue.append(cond)
     triggers = market.triggers
-    if triggers is None:
-        return
-    if cond_state.fired >= MAX_TRIGGERS_PER_COMMAND and triggers.any_crossed(last):
+    if (
+        triggers is not None
+        and cond_state.fired >= MAX_TRIGGERS_PER_COMMAND
+        and triggers.any_crossed(last)
+    ):
         cond_state.backlog[market.spec.symbol] = rise_first
-    if triggers.empty():
-        market.triggers = None
-
-
-def _trail(market: Market) -> None:
-    """Move the trailing stops whose extreme the trades since the last check passed."""
-    triggers = market.triggers
-    if triggers is None:
-        return
-    high = triggers.trade_high
-    low = triggers.trade_low
-    if not high:
-        return
-    for cond in triggers.passed_by(high, low):  # only those whose extreme moves
-        is_buy = cond.side is BUY
-        cond.peak = low if is_buy else high
-        triggers.add_trailing(cond)
-        cond.stop_price = trailing_stop(cond.peak, cond.trailing_delta or 0, is_buy)
-        triggers.bound_trailing(cond)  # re-keyed in the trigger index only when it may cross
 
 
 def _execute(

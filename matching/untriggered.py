@@ -4,43 +4,45 @@ stop price, and the order lists (docs/order-types.md). Data and bookkeeping only
 
 Index layout
 ------------
-Each market with untriggered orders has a :class:`Triggers`: two ``SortedList`` objects of
-integer keys, one per trigger direction, whose *crossed* orders always form a prefix:
+Each market with untriggered orders has a :class:`Triggers`, laid out like the book
+(``matching.book``): per trigger direction, a dict ``stop price -> level`` and a plain sorted
+``list`` of the distinct stop prices with the **first to trigger last**, so triggering pops
+from the end:
 
 * ``rise`` (buy ``stop_*``, sell ``take_profit_*``: trigger when the last price rises to the
-  stop): key ``stop_price * SPAN + accepted``, ascending: crossed = keys below
-  ``(last + 1) * SPAN``;
-* ``fall`` (sell ``stop_*``, buy ``take_profit_*``): key ``(KEY_TOP - stop_price) * SPAN +
-  accepted``, so the highest stop comes first: crossed = keys below ``(KEY_TOP - last + 1) *
-  SPAN``.
+  stop): ``rise_stops`` holds the stop prices negated (ascending, so the lowest stop is last);
+  crossed: the stops at or below the last price;
+* ``fall`` (sell ``stop_*``, buy ``take_profit_*``): ``fall_stops`` holds them ascending (the
+  highest last); crossed: the stops at or above the last price.
 
-``accepted`` is the ``seq`` of the order's ``OrderAccepted`` (unique and increasing), so equal
-stop prices trigger in acceptance order. A key is one int: comparing ints is cheaper than
-tuples. ``sortedcontainers.SortedList`` rather than the plain list + ``bisect`` of
-``matching.book``: measured (interpreted, an insert and a remove, keys on 21 stop prices),
-the list costs 240 ns at 1,000 orders, 800 ns at 10,000 and 13.7 us at 100,000 (its memmove
-grows with the list), the SortedList 410, 425 and 465 ns. A book has a few hundred levels; a
-market may have far more waiting stops, so the bounded cost wins. A trigger pops a prefix.
-Trailing stops are also kept by their extreme, in two plain sorted lists of int keys:
-``trail_sells`` (key ``peak * SPAN + accepted``: the lowest peak first) and ``trail_buys`` (key
-``(KEY_TOP - trough) * SPAN + accepted``: the highest trough first). A new high moves exactly
-the sells whose peak is below it, a prefix; a new low the buys whose trough is above it, a
-prefix: each trade costs the orders whose stop really moves (re-keyed in ``rise`` / ``fall``),
-not a scan of every trailing stop. (The first version scanned them all after every order of the
-market: with 2,000 trailing stops waiting it was the largest cost of the conditional stream of
-``bench/engine_bench.py``.)
+A level is a dict ``accepted -> order`` in acceptance order (``accepted`` is the ``seq`` of the
+order's ``OrderAccepted``, unique and increasing), so equal stop prices trigger in acceptance
+order; a cancel is a dict delete. ``rise_head`` / ``fall_head`` cache the first stop to
+trigger. Keys are small ints (a stop price), which compiled code compares and hashes natively.
+The first layout, one ``SortedList`` of ``stop * 2**64 + accepted`` keys per direction, ran
+sortedcontainers' interpreted code on multi-digit ints for every add, remove and trigger: on the
+conditional stream of ``bench/engine_bench.py`` they took 3.7x the instructions they take now.
+A ``SortedList`` of the distinct stop prices still cost 0.9 % more on that stream than the
+plain list; ``bench/stop_index.py`` shows where each wins: the plain list up to a few thousand
+distinct stop prices, and at the trigger end at any size; like the book's, a new stop price far
+from the trigger end behind 100,000 others costs a memmove of about 34 us (docs/performance.md).
 
-``sortedcontainers`` has no type information: under mypyc its objects are plain Python objects
-(``Any``), called through the C API like any interpreted library; the engine's own code around
-them is compiled as usual.
+Trailing stops are also kept by their extreme, in groups (:class:`TrailGroup`): the trailing
+sells whose peak is the same form one group, the trailing buys whose trough is the same one.
+``trail_sells`` holds the sells' distinct peaks negated and ascending (the lowest peak last),
+``trail_buys`` the buys' distinct troughs ascending (the highest last). A new high moves the
+sells whose peak is below it, the groups at the end of the list, and they all take the same
+peak: they merge into one group, and the stop prices follow (a trailing stop's ``peak`` and
+``stop_price`` read its group's extreme). A move costs the groups it merges, not the orders
+in them. (The first version scanned every trailing stop after every order; the second kept one
+sorted key per order and moved them one by one: both were the largest cost of the conditional
+stream of ``bench/engine_bench.py``.)
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from typing import Any, Final
-
-from sortedcontainers import SortedList  # type: ignore[import-untyped]  # no types shipped
+from bisect import bisect_left, bisect_right, insort
+from typing import Final
 
 from matching.arith import MAX_PRICE_TICKS, MarketUnits, base_atoms, notional_atoms
 from matching.types import OrderType, Side, StpMode, TimeInForce
@@ -48,11 +50,10 @@ from matching.types import OrderType, Side, StpMode, TimeInForce
 MAX_TRIGGERS_PER_COMMAND: Final = 100
 """One command triggers at most this many orders; the rest wait for the market's next command."""
 
-SPAN: Final = 2**64  # > any event seq: the low part of a key
-KEY_TOP: Final = 4 * MAX_PRICE_TICKS  # above any stop price (a trailing buy's may exceed the max)
-NO_RISE: Final = KEY_TOP  # an empty rise index's head: no last price reaches it
+NO_RISE: Final = 4 * MAX_PRICE_TICKS  # an empty rise index's head: above any stop price (a
+# trailing buy's may exceed the max), so no last price reaches it
 NO_FALL: Final = 0  # an empty fall index's head: every last price is above it
-NO_TRAIL: Final = (KEY_TOP + 1) * SPAN  # an empty trailing index's first key: above any bound
+NO_DELTA: Final = 10_000  # a trailing group's smallest delta before it has members
 
 STOP_MARKET: Final = OrderType.STOP_MARKET
 STOP_LIMIT: Final = OrderType.STOP_LIMIT
@@ -66,7 +67,8 @@ class Conditional:
 
     ``hold`` is what it holds now (cause ``o:<order_id>``); ``cap`` the protection price of a
     ``*_market`` buy by quantity (0 otherwise); ``peak`` a trailing stop's extreme of the last
-    trade price (0 when not trailing); ``rises`` which index it is in; ``iceberg_quantity`` and
+    trade price (0 when not trailing) and ``stop_price`` its stop, both its group's while it
+    trails (``Triggers``); ``rises`` which index it is in; ``iceberg_quantity`` and
     ``expire_time`` (0: none) what the order it becomes keeps (a GTD order also expires while it
     waits: ``matching.expiry``).
     """
@@ -79,21 +81,21 @@ class Conditional:
         "expire_time",
         "hold",
         "iceberg_quantity",
-        "key",
+        "indexed",
         "list_id",
         "order_id",
         "order_type",
-        "peak",
+        "own_peak",
+        "own_stop",
         "price",
         "quantity",
         "quote_quantity",
         "rises",
         "side",
-        "stop_price",
         "stp_mode",
         "symbol",
         "time_in_force",
-        "trail_key",
+        "trail_group",
         "trailing_delta",
     )
 
@@ -129,9 +131,9 @@ class Conditional:
         self.price = price
         self.quantity = quantity
         self.quote_quantity = quote_quantity
-        self.stop_price = stop_price
+        self.own_stop = stop_price
         self.trailing_delta = trailing_delta
-        self.peak = peak
+        self.own_peak = peak
         self.cap = cap
         self.client_order_id = client_order_id
         self.stp_mode = stp_mode
@@ -141,8 +143,31 @@ class Conditional:
         self.iceberg_quantity = iceberg_quantity  # lots shown once it rests (0: not an iceberg)
         self.expire_time = expire_time  # unix ms, a GTD order's (0: none)
         self.rises = rises_on(order_type, side is BUY)
-        self.key = 0
-        self.trail_key = 0  # its key in ``Triggers.trail_sells`` / ``trail_buys`` (trailing)
+        self.indexed = 0  # the stop price it is indexed at (``Triggers.trail_fall_max``)
+        # a trailing stop's group while it trails (``Triggers``): its extreme and stop are the
+        # group's; None once it stops trailing (the two fields above then hold them)
+        self.trail_group: TrailGroup | None = None
+
+    @property
+    def peak(self) -> int:
+        """A trailing stop's extreme of the last trade price since acceptance (0: not
+        trailing)."""
+        group = self.trail_group
+        return self.own_peak if group is None else group.peak
+
+    @property
+    def stop_price(self) -> int:
+        """The stop price; a trailing stop's follows its extreme (``trailing_stop``)."""
+        group = self.trail_group
+        if group is None:
+            return self.own_stop
+        return trailing_stop(group.peak, self.trailing_delta or 0, self.side is BUY)
+
+    def stop_trailing(self) -> None:
+        """Keep the extreme and stop it has now: it leaves its trailing group."""
+        self.own_peak = self.peak
+        self.own_stop = self.stop_price
+        self.trail_group = None
 
 
 def rises_on(order_type: OrderType, is_buy: bool) -> bool:
@@ -202,24 +227,37 @@ class OrderList:
         self.stop_id = stop_id
 
 
-class Triggers:
-    """One market's untriggered orders by stop price, and the legs of its open lists.
+class TrailGroup:
+    """The trailing stops of one side in one market that share their extreme: ``peak``, the
+    highest last price since they were accepted (sells) or the lowest (buys). A new extreme
+    that passes it moves them all the same way, so they move as one (``Triggers``)."""
 
-    ``rise_head`` / ``fall_head`` cache the stop price of each index's first order (the lowest
-    of the rises, the highest of the falls; ``NO_RISE`` / ``NO_FALL`` when empty): the check
-    after every order in the market is then one comparison of small ints per direction, with
-    no call into ``SortedList`` unless something is crossed.
-    """
+    __slots__ = ("members", "min_delta", "peak")
+
+    def __init__(self, peak: int) -> None:
+        self.peak = peak
+        self.members: dict[int, Conditional] = {}  # accepted -> order
+        # at most the smallest ``trailing_delta`` of the members (exact after a re-key): their
+        # highest stop (sells) or lowest (buys) is at the group's bound with it
+        self.min_delta = NO_DELTA
+
+
+class Triggers:
+    """One market's untriggered orders by stop price, its trailing stops by extreme, and the
+    legs of its open lists (the module docstring has the layout)."""
 
     __slots__ = (
-        "buy_head",
-        "by_key",
-        "fall",
+        "buy_groups",
         "fall_head",
+        "fall_levels",
+        "fall_stops",
         "legs",
-        "rise",
+        "newest",
         "rise_head",
-        "sell_head",
+        "rise_levels",
+        "rise_stops",
+        "sell_groups",
+        "size",
         "touched_legs",
         "trade_high",
         "trade_low",
@@ -227,35 +265,31 @@ class Triggers:
         "trail_fall_max",
         "trail_rise_min",
         "trail_sells",
-        "trailing",
     )
 
     def __init__(self) -> None:
-        self.rise: Any = SortedList()  # of int keys (see the module docstring)
-        self.fall: Any = SortedList()
+        self.rise_levels: dict[int, dict[int, Conditional]] = {}  # stop -> accepted -> order
+        self.rise_stops: list[int] = []  # negated stop prices, ascending: the lowest stop last
+        self.fall_levels: dict[int, dict[int, Conditional]] = {}
+        self.fall_stops: list[int] = []  # stop prices, ascending: the highest last
+        # the first stop to trigger of each direction (NO_RISE / NO_FALL when empty): the check
+        # after an order that traded is one int comparison per direction when nothing crossed
         self.rise_head = NO_RISE
         self.fall_head = NO_FALL
-        self.by_key: dict[int, Conditional] = {}
-        # plain sorted lists (bisect, C-level): a moved stop takes the newest extreme, so it goes
-        # back at the end, and a move pops a prefix; SortedList's Python-level slicing and
-        # adds cost about 1 us per trade that moved a trailing stop (measured, conditional
-        # stream: 8.1 against 6.9 us per crossing order)
-        self.trail_sells: list[int] = []  # keys: the lowest peak first
-        self.trail_buys: list[int] = []  # keys: the highest trough first
-        self.trailing: dict[int, Conditional] = {}  # trail key -> trailing stop
-        # the first key of each trailing index (NO_TRAIL when empty), cached like the heads
-        # above: after a trade, "does it move any trailing stop?" is two int comparisons
-        self.sell_head = NO_TRAIL
-        self.buy_head = NO_TRAIL
-        # A trailing stop moves with every new extreme, but is re-keyed in ``rise`` / ``fall``
-        # only when the last price could cross it: its key keeps the stop it was indexed with
-        # (a sell's only rises, so its key is below its stop; a buy's only falls), and these
-        # bounds say when that is no longer safe: the highest true stop of the trailing sells
-        # (0: none) and the lowest of the trailing buys (NO_RISE: none). A check whose last
-        # price reaches a bound first re-keys that side exactly (``rekey_trailing``), so the
-        # index then triggers in the exact order. A stop being at least 10 bps from its
-        # extreme, that happens on real moves only: without it every new high re-keyed every
-        # trailing sell below it in the index (0.4 us per command of the conditional stream).
+        self.size = 0  # orders in the two directions
+        self.newest = 0  # the highest ``accepted`` indexed so far: a new order goes last
+        self.sell_groups: dict[int, TrailGroup] = {}  # peak -> the trailing sells at it
+        self.trail_sells: list[int] = []  # their peaks negated, ascending: the lowest last
+        self.buy_groups: dict[int, TrailGroup] = {}  # trough -> the trailing buys at it
+        self.trail_buys: list[int] = []  # their troughs, ascending: the highest last
+        # A trailing stop moves with every new extreme, but is re-keyed in the trigger index
+        # only when the last price could cross it: it stays indexed at the stop it had
+        # (``Conditional.indexed``; a sell's stop only rises, so it is indexed below it; a buy's
+        # only falls), and these bounds say when that is no longer safe: at least the highest
+        # stop of the trailing sells (0: none), at most the lowest of the trailing buys
+        # (NO_RISE: none). A check whose last price reaches a bound first re-keys that side
+        # (``rekey_trailing``), so the index then triggers in the exact order. A stop being at
+        # least 10 bps from its extreme, that happens on real moves only.
         self.trail_fall_max = 0
         self.trail_rise_min = NO_RISE
         # the range of the market's trade prices since the last trigger check (0: no trade),
@@ -268,162 +302,218 @@ class Triggers:
         self.legs: dict[int, OrderList] = {}  # order id of either leg -> its open list
 
     def empty(self) -> bool:
-        return not self.by_key and not self.legs
+        return not self.size and not self.legs
+
+    def has_trailing(self) -> bool:
+        return bool(self.trail_sells) or bool(self.trail_buys)
+
+    # ------------------------------------------------------------ the trigger index
 
     def add(self, cond: Conditional) -> None:
+        """Index ``cond`` at its stop price, after the orders accepted before it."""
         stop = cond.stop_price
-        if cond.rises:
-            key = stop * SPAN + cond.accepted
-            self.rise.add(key)
-            if stop < self.rise_head:
-                self.rise_head = stop
+        cond.indexed = stop
+        levels = self.rise_levels if cond.rises else self.fall_levels
+        level = levels.get(stop)
+        if level is None:
+            levels[stop] = {cond.accepted: cond}
+            if cond.rises:
+                insort(self.rise_stops, -stop)
+                if stop < self.rise_head:
+                    self.rise_head = stop
+            else:
+                insort(self.fall_stops, stop)
+                if stop > self.fall_head:
+                    self.fall_head = stop
         else:
-            key = (KEY_TOP - stop) * SPAN + cond.accepted
-            self.fall.add(key)
-            if stop > self.fall_head:
-                self.fall_head = stop
-        cond.key = key
-        self.by_key[key] = cond
+            level[cond.accepted] = cond
+            if cond.accepted < self.newest:  # a re-keyed trailing stop: back in its place
+                levels[stop] = dict(sorted(level.items()))
+        if cond.accepted > self.newest:
+            self.newest = cond.accepted
+        self.size += 1
 
     def remove(self, cond: Conditional) -> None:
-        key = cond.key
-        if cond.rises:
-            self.rise.remove(key)
-            if key // SPAN == self.rise_head:  # (the stop it was indexed with)
-                self.rise_head = _rise_head(self.rise)
-        else:
-            self.fall.remove(key)
-            if KEY_TOP - key // SPAN == self.fall_head:
-                self.fall_head = _fall_head(self.fall)
-        del self.by_key[key]
-
-    def bound_trailing(self, cond: Conditional) -> None:
-        """Widen the trailing bounds to ``cond``'s stop (see ``trail_fall_max``)."""
-        if cond.rises:
-            if cond.stop_price < self.trail_rise_min:
-                self.trail_rise_min = cond.stop_price
-        elif cond.stop_price > self.trail_fall_max:
-            self.trail_fall_max = cond.stop_price
-
-    def rekey_trailing(self, rises: bool) -> None:
-        """Re-key one direction's trailing stops at their stops now; exact bounds again."""
-        bound = NO_RISE if rises else 0
-        for cond in list(self.trailing.values()):
-            if cond.rises is not rises:
-                continue
-            if indexed_stop(cond) != cond.stop_price:
-                self.remove(cond)
-                self.add(cond)
-            stop = cond.stop_price
-            bound = min(bound, stop) if rises else max(bound, stop)
+        stop = cond.indexed
+        rises = cond.rises
+        levels = self.rise_levels if rises else self.fall_levels
+        level = levels[stop]
+        del level[cond.accepted]
+        self.size -= 1
+        if level:
+            return
+        del levels[stop]
         if rises:
-            self.trail_rise_min = bound
+            stops = self.rise_stops
+            del stops[bisect_left(stops, -stop)]
+            if stop == self.rise_head:
+                self.rise_head = -stops[-1] if stops else NO_RISE
         else:
-            self.trail_fall_max = bound
+            stops = self.fall_stops
+            del stops[bisect_left(stops, stop)]
+            if stop == self.fall_head:
+                self.fall_head = stops[-1] if stops else NO_FALL
 
     def crossed(self, rises: bool, last: int, limit: int) -> list[Conditional]:
         """Up to ``limit`` orders of one direction that ``last`` crossed, in trigger order,
         taken out of the index."""
+        if limit <= 0:
+            return []
         if rises:
-            if last < self.rise_head or limit <= 0:
+            if last < self.rise_head:
                 return []
-            keys = self.rise
-            bound = (last + 1) * SPAN
+            levels = self.rise_levels
+            stops = self.rise_stops
+            sign = -1
         else:
-            if last > self.fall_head or limit <= 0:
+            if last > self.fall_head:
                 return []
-            keys = self.fall
-            bound = (KEY_TOP - last + 1) * SPAN
-        count: int = keys.bisect_left(bound)
-        if count > limit:
-            count = limit
-        by_key = self.by_key
-        out = [by_key.pop(key) for key in keys[:count]]
-        del keys[:count]
-        if rises:
-            self.rise_head = _rise_head(keys)
-        else:
-            self.fall_head = _fall_head(keys)
-        return out
-
-    def add_trailing(self, cond: Conditional) -> None:
-        """Index a trailing stop by its extreme (``cond.peak``)."""
-        if cond.side is BUY:
-            key = (KEY_TOP - cond.peak) * SPAN + cond.accepted
-            insort(self.trail_buys, key)
-            if key < self.buy_head:
-                self.buy_head = key
-        else:
-            key = cond.peak * SPAN + cond.accepted
-            insort(self.trail_sells, key)
-            if key < self.sell_head:
-                self.sell_head = key
-        cond.trail_key = key
-        self.trailing[key] = cond
-        self.bound_trailing(cond)
-
-    def remove_trailing(self, cond: Conditional) -> None:
-        key = cond.trail_key
-        keys = self.trail_buys if cond.side is BUY else self.trail_sells
-        del keys[bisect_left(keys, key)]
-        if cond.side is BUY:
-            if key == self.buy_head:
-                self.buy_head = _first(keys)
-        elif key == self.sell_head:
-            self.sell_head = _first(keys)
-        del self.trailing[key]
-
-    def passed_by(self, high: int, low: int) -> list[Conditional]:
-        """The trailing stops whose extreme a trade range ``low..high`` passed (a sell's peak
-        below ``high``, a buy's trough above ``low``), taken out of the trailing index: the
-        caller moves their extreme and puts them back."""
+            levels = self.fall_levels
+            stops = self.fall_stops
+            sign = 1
         out: list[Conditional] = []
-        sell_bound = high * SPAN
-        if self.sell_head < sell_bound:
-            out += self._pop_trailing(self.trail_sells, sell_bound)
-            self.sell_head = _first(self.trail_sells)
-        buy_bound = (KEY_TOP - low) * SPAN
-        if self.buy_head < buy_bound:
-            out += self._pop_trailing(self.trail_buys, buy_bound)
-            self.buy_head = _first(self.trail_buys)
-        return out
-
-    def _pop_trailing(self, keys: list[int], bound: int) -> list[Conditional]:
-        count = bisect_left(keys, bound)
-        trailing = self.trailing
-        out = [trailing.pop(key) for key in keys[:count]]
-        del keys[:count]
+        while stops:
+            stop = sign * stops[-1]
+            if (stop > last) if rises else (stop < last):
+                break
+            level = levels[stop]
+            room = limit - len(out)
+            if len(level) <= room:
+                out.extend(level.values())
+                del levels[stop]
+                stops.pop()
+            else:  # the cap: the first ``room`` of the level
+                for accepted in list(level)[:room]:
+                    out.append(level.pop(accepted))
+                break
+        self.size -= len(out)
+        if rises:
+            self.rise_head = -stops[-1] if stops else NO_RISE
+        else:
+            self.fall_head = stops[-1] if stops else NO_FALL
         return out
 
     def any_crossed(self, last: int) -> bool:
         return last >= self.rise_head or last <= self.fall_head
 
+    def indexed(self) -> list[Conditional]:
+        """Every indexed order, rises then falls, each in trigger order (``validate``)."""
+        rises = [c for s in reversed(self.rise_stops) for c in self.rise_levels[-s].values()]
+        falls = [c for s in reversed(self.fall_stops) for c in self.fall_levels[s].values()]
+        return rises + falls
 
-def indexed_stop(cond: Conditional) -> int:
-    """The stop price ``cond``'s key in ``rise`` / ``fall`` was made with (a trailing stop's
-    may lag its stop: ``Triggers.trail_fall_max``)."""
-    return cond.key // SPAN if cond.rises else KEY_TOP - cond.key // SPAN
+    # ------------------------------------------------------------ trailing stops
+
+    def add_trailing(self, cond: Conditional) -> None:
+        """Make ``cond`` trail from its extreme (``own_peak``): it joins the group there."""
+        peak = cond.own_peak
+        is_buy = cond.side is BUY
+        groups = self.buy_groups if is_buy else self.sell_groups
+        group = groups.get(peak)
+        if group is None:
+            group = groups[peak] = TrailGroup(peak)
+            if is_buy:
+                insort(self.trail_buys, peak)
+            else:
+                insort(self.trail_sells, -peak)
+        group.members[cond.accepted] = cond
+        delta = cond.trailing_delta or 0
+        if delta < group.min_delta:
+            group.min_delta = delta
+        cond.trail_group = group
+        self.bound_trailing(cond)
+
+    def remove_trailing(self, cond: Conditional) -> None:
+        """``cond`` stops trailing (it triggered or ended): it keeps its extreme and stop."""
+        group = cond.trail_group
+        if group is None:
+            return
+        cond.stop_trailing()
+        del group.members[cond.accepted]
+        if group.members:
+            return
+        if cond.side is BUY:
+            del self.buy_groups[group.peak]
+            del self.trail_buys[bisect_left(self.trail_buys, group.peak)]
+        else:
+            del self.sell_groups[group.peak]
+            del self.trail_sells[bisect_left(self.trail_sells, -group.peak)]
+
+    def trail(self, high: int, low: int) -> None:
+        """Move the trailing stops whose extreme the trades since the last check passed (a
+        sell's peak below ``high``, a buy's trough above ``low``) to it."""
+        peaks = self.trail_sells
+        if peaks and -peaks[-1] < high:
+            start = bisect_right(peaks, -high)  # the groups from here on have a lower peak
+            group = _merge(self.sell_groups, [-p for p in peaks[start:]], high)
+            del peaks[start:]
+            if not peaks or peaks[-1] != -high:
+                peaks.append(-high)
+            stop = trailing_stop(high, group.min_delta, False)
+            if stop > self.trail_fall_max:
+                self.trail_fall_max = stop
+        troughs = self.trail_buys
+        if troughs and troughs[-1] > low:
+            start = bisect_right(troughs, low)  # from here on a higher trough
+            group = _merge(self.buy_groups, troughs[start:], low)
+            del troughs[start:]
+            if not troughs or troughs[-1] != low:
+                troughs.append(low)
+            stop = trailing_stop(low, group.min_delta, True)
+            if stop < self.trail_rise_min:
+                self.trail_rise_min = stop
+
+    def bound_trailing(self, cond: Conditional) -> None:
+        """Widen the trailing bounds to ``cond``'s stop (see ``trail_fall_max``)."""
+        stop = cond.stop_price
+        if cond.rises:
+            if stop < self.trail_rise_min:
+                self.trail_rise_min = stop
+        elif stop > self.trail_fall_max:
+            self.trail_fall_max = stop
+
+    def rekey_trailing(self, rises: bool) -> None:
+        """Re-index one direction's trailing stops at their stops now (a trailing buy rises,
+        a sell falls); exact bounds and group deltas again."""
+        bound = NO_RISE if rises else 0
+        for group in (self.buy_groups if rises else self.sell_groups).values():
+            min_delta = NO_DELTA
+            for cond in group.members.values():
+                stop = cond.stop_price
+                if cond.indexed != stop:
+                    self.remove(cond)
+                    self.add(cond)
+                bound = min(bound, stop) if rises else max(bound, stop)
+                min_delta = min(min_delta, cond.trailing_delta or 0)
+            group.min_delta = min_delta
+        if rises:
+            self.trail_rise_min = bound
+        else:
+            self.trail_fall_max = bound
 
 
-def _first(keys: list[int]) -> int:
-    """The first key of a trailing index, ``NO_TRAIL`` when it is empty."""
-    return keys[0] if keys else NO_TRAIL
-
-
-def _rise_head(keys: Any) -> int:
-    """The stop price of the first key of the rise index, ``NO_RISE`` when it is empty."""
-    if len(keys):
-        head: int = keys[0] // SPAN
-        return head
-    return NO_RISE
-
-
-def _fall_head(keys: Any) -> int:
-    """The stop price of the first key of the fall index, ``NO_FALL`` when it is empty."""
-    if len(keys):
-        head: int = KEY_TOP - keys[0] // SPAN
-        return head
-    return NO_FALL
+def _merge(groups: dict[int, TrailGroup], extremes: list[int], to: int) -> TrailGroup:
+    """Merge the groups at ``extremes`` (taken out of ``groups``) into one at ``to``, the group
+    already there or else the largest of them (its members need no new pointer)."""
+    moved = [groups.pop(extreme) for extreme in extremes]
+    target = groups.get(to)
+    if target is None:
+        target = moved[0]
+        for group in moved:
+            if len(group.members) > len(target.members):
+                target = group
+        target.peak = to
+        groups[to] = target
+    for group in moved:
+        if group is target:
+            continue
+        members = group.members
+        for cond in members.values():
+            cond.trail_group = target
+        target.members.update(members)
+        if group.min_delta < target.min_delta:
+            target.min_delta = group.min_delta
+    return target
 
 
 class Conditionals:

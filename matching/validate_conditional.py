@@ -13,13 +13,9 @@ from matching.errors import EngineInvariantError
 from matching.state import EngineState
 from matching.types import Side
 from matching.untriggered import (
-    KEY_TOP,
     NO_FALL,
     NO_RISE,
-    NO_TRAIL,
-    SPAN,
     conditional_need,
-    indexed_stop,
     rises_on,
     trailing_stop,
 )
@@ -39,42 +35,53 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
             raise EngineInvariantError(f"{symbol}: empty trigger index kept")
         if triggers.trade_high or triggers.trade_low or triggers.touched_legs:
             raise EngineInvariantError(f"{symbol}: trades left unchecked by the triggers")
-        for keys in (list(triggers.rise), list(triggers.fall)):
-            if keys != sorted(keys) or len(set(keys)) != len(keys):
+        for stops, levels, sign in (
+            (triggers.rise_stops, triggers.rise_levels, -1),
+            (triggers.fall_stops, triggers.fall_levels, 1),
+        ):
+            if stops != sorted(set(stops)) or {sign * stop for stop in stops} != set(levels):
                 raise EngineInvariantError(f"{symbol}: trigger index unsorted")
-        rise_stops = [indexed_stop(cond) for cond in triggers.by_key.values() if cond.rises]
-        fall_stops = [indexed_stop(cond) for cond in triggers.by_key.values() if not cond.rises]
+            for stop, level in levels.items():
+                if not level or list(level) != sorted(level):
+                    raise EngineInvariantError(f"{symbol}: trigger level {stop} out of order")
+                for accepted, cond in level.items():
+                    if cond.accepted != accepted or cond.indexed != stop:
+                        raise EngineInvariantError(f"untriggered {cond.order_id}: wrong key")
+                    if cond.rises != (sign == -1):
+                        raise EngineInvariantError(f"untriggered {cond.order_id}: wrong direction")
+        rise_stops = [-stop for stop in triggers.rise_stops]
         if triggers.rise_head != min(rise_stops, default=NO_RISE) or triggers.fall_head != max(
-            fall_stops, default=NO_FALL
+            triggers.fall_stops, default=NO_FALL
         ):
             raise EngineInvariantError(f"{symbol}: stale trigger index head")
-        if len(triggers.rise) + len(triggers.fall) != len(triggers.by_key):
-            raise EngineInvariantError(f"{symbol}: trigger keys differ from their orders")
-        rise_keys = set(triggers.rise)
-        for key, cond in triggers.by_key.items():
+        in_index = triggers.indexed()
+        if len(in_index) != triggers.size or len({id(cond) for cond in in_index}) != len(in_index):
+            raise EngineInvariantError(f"{symbol}: trigger index size wrong")
+        if any(cond.accepted > triggers.newest for cond in in_index):
+            raise EngineInvariantError(f"{symbol}: newest accepted seq stale")
+        for cond in in_index:
             indexed += 1
             if state.by_id.get(cond.order_id) is not cond or cond.symbol != symbol:
                 raise EngineInvariantError(f"untriggered {cond.order_id} not indexed")
             rises = rises_on(cond.order_type, cond.side is Side.BUY)
             stop = cond.stop_price
-            keyed = indexed_stop(cond)
-            expected = keyed * SPAN if rises else (KEY_TOP - keyed) * SPAN
-            if cond.rises != rises or key != cond.key or key != expected + cond.accepted:
-                raise EngineInvariantError(f"untriggered {cond.order_id}: wrong key")
+            keyed = cond.indexed
+            if cond.rises != rises:
+                raise EngineInvariantError(f"untriggered {cond.order_id}: wrong direction")
             if cond.trailing_delta is None:
                 lags = keyed != stop
-            elif rises:  # a trailing buy's stop only falls: its key may be above it
+            elif rises:  # a trailing buy's stop only falls: it may be indexed above it
                 lags = keyed < stop or stop < triggers.trail_rise_min
             else:
                 lags = keyed > stop or stop > triggers.trail_fall_max
             if lags:
                 raise EngineInvariantError(f"untriggered {cond.order_id}: key or bound wrong")
-            if (key in rise_keys) != rises:
-                raise EngineInvariantError(f"untriggered {cond.order_id}: wrong direction")
             if cond.trailing_delta is not None and stop != trailing_stop(
                 cond.peak, cond.trailing_delta, cond.side is Side.BUY
             ):
                 raise EngineInvariantError(f"trailing {cond.order_id}: stale stop price")
+            if (cond.trailing_delta is None) != (cond.trail_group is None):
+                raise EngineInvariantError(f"untriggered {cond.order_id}: trailing group")
             last = market.last_price
             crossed = last and (last >= stop if rises else last <= stop)
             if crossed and symbol not in state.backlog:
@@ -84,27 +91,27 @@ def validate_conditionals(engine: EngineState, expected_locked: dict[tuple[int, 
             for cond in state.by_id.values()
             if cond.symbol == symbol and cond.trailing_delta is not None
         }
-        trailing_indexed = {cond.order_id: cond for cond in triggers.trailing.values()}
-        if trailing_indexed != trailing or len(triggers.trail_sells) + len(
-            triggers.trail_buys
-        ) != len(trailing):
-            raise EngineInvariantError(f"{symbol}: trailing index differs")
-        for head, trail_index in (
-            (triggers.sell_head, triggers.trail_sells),
-            (triggers.buy_head, triggers.trail_buys),
+        grouped: dict[int, Any] = {}
+        for extremes, groups, sign, is_buy in (
+            (triggers.trail_sells, triggers.sell_groups, -1, False),
+            (triggers.trail_buys, triggers.buy_groups, 1, True),
         ):
-            if head != (trail_index[0] if len(trail_index) else NO_TRAIL):
-                raise EngineInvariantError(f"{symbol}: stale trailing index head")
-        for key, cond in triggers.trailing.items():
-            is_buy = cond.side is Side.BUY
-            peak_part = KEY_TOP - cond.peak if is_buy else cond.peak
-            trail_keys: Any = triggers.trail_buys if is_buy else triggers.trail_sells
-            if (
-                key != cond.trail_key
-                or key != peak_part * SPAN + cond.accepted
-                or key not in trail_keys
-            ):
-                raise EngineInvariantError(f"trailing {cond.order_id}: wrong key")
+            if extremes != sorted(set(extremes)) or {sign * e for e in extremes} != set(groups):
+                raise EngineInvariantError(f"{symbol}: trailing index unsorted")
+            for peak, group in groups.items():
+                if group.peak != peak or not group.members:
+                    raise EngineInvariantError(f"{symbol}: trailing group {peak} wrong")
+                for accepted, cond in group.members.items():
+                    grouped[cond.order_id] = cond
+                    if (
+                        cond.accepted != accepted
+                        or cond.trail_group is not group
+                        or (cond.side is Side.BUY) != is_buy
+                        or (cond.trailing_delta or 0) < group.min_delta
+                    ):
+                        raise EngineInvariantError(f"trailing {cond.order_id}: wrong group")
+        if grouped != trailing:
+            raise EngineInvariantError(f"{symbol}: trailing index differs")
         legs = {
             order_id: order_list
             for order_list in state.lists.values()

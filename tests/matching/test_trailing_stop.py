@@ -125,3 +125,48 @@ def test_a_trailing_buy_follows_the_trough_and_holds_at_its_first_protection_pri
         (t.price, t.quantity) for t in only(events, TradeExecuted) if t.taker_order_id == 1
     ] == [(950, 2)]
     assert engine.balance(ALICE, USD)[1] == 0
+
+
+def test_trailing_sells_from_two_peaks_move_as_one_once_a_high_passes_both_each_by_its_delta() -> (
+    None
+):
+    # given ALICE's trailing sell (5 %) from a peak of 1000, and, after a fall to 990, DAVE's
+    # (2 %) from 990: two extremes (stops 950 and floor(990 x 0.98) = 970)
+    engine = funded()
+    trade_at(engine, 1000)
+    run(engine, conditional(1, ALICE, SELL, STOP_MARKET, None, 2, trailing_delta=500))
+    sell_trade_at(engine, 990)
+    run(engine, conditional(2, DAVE, SELL, STOP_MARKET, None, 2, trailing_delta=200))
+    assert (stop_of(engine, 1), stop_of(engine, 2)) == (950, 970)
+    # when the price trades at 1000 again, then at 1100
+    trade_at(engine, 1000)
+    assert (stop_of(engine, 1), stop_of(engine, 2)) == (950, 980)
+    trade_at(engine, 1100)
+    # then both follow the same peak, each at its own distance: 1045 and 1078
+    assert (stop_of(engine, 1), stop_of(engine, 2)) == (1045, 1078)
+    # when a sell trades at 1078, only DAVE's triggers (and sells at 1060); at 1045, ALICE's
+    run(engine, limit(60, CAROL, BUY, 1060, 2))
+    run(engine, limit(61, CAROL, BUY, 1000, 10))
+    events = sell_trade_at(engine, 1078)
+    assert [(e.order_id, e.stop_price) for e in only(events, OrderTriggered)] == [(2, 1078)]
+    assert stop_of(engine, 1) == 1045
+    events = sell_trade_at(engine, 1045)
+    assert [(e.order_id, e.stop_price) for e in only(events, OrderTriggered)] == [(1, 1045)]
+
+
+def test_a_trailing_stop_that_reaches_the_stop_of_a_later_order_triggers_before_it() -> None:
+    # given ALICE's trailing sell (5 %) whose peak rose to 1100 (stop 1045), then DAVE's plain
+    # stop-market sell at 1045, accepted after it
+    engine = funded()
+    trade_at(engine, 1000)
+    run(engine, conditional(1, ALICE, SELL, STOP_MARKET, None, 2, trailing_delta=500))
+    trade_at(engine, 1100)
+    run(engine, conditional(2, DAVE, SELL, STOP_MARKET, 1045, 2))
+    run(engine, limit(60, CAROL, BUY, 1000, 10))
+    # when a sell trades at 1045
+    events = sell_trade_at(engine, 1045)
+    # then both trigger, at the same stop price in the order they were accepted
+    assert [(e.order_id, e.stop_price) for e in only(events, OrderTriggered)] == [
+        (1, 1045),
+        (2, 1045),
+    ]
