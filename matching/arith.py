@@ -53,6 +53,13 @@ STOP_MARKET_BUY_CAP_BPS = 1000
 """A ``*_market`` buy by quantity holds, and buys up to, its stop price plus this many basis
 points (rounded up to the tick): its protection price (docs/order-types.md)."""
 
+
+def protection_price(stop_price: int) -> int:
+    """A ``*_market`` buy by quantity's protection price: ``ceil(stop_price x (10000 +
+    STOP_MARKET_BUY_CAP_BPS) / 10000)`` ticks."""
+    return -(-stop_price * (10_000 + STOP_MARKET_BUY_CAP_BPS) // 10_000)
+
+
 MAX_AMOUNT_ATOMS = 2**126
 """Largest amount (in atoms) of a transfer or a quote-quantity market order."""
 

@@ -29,10 +29,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from matching.arith import (
-    STOP_MARKET_BUY_CAP_BPS,
-    notional_atoms,
-)
+from matching.arith import notional_atoms, protection_price
 from matching.balances import balance_moved
 from matching.commands import PlaceOrder
 from matching.emit import order_accepted, order_ended
@@ -46,7 +43,6 @@ from matching.untriggered import (
     Triggers,
     conditional_need,
     is_limit_variant,
-    protection_price,
     rises_on,
     trailing_stop,
 )
@@ -160,7 +156,7 @@ def new_conditional(
     is_buy = command.side is BUY
     cap = 0
     if is_buy and not is_limit_variant(command.type) and command.quantity is not None:
-        cap = protection_price(stop_price, STOP_MARKET_BUY_CAP_BPS)
+        cap = protection_price(stop_price)
     return Conditional(
         command.order_id,
         command.account,

@@ -180,11 +180,6 @@ def is_limit_variant(order_type: OrderType) -> bool:
     return order_type is STOP_LIMIT or order_type is TAKE_PROFIT_LIMIT
 
 
-def protection_price(stop_price: int, cap_bps: int) -> int:
-    """``ceil(stop_price x (10000 + cap_bps) / 10000)`` ticks."""
-    return -(-stop_price * (10_000 + cap_bps) // 10_000)
-
-
 def trailing_stop(peak: int, delta: int, is_buy: bool) -> int:
     """A trailing stop's stop price from its extreme: floor below a sell's peak, ceil above a
     buy's trough (docs/order-types.md, "Trailing stop")."""

@@ -11,7 +11,7 @@ are shown from their "pending" placeholders.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -76,35 +76,60 @@ def _pending_lists(user_id: int) -> list[dict[str, Any]]:
     return [json.loads(raw) for key, raw in sorted(placeholders.items()) if key < 0]
 
 
+def _recorded_or_pending(
+    rows: QuerySet[Any],
+    pending: Callable[[], list[dict[str, Any]]],
+    symbol: str,
+    by_id: tuple[str, int | None],
+    by_client_id: tuple[str, str | None],
+    rejected: str,
+) -> Any:
+    """The caller's one order or list: its row by id, or else by client id; else the
+    placeholder of a command the persister has not recorded yet; else the row again (written
+    between the two reads, its placeholder is gone). None: neither.
+
+    ``by_id`` and ``by_client_id`` name the placeholder's keys (the row's fields are ``id``
+    and the client key). A rejected duplicate may share the client id with the one that owns
+    it: the other one first, else the newest."""
+    id_key, id_ = by_id
+    client_key, client_id = by_client_id
+
+    def from_db() -> Any:
+        if id_ is not None:
+            return rows.filter(id=id_).first()
+        named = rows.filter(**{client_key: client_id})
+        return named.exclude(status=rejected).first() or named.order_by("-created_at").first()
+
+    row = from_db()
+    if row is not None:
+        return row
+    for placeholder in pending():
+        if placeholder["symbol"] == symbol and (
+            placeholder[id_key] == id_ or (id_ is None and placeholder[client_key] == client_id)
+        ):
+            return placeholder
+    return from_db()
+
+
 def order_get(
     user_id: int, symbol: str, *, order_id: int | None, client_order_id: str | None
 ) -> dict[str, Any]:
     """One of the caller's orders, by id or client id; another user's is ``order_not_found``."""
     await_recorded(user_id)
-
-    def from_db() -> Order | None:
-        rows = Order.objects.filter(user_id=user_id, market__symbol=symbol).select_related("market")
-        if order_id is not None:
-            return rows.filter(id=order_id).first()
-        # A rejected duplicate may share the client id with the order that owns it.
-        rows = rows.filter(client_order_id=client_order_id)
-        return (
-            rows.exclude(status=OrderStatus.REJECTED).first()
-            or rows.order_by("-created_at").first()
-        )
-
-    row = from_db()
-    if row is None:
-        for placeholder in _pending(user_id):
-            if placeholder["symbol"] == symbol and (
-                placeholder["order_id"] == order_id
-                or (order_id is None and placeholder["client_order_id"] == client_order_id)
-            ):
-                return placeholder
-        row = from_db()  # written between the two reads: its placeholder is gone
-    if row is None:
+    rows = Order.objects.filter(user_id=user_id, market__symbol=symbol).select_related("market")
+    found = _recorded_or_pending(
+        rows,
+        lambda: _pending(user_id),
+        symbol,
+        ("order_id", order_id),
+        ("client_order_id", client_order_id),
+        OrderStatus.REJECTED,
+    )
+    if found is None:
         raise NotFound("No such order.", code="order_not_found")
-    return _as_dicts([row])[0]
+    if isinstance(found, dict):
+        return found
+    return _as_dicts([found])[0]
 
 
 def open_orders(user_id: int, symbol: str | None) -> list[dict[str, Any]]:
@@ -212,28 +237,19 @@ def order_list_get(
     """One of the caller's order lists with its legs, by id or client id; another user's is
     ``order_list_not_found``. A list the matcher has not processed yet is its placeholder."""
     await_recorded(user_id)
-
-    def from_db() -> OrderList | None:
-        rows = OrderList.objects.filter(user_id=user_id, market__symbol=symbol)
-        if list_id is not None:
-            return rows.filter(id=list_id).first()
-        rows = rows.filter(client_list_id=client_list_id)
-        return (
-            rows.exclude(status=ListStatus.REJECTED).first() or rows.order_by("-created_at").first()
-        )
-
-    row = from_db()
-    if row is None:
-        for placeholder in _pending_lists(user_id):
-            if placeholder["symbol"] == symbol and (
-                placeholder["list_id"] == list_id
-                or (list_id is None and placeholder["client_list_id"] == client_list_id)
-            ):
-                return placeholder
-        row = from_db()  # written between the two reads: its placeholder is gone
-    if row is None:
+    found = _recorded_or_pending(
+        OrderList.objects.filter(user_id=user_id, market__symbol=symbol),
+        lambda: _pending_lists(user_id),
+        symbol,
+        ("list_id", list_id),
+        ("client_list_id", client_list_id),
+        ListStatus.REJECTED,
+    )
+    if found is None:
         raise NotFound("No such order list.", code="order_list_not_found")
-    return lists_with_orders([row], symbol)[0]
+    if isinstance(found, dict):
+        return found
+    return lists_with_orders([found], symbol)[0]
 
 
 def order_list_history(user_id: int, *, symbol: str | None = None) -> QuerySet[OrderList]:

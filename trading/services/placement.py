@@ -15,7 +15,7 @@ from typing import Any
 
 from accounts import shard_funds
 from common.errors import DomainError, NotFound, ValidationFailed
-from matching.arith import MarketUnits, base_atoms, order_hold
+from matching.arith import MarketUnits, base_atoms, order_hold, protection_price
 from matching.commands import AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from matching.errors import EndReason, RejectReason
 from matching.events import OrderAmended, OrderCancelled
@@ -35,9 +35,6 @@ from trading.services.validation import (
 from trading.services.writer import OrderWriter
 
 _R = RejectReason
-# The protection price of a stop/take-profit market buy by quantity: its stop price plus 10 %
-# (docs/order-types.md; the engine's matching.arith.STOP_MARKET_BUY_CAP_BPS).
-STOP_MARKET_BUY_CAP_BPS = 1000
 REJECT_STATUS: dict[str, int] = {
     **dict.fromkeys(
         (
@@ -97,8 +94,8 @@ def hold_atoms(
     is_buy = side is Side.BUY
     if ticks is None and is_buy and lots is not None and stop is not None:
         # a stop/take-profit market buy by quantity holds at its protection price
-        # (docs/order-types.md): the stop price plus 10 %, rounded up to the tick
-        ticks = -(-stop * (10_000 + STOP_MARKET_BUY_CAP_BPS) // 10_000)
+        # (docs/order-types.md), as the engine computes it
+        ticks = protection_price(stop)
     if ticks is not None and lots is not None:
         return order_hold(units, is_buy, ticks, lots)
     if not is_buy and lots is not None:
