@@ -30,14 +30,13 @@ from __future__ import annotations
 from typing import Final
 
 from matching.arith import notional_atoms, protection_price
-from matching.balances import balance_moved
 from matching.commands import PlaceOrder
 from matching.emit import order_accepted, order_ended
 from matching.errors import EndReason, RejectReason
 from matching.events import Event, OrderCancelled, OrderExpired
 from matching.expiry import remember_expiry
 from matching.state import EngineState, Market
-from matching.types import BalanceReason, OrderType, Side, TimeInForce
+from matching.types import OrderType, Side, TimeInForce
 from matching.untriggered import (
     Conditional,
     Triggers,
@@ -59,8 +58,6 @@ GTC: Final = TimeInForce.GTC
 IOC: Final = TimeInForce.IOC
 FOK: Final = TimeInForce.FOK
 GTD: Final = TimeInForce.GTD
-HOLD: Final = BalanceReason.HOLD
-RELEASE: Final = BalanceReason.RELEASE
 
 
 def is_conditional(order_type: OrderType) -> bool:
@@ -268,27 +265,9 @@ def move_hold(
     if not amount:
         return
     units = market.units
-    is_buy = cond.side is BUY
-    asset = units.quote if is_buy else units.base
-    bal = engine.balances_book.get(cond.account, asset)
-    bal.available -= amount
-    bal.locked += amount
+    asset = units.quote if cond.side is BUY else units.base
     cond.hold += amount
-    engine.seq += 1
-    events.append(
-        balance_moved(
-            engine.seq,
-            command_id,
-            ts,
-            cause,
-            cond.account,
-            asset,
-            bal,
-            available_by=-amount,
-            locked_by=amount,
-            reason=HOLD if amount > 0 else RELEASE,
-        )
-    )
+    engine.move_held(cond.account, asset, amount, cause, events, command_id, ts)
 
 
 def end_untriggered(

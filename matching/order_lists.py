@@ -35,7 +35,6 @@ from __future__ import annotations
 from typing import Final
 
 from matching.arith import notional_atoms, order_hold
-from matching.balances import balance_moved
 from matching.book import Order
 from matching.commands import CancelOrderList, PlaceOrder, PlaceOrderList
 from matching.conditional import (
@@ -58,7 +57,7 @@ from matching.events import (
 )
 from matching.orders import _refusal as order_refusal
 from matching.state import EngineState, Market
-from matching.types import BalanceReason, OrderType, Side, TimeInForce
+from matching.types import OrderType, Side, TimeInForce
 from matching.untriggered import Conditional, OrderList, Triggers, conditional_need
 
 MAX_CLIENT_LIST_ID: Final = 64
@@ -158,23 +157,8 @@ def place_order_list(engine: EngineState, command: PlaceOrderList) -> list[Event
             list_id=command.list_id,
         )
     )
-    bal = engine.balances_book.get(order.account, asset)
-    bal.available -= limit_hold
-    bal.locked += limit_hold
-    engine.seq += 1
-    events.append(
-        balance_moved(
-            engine.seq,
-            command_id,
-            ts,
-            f"o:{order.order_id}",
-            order.account,
-            asset,
-            bal,
-            available_by=-limit_hold,
-            locked_by=limit_hold,
-            reason=BalanceReason.HOLD,
-        )
+    engine.move_held(
+        order.account, asset, limit_hold, f"o:{order.order_id}", events, command_id, ts
     )
     level = market.book.append(order, is_buy)
     engine.remember_order(order)

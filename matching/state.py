@@ -33,6 +33,7 @@ from matching.types import BalanceReason, MarketSpec, MarketStatus, Side
 from matching.untriggered import Conditionals, Triggers
 
 BUY: Final = Side.BUY  # (enum members bound once: a global is a faster lookup)
+HOLD: Final = BalanceReason.HOLD
 RELEASE: Final = BalanceReason.RELEASE
 
 Levels = tuple[tuple[int, int], ...]
@@ -242,6 +243,37 @@ class EngineState:
         )
         self.seq = seq + 2
         return level.total
+
+    def move_held(
+        self,
+        account: int,
+        asset: str,
+        amount: int,
+        cause: str,
+        events: list[Event],
+        command_id: str,
+        ts: int,
+    ) -> None:
+        """Hold ``amount`` more of the account's ``asset`` (release it, if negative), with its
+        ``BalanceMoved``."""
+        bal = self.balances_book.get(account, asset)
+        bal.available -= amount
+        bal.locked += amount
+        self.seq += 1
+        events.append(
+            balance_moved(
+                self.seq,
+                command_id,
+                ts,
+                cause,
+                account,
+                asset,
+                bal,
+                available_by=-amount,
+                locked_by=amount,
+                reason=HOLD if amount > 0 else RELEASE,
+            )
+        )
 
     def cancel_resting(
         self,
