@@ -45,6 +45,7 @@ from matching.types import OrderType, Side, TimeInForce
 from matching.untriggered import (
     MAX_TRIGGERS_PER_COMMAND,
     Conditional,
+    Triggers,
     is_limit_variant,
 )
 
@@ -107,7 +108,7 @@ def _check(
     if last >= triggers.trail_rise_min:
         triggers.rekey_trailing(True)
     if triggers.any_crossed(last):  # (most checks: nothing is, and this is all they cost)
-        _take_crossed(engine, market, events, command_id, ts, rise_first, last, queue)
+        _take_crossed(engine, market, triggers, events, command_id, ts, rise_first, last, queue)
         triggers = market.triggers
         if triggers is None:
             return
@@ -118,6 +119,7 @@ def _check(
 def _take_crossed(
     engine: EngineState,
     market: Market,
+    triggers: Triggers,
     events: list[Event],
     command_id: str,
     ts: int,
@@ -128,9 +130,6 @@ def _take_crossed(
     """Take the orders ``last`` crossed out of the index, within the cap: each emits
     ``OrderTriggered`` and joins ``queue``; a cap that leaves crossed ones puts the market in
     the backlog."""
-    triggers = market.triggers
-    if triggers is None:
-        return
     cond_state = engine.cond
     room = MAX_TRIGGERS_PER_COMMAND - cond_state.fired
     crossed = triggers.crossed(rise_first, last, room)
@@ -158,12 +157,8 @@ def _take_crossed(
         if cond.list_id is not None:
             stop_leg_triggered(engine, market, cond, events, command_id, ts)
         queue.append(cond)
-    triggers = market.triggers
-    if (
-        triggers is not None
-        and cond_state.fired >= MAX_TRIGGERS_PER_COMMAND
-        and triggers.any_crossed(last)
-    ):
+    now = market.triggers  # (an OCO's stop leg may have emptied it)
+    if now is not None and cond_state.fired >= MAX_TRIGGERS_PER_COMMAND and now.any_crossed(last):
         cond_state.backlog[market.spec.symbol] = rise_first
 
 

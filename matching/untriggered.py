@@ -299,9 +299,6 @@ class Triggers:
     def empty(self) -> bool:
         return not self.size and not self.legs
 
-    def has_trailing(self) -> bool:
-        return bool(self.trail_sells) or bool(self.trail_buys)
-
     # ------------------------------------------------------------ the trigger index
 
     def add(self, cond: Conditional) -> None:
