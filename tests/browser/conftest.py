@@ -243,3 +243,44 @@ _EXPECTED = re.compile(r"status of 4\d\d|WebSocket connection to .* failed|ERR_C
 
 def _expected_console_error(text: str) -> bool:
     return bool(_EXPECTED.search(text))
+
+
+@pytest.fixture
+def sessions(browser: Browser, live: Stack) -> Iterator[list[Session]]:
+    """Browser sessions opened by a test; closed after it, and none may have logged a page
+    error (or an unexpected console error)."""
+    opened: list[Session] = []
+    yield opened
+    errors = [e for s in opened for e in s.errors]
+    for s in opened:
+        s.close()
+    assert errors == []
+
+
+@pytest.fixture
+def ui_trader(browser, live, sessions, make_trader, django_db_blocker):
+    """A funded trader logged in in a browser session of its own: (session, trader)."""
+
+    def make(viewport=DESKTOP, **funds: str) -> tuple[Session, Trader]:
+        trader = make_trader("ui", **funds)
+        session = open_session(browser, live, viewport)
+        sessions.append(session)
+        session.log_in(trader, django_db_blocker)
+        return session, trader
+
+    return make
+
+
+def order(trader: Trader, **fields: Any) -> dict[str, Any]:
+    resp = trader.api.post("/api/v1/order", {"type": "limit", **fields})
+    assert resp.status_code in (201, 202), resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def no_horizontal_scroll(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )

@@ -16,9 +16,9 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, VENDOR, Session, open_session
+from tests.browser.conftest import PHONE, VENDOR, no_horizontal_scroll, open_session
 from tests.integration.conftest import Stack, start_stack, stop_stack
 
 pytestmark = [
@@ -58,24 +58,6 @@ def live(
 
             stop_stack(stack)
             connections.close_all()
-
-
-@pytest.fixture
-def sessions(browser: Browser, live: Stack) -> Iterator[list[Session]]:
-    opened: list[Session] = []
-    yield opened
-    errors = [e for s in opened for e in s.errors]
-    for s in opened:
-        s.close()
-    assert errors == []
-
-
-def no_horizontal_scroll(page: Page) -> bool:
-    return bool(
-        page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-    )
 
 
 def wallet_row(page: Page, asset: str):

@@ -11,15 +11,14 @@ Screenshots (``BROWSER_SCREENSHOTS``): trade-stop-limit-desktop, trade-oco-phone
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, Session, open_session
+from tests.browser.conftest import PHONE, no_horizontal_scroll, order
 from tests.integration.conftest import Stack, Trader
 
 pytestmark = [
@@ -31,45 +30,12 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def sessions(browser: Browser, live: Stack) -> Iterator[list[Session]]:
-    """Browser sessions opened by a test; closed after it, and none may have logged a page
-    error (or an unexpected console error)."""
-    opened: list[Session] = []
-    yield opened
-    errors = [e for s in opened for e in s.errors]
-    for s in opened:
-        s.close()
-    assert errors == []
-
-
-@pytest.fixture
-def ui_trader(browser, live, sessions, make_trader, django_db_blocker):
-    """A funded trader logged in in a browser session of its own: (session, trader)."""
-
-    def make(viewport=DESKTOP, **funds: str) -> tuple[Session, Trader]:
-        trader = make_trader("ui", **funds)
-        session = open_session(browser, live, viewport)
-        sessions.append(session)
-        session.log_in(trader, django_db_blocker)
-        return session, trader
-
-    return make
-
-
 @pytest.fixture(scope="module")
 def bots(make_trader) -> tuple[Trader, Trader]:
     """A seller and a buyer who make the market's last price."""
     seller = make_trader("seller", SOL="100", ETH="10", BTC="1")
     buyer = make_trader("buyer", USDC="1000000")
     return seller, buyer
-
-
-def order(trader: Trader, **fields: Any) -> dict[str, Any]:
-    resp = trader.api.post("/api/v1/order", {"type": "limit", **fields})
-    assert resp.status_code in (201, 202), resp.text
-    body: dict[str, Any] = resp.json()
-    return body
 
 
 def trade_at(live: Stack, bots: tuple[Trader, Trader], symbol: str, price: str, qty: str) -> None:
@@ -95,14 +61,6 @@ def amount(locator: Locator) -> Decimal:
 def choose(page: Page, side: str, type_id: str) -> None:
     page.locator(f"label[for=side-{side}]").click()
     page.locator(f"label[for=type-{type_id}]").click()
-
-
-def no_horizontal_scroll(page: Page) -> bool:
-    return bool(
-        page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-    )
 
 
 # --- stop-limit -----------------------------------------------------------------------------------

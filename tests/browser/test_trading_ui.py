@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import partial
 from pathlib import Path
@@ -16,9 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, Session, open_session
+from tests.browser.conftest import DESKTOP, PHONE, no_horizontal_scroll, open_session, order
 from tests.integration.conftest import Stack, Trader, wait_ws_up
 from tests.support.waiting import wait_until
 
@@ -33,32 +32,6 @@ pytestmark = [
 ]
 
 _names = itertools.count(1)
-
-
-@pytest.fixture
-def sessions(browser: Browser, live: Stack) -> Iterator[list[Session]]:
-    """Browser sessions opened by a test; closed after it, and none may have logged a page
-    error (or an unexpected console error)."""
-    opened: list[Session] = []
-    yield opened
-    errors = [e for s in opened for e in s.errors]
-    for s in opened:
-        s.close()
-    assert errors == []
-
-
-@pytest.fixture
-def ui_trader(browser, live, sessions, make_trader, django_db_blocker):
-    """A funded trader logged in in a browser session of its own: (session, trader)."""
-
-    def make(viewport=DESKTOP, **funds: str) -> tuple[Session, Trader]:
-        trader = make_trader("ui", **funds)
-        session = open_session(browser, live, viewport)
-        sessions.append(session)
-        session.log_in(trader, django_db_blocker)
-        return session, trader
-
-    return make
 
 
 def depth(live: Stack, symbol: str, limit: int = 12) -> dict[str, Any]:
@@ -97,13 +70,6 @@ def place_from_form(page: Page, side: str, price: str, quantity: str) -> None:
     page.get_by_label("Price", exact=True).fill(price)
     page.get_by_label("Amount").fill(quantity)
     page.locator("#order-submit").click()
-
-
-def order(trader: Trader, **fields: Any) -> dict[str, Any]:
-    resp = trader.api.post("/api/v1/order", {"type": "limit", **fields})
-    assert resp.status_code in (201, 202), resp.text
-    body: dict[str, Any] = resp.json()
-    return body
 
 
 # --- account --------------------------------------------------------------------------------------
@@ -425,14 +391,6 @@ def test_a_user_never_sees_another_users_orders_or_balances(live, ui_trader):
 
 
 # --- layout ---------------------------------------------------------------------------------------
-
-
-def no_horizontal_scroll(page: Page) -> bool:
-    return bool(
-        page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-    )
 
 
 def test_phone_width_has_no_horizontal_scroll_and_panels_stack(browser, live, sessions, ui_trader):
